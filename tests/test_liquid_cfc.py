@@ -2,9 +2,9 @@
 
 import pytest
 import torch
+from conftest import max_grad_diff, ncps_to_ours_name
 from ncps.torch import CfC as NcpsCfC
 from ncps.wirings import AutoNCP, FullyConnected
-from conftest import max_grad_diff, ncps_to_ours_name
 
 from liquidcare.liquid import CfC
 

@@ -2,5 +2,6 @@
 `LiquidFFN`, the drop-in replacement for a transformer's MLP. Torch and ``ncps.wirings`` only."""
 
 from .cfc import CfC, CfCCell
+from .ltc import LTC
 
-__all__ = ["CfC", "CfCCell"]
+__all__ = ["CfC", "CfCCell", "LTC"]
