@@ -106,3 +106,15 @@ def test_gradients_finite_even_for_large_inputs(dtype):
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         LiquidScan(**kwargs)
+
+
+def test_compiled_coefficients_equal_eager():
+    layer = LiquidScan(6, 8)
+    x = torch.randn(2, 5, 6, requires_grad=True)
+    y_eager = layer(x)[0]
+    g_eager = torch.autograd.grad(y_eager.sum(), [x, layer.leak])
+    layer.compile = True
+    y_comp = layer(x)[0]
+    g_comp = torch.autograd.grad(y_comp.sum(), [x, layer.leak])
+    assert torch.allclose(y_eager, y_comp, atol=1e-6)
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(g_eager, g_comp, strict=True))

@@ -77,6 +77,32 @@ class LinearScan(torch.autograd.Function):
         return dh * h_prev, dh, a[0] * dh[0], None
 
 
+def exact_step_coefficients(
+    f_pre: Tensor, A: Tensor, leak: Tensor, ts: Tensor | None
+) -> tuple[Tensor, Tensor]:
+    """a = exp(−(1/τ + f)Δt) and b = (1 − a) f A / (1/τ + f), with f = softplus(f_pre) ≥ 0 and
+    1/τ = softplus(leak) > 0."""
+    f = nn.functional.softplus(f_pre)
+    rate = nn.functional.softplus(leak) + f
+    dt_rate = rate if ts is None else rate * ts
+    a = torch.exp(-dt_rate)
+    # 1 − a via expm1 keeps precision when the rate is small.
+    b = -torch.expm1(-dt_rate) * f * A / rate
+    return a, b
+
+
+_compiled_coefficients = None
+
+
+def _compiled():
+    """The coefficient maths fused by torch.compile: ~10 elementwise passes (and their backward)
+    become one generated kernel each way. Compiled once per process, on first use."""
+    global _compiled_coefficients
+    if _compiled_coefficients is None:
+        _compiled_coefficients = torch.compile(exact_step_coefficients, dynamic=True)
+    return _compiled_coefficients
+
+
 def reachable_inputs(wiring: Wiring) -> Tensor:
     """(inputs, neurons) mask: which input features reach each neuron along the wiring's paths.
 
@@ -97,6 +123,8 @@ class LiquidScan(nn.Module):
 
     ``units`` is a number of neurons or an ``ncps.wirings`` wiring (masks on the input
     projections; the output is the motor neurons). ``proj_size`` adds a linear readout.
+    ``compile=True`` fuses the elementwise maths with torch.compile (a few times faster for
+    training on a CPU; the first call spends ~20 s compiling); decoding steps stay eager.
     """
 
     def __init__(
@@ -107,10 +135,12 @@ class LiquidScan(nn.Module):
         return_sequences: bool = True,
         batch_first: bool = True,
         chunk_size: int = 32,
+        compile: bool = False,
     ) -> None:
         super().__init__()
         self.input_size = check_positive_int("input_size", input_size)
         self.chunk_size = check_positive_int("chunk_size", chunk_size)
+        self.compile = compile
         self.return_sequences = return_sequences
         self.batch_first = batch_first
         if isinstance(units, Wiring):
@@ -141,13 +171,8 @@ class LiquidScan(nn.Module):
         if self.input_mask is not None:
             w = w * self.input_mask.repeat(2, 1)
         f_pre, A = nn.functional.linear(x, w, self.in_proj.bias).chunk(2, dim=-1)
-        f = nn.functional.softplus(f_pre)
-        rate = nn.functional.softplus(self.leak) + f
-        dt_rate = rate if ts is None else rate * ts
-        a = torch.exp(-dt_rate)
-        # 1 − a via expm1 keeps precision when the rate is small.
-        b = -torch.expm1(-dt_rate) * f * A / rate
-        return a, b
+        fn = _compiled() if self.compile and x.dim() == 3 else exact_step_coefficients
+        return fn(f_pre, A, self.leak, ts)
 
     def _readout(self, h: Tensor) -> Tensor:
         return self.fc(h[..., : self.output_size])  # ncps numbers the motor neurons first
