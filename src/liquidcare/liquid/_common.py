@@ -106,3 +106,36 @@ def time_major_timespans(
             f" of batch {batch} and {steps} steps; got {tuple(torch.as_tensor(timespans).shape)}"
         )
     return ts.transpose(0, 1).unsqueeze(-1)
+
+
+def split_state(state, batch: int, size: int, mixed_memory: bool, ref: Tensor, layer: str):
+    """Checks a recurrent layer's state and returns (h, c); zeros when ``state`` is None.
+
+    With ``mixed_memory`` the state is the tuple (h, c) of the memory cell, as in ``ncps``.
+    """
+    if state is None:
+        h = ref.new_zeros(batch, size)
+        return h, (torch.zeros_like(h) if mixed_memory else None)
+    if mixed_memory:
+        if not isinstance(state, (tuple, list)) or len(state) != 2:
+            raise ValueError(f"a {layer} with mixed_memory=True takes its state as a tuple (h, c)")
+        h, c = state
+    else:
+        h, c = state, None
+    if not isinstance(h, Tensor) or h.shape != (batch, size):
+        got = tuple(h.shape) if isinstance(h, Tensor) else type(h).__name__
+        raise ValueError(f"{layer} state must have shape {(batch, size)}, got {got}")
+    return h, c
+
+
+def add_batch_dim(state):
+    """An unbatched state (h or (h, c)) as a batch of one."""
+    if isinstance(state, (tuple, list)):
+        return tuple(s.unsqueeze(0) for s in state)
+    return state.unsqueeze(0)
+
+
+def drop_batch_dim(state):
+    if isinstance(state, (tuple, list)):
+        return tuple(s.squeeze(0) for s in state)
+    return state.squeeze(0)

@@ -21,10 +21,13 @@ from torch import Tensor, nn
 
 from ._cfc_fused import CfCScan, SubSpec, cfc_gate
 from ._common import (
+    add_batch_dim,
     check_choice,
     check_positive_int,
+    drop_batch_dim,
     from_batch_time,
     get_activation,
+    split_state,
     time_major_timespans,
     to_batch_time,
 )
@@ -214,21 +217,7 @@ class CfC(nn.Module):
         return (h, torch.zeros_like(h)) if self.mixed_memory else h
 
     def _split_state(self, state, batch: int, ref: Tensor):
-        if state is None:
-            state = self.initial_state(batch, ref.device, ref.dtype)
-        if self.mixed_memory:
-            if not isinstance(state, (tuple, list)) or len(state) != 2:
-                raise ValueError("a CfC with mixed_memory=True takes its state as a tuple (h, c)")
-            h, c = state
-        else:
-            if not isinstance(state, Tensor):
-                raise ValueError("state must be a tensor (batch, state_size)")
-            h, c = state, None
-        if h.shape != (batch, self.state_size):
-            raise ValueError(
-                f"state must have shape {(batch, self.state_size)}, got {tuple(h.shape)}"
-            )
-        return h, c
+        return split_state(state, batch, self.state_size, self.mixed_memory, ref, "CfC")
 
     # --- the recurrence ----------------------------------------------------------------------
     def _cell_stack(self, x_t: Tensor, h: Tensor, ts: Tensor | None) -> Tensor:
@@ -271,7 +260,7 @@ class CfC(nn.Module):
     def forward(self, x: Tensor, state=None, timespans=None):
         x, batched = to_batch_time(x, self.batch_first, self.input_size, "CfC")
         B, T = x.shape[0], x.shape[1]
-        h, c = self._split_state(state if batched or state is None else _unsqueeze(state), B, x)
+        h, c = self._split_state(state if batched or state is None else add_batch_dim(state), B, x)
         ts = time_major_timespans(timespans, B, T, batched, self.batch_first)
         if ts is not None:
             ts = ts.to(device=x.device, dtype=x.dtype)
@@ -280,7 +269,7 @@ class CfC(nn.Module):
         y = from_batch_time(y, batched, self.batch_first, self.return_sequences)
         new_state = (h, c) if self.mixed_memory else h
         if not batched:
-            new_state = _squeeze(new_state)
+            new_state = drop_batch_dim(new_state)
         return y, new_state
 
     def step(self, x_t: Tensor, state=None, timespan: Tensor | float | None = None):
@@ -350,15 +339,3 @@ def _ncps_activation_name(cell: nn.Module) -> str:
             if type(m) is kind:
                 return name
     return "lecun_tanh"
-
-
-def _unsqueeze(state):
-    if isinstance(state, (tuple, list)):
-        return tuple(s.unsqueeze(0) for s in state)
-    return state.unsqueeze(0)
-
-
-def _squeeze(state):
-    if isinstance(state, (tuple, list)):
-        return tuple(s.squeeze(0) for s in state)
-    return state.squeeze(0)

@@ -20,9 +20,12 @@ from ncps import wirings as ncps_wirings
 from torch import Tensor, nn
 
 from ._common import (
+    add_batch_dim,
     check_choice,
     check_positive_int,
+    drop_batch_dim,
     from_batch_time,
+    split_state,
     time_major_timespans,
     to_batch_time,
 )
@@ -166,24 +169,13 @@ class LTC(nn.Module):
         return torch.stack(outs), v, c
 
     def _split_state(self, state, batch: int, ref: Tensor):
-        if state is None:
-            h = ref.new_zeros(batch, self.state_size)
-            return h, (torch.zeros_like(h) if self.mixed_memory else None)
-        if self.mixed_memory:
-            if not isinstance(state, (tuple, list)) or len(state) != 2:
-                raise ValueError("an LTC with mixed_memory=True takes its state as a tuple (h, c)")
-            h, c = state
-        else:
-            h, c = state, None
-        if not isinstance(h, Tensor) or h.shape != (batch, self.state_size):
-            raise ValueError(f"state must have shape {(batch, self.state_size)}")
-        return h, c
+        return split_state(state, batch, self.state_size, self.mixed_memory, ref, "LTC")
 
     def forward(self, x: Tensor, state=None, timespans=None):
         x, batched = to_batch_time(x, self.batch_first, self.input_size, "LTC")
         B, T = x.shape[0], x.shape[1]
         if state is not None and not batched:
-            state = tuple(s.unsqueeze(0) for s in state) if self.mixed_memory else state[None]
+            state = add_batch_dim(state)
         v, c = self._split_state(state, B, x)
         ts = time_major_timespans(timespans, B, T, batched, self.batch_first)
         if ts is not None:
@@ -194,7 +186,7 @@ class LTC(nn.Module):
         y = from_batch_time(y, batched, self.batch_first, self.return_sequences)
         new_state = (v, c) if self.mixed_memory else v
         if not batched:
-            new_state = tuple(s[0] for s in new_state) if self.mixed_memory else new_state[0]
+            new_state = drop_batch_dim(new_state)
         return y, new_state
 
     def step(self, x_t: Tensor, state=None, timespan: Tensor | float | None = None):
