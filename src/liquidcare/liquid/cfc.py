@@ -20,17 +20,8 @@ import torch
 from torch import Tensor, nn
 
 from ._cfc_fused import CfCScan, SubSpec, cfc_gate
-from ._common import (
-    add_batch_dim,
-    check_choice,
-    check_positive_int,
-    drop_batch_dim,
-    from_batch_time,
-    get_activation,
-    split_state,
-    time_major_timespans,
-    to_batch_time,
-)
+from ._common import check_choice, check_positive_int, get_activation
+from .base import LiquidSequence
 from .lstm import MixedMemoryLSTM
 from .wiring import Wiring, build_wiring, layer_masks
 
@@ -146,7 +137,7 @@ class CfCCell(nn.Module):
         return cfc_gate(g, ts, self.spec, *pure)
 
 
-class CfC(nn.Module):
+class CfC(LiquidSequence):
     """A CfC sequence layer with the arguments of ``ncps.torch.CfC``.
 
     ``units`` is a number of neurons (fully connected, with a backbone MLP) or an
@@ -216,9 +207,6 @@ class CfC(nn.Module):
         h = torch.zeros(batch, self.state_size, device=device, dtype=dtype)
         return (h, torch.zeros_like(h)) if self.mixed_memory else h
 
-    def _split_state(self, state, batch: int, ref: Tensor):
-        return split_state(state, batch, self.state_size, self.mixed_memory, ref, "CfC")
-
     # --- the recurrence ----------------------------------------------------------------------
     def _cell_stack(self, x_t: Tensor, h: Tensor, ts: Tensor | None) -> Tensor:
         parts = list(h.split([c.hidden_size for c in self.cells], dim=1))
@@ -233,8 +221,7 @@ class CfC(nn.Module):
         return (not self.mixed_memory and not (dropout and self.training)
                 and not (ts is not None and ts.requires_grad))
 
-    def _run(self, x: Tensor, h: Tensor, c: Tensor | None, ts: Tensor | None):
-        """x (batch, time, in) → all states (batch, time, state) and the final (h, c)."""
+    def _sequence(self, x: Tensor, h: Tensor, c: Tensor | None, ts: Tensor | None):
         if self._fused_ok(ts):
             tensors = [t for cell in self.cells for t in cell.fused_tensors()]
             wx0, b0 = tensors[0], tensors[2]
@@ -257,33 +244,10 @@ class CfC(nn.Module):
         # ncps orders wired neurons by layer; the last layer's neurons are the motor outputs.
         return self.fc(states[..., self.state_size - self.output_size :])
 
-    def forward(self, x: Tensor, state=None, timespans=None):
-        x, batched = to_batch_time(x, self.batch_first, self.input_size, "CfC")
-        B, T = x.shape[0], x.shape[1]
-        h, c = self._split_state(state if batched or state is None else add_batch_dim(state), B, x)
-        ts = time_major_timespans(timespans, B, T, batched, self.batch_first)
-        if ts is not None:
-            ts = ts.to(device=x.device, dtype=x.dtype)
-        seq, h, c = self._run(x, h, c, ts)
-        y = self._readout(seq if self.return_sequences else seq[:, -1])
-        y = from_batch_time(y, batched, self.batch_first, self.return_sequences)
-        new_state = (h, c) if self.mixed_memory else h
-        if not batched:
-            new_state = drop_batch_dim(new_state)
-        return y, new_state
-
-    def step(self, x_t: Tensor, state=None, timespan: Tensor | float | None = None):
-        """One decoding step: x_t (batch, input) → (y_t (batch, out), state)."""
-        if x_t.dim() != 2 or x_t.shape[-1] != self.input_size:
-            raise ValueError(f"step expects (batch, {self.input_size}), got {tuple(x_t.shape)}")
-        h, c = self._split_state(state, x_t.shape[0], x_t)
-        ts = None
-        if timespan is not None:
-            ts = torch.as_tensor(timespan, dtype=x_t.dtype, device=x_t.device).reshape(-1, 1)
+    def _advance(self, x_t: Tensor, h: Tensor, c: Tensor | None, ts: Tensor | None):
         if self.lstm is not None:
             h, c = self.lstm(x_t, (h, c))
-        h = self._cell_stack(x_t, h, ts)
-        return self._readout(h), ((h, c) if self.mixed_memory else h)
+        return self._cell_stack(x_t, h, ts), c
 
     # --- interoperability ----------------------------------------------------------------------
     @classmethod

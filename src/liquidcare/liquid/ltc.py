@@ -19,17 +19,9 @@ import torch
 from ncps import wirings as ncps_wirings
 from torch import Tensor, nn
 
-from ._common import (
-    add_batch_dim,
-    check_choice,
-    check_positive_int,
-    drop_batch_dim,
-    from_batch_time,
-    split_state,
-    time_major_timespans,
-    to_batch_time,
-)
+from ._common import check_choice, check_positive_int
 from ._ltc_fused import LTCScan
+from .base import LiquidSequence
 from .lstm import MixedMemoryLSTM
 from .wiring import Wiring, build_wiring
 
@@ -43,7 +35,7 @@ INIT_RANGES = {
 }
 
 
-class LTC(nn.Module):
+class LTC(LiquidSequence):
     """An LTC sequence layer with the arguments of ``ncps.torch.LTC``; output = motor neurons."""
 
     def __init__(
@@ -147,7 +139,15 @@ class LTC(nn.Module):
         return cm / (ts / self.ode_unfolds)
 
     # --- the recurrence ----------------------------------------------------------------------
-    def _run(self, x_tm: Tensor, v: Tensor, c: Tensor | None, ts: Tensor | None):
+    def _sequence(self, x: Tensor, v: Tensor, c: Tensor | None, ts: Tensor | None):
+        V, v, c = self._solve(x.transpose(0, 1), v, c, ts)
+        return V.transpose(0, 1), v, c
+
+    def _advance(self, x_t: Tensor, v: Tensor, c: Tensor | None, ts: Tensor | None):
+        _, v, c = self._solve(x_t.unsqueeze(0), v, c, None if ts is None else ts.unsqueeze(0))
+        return v, c
+
+    def _solve(self, x_tm: Tensor, v: Tensor, c: Tensor | None, ts: Tensor | None):
         """x_tm (time, batch, in) → potentials (time, batch, H) and the final (v, c)."""
         T, B = x_tm.shape[0], x_tm.shape[1]
         mapped = self._map_inputs(x_tm)
@@ -167,40 +167,6 @@ class LTC(nn.Module):
                               cm_t[t : t + 1], gl, self.vleak, *tensors)[0]
             outs.append(v)
         return torch.stack(outs), v, c
-
-    def _split_state(self, state, batch: int, ref: Tensor):
-        return split_state(state, batch, self.state_size, self.mixed_memory, ref, "LTC")
-
-    def forward(self, x: Tensor, state=None, timespans=None):
-        x, batched = to_batch_time(x, self.batch_first, self.input_size, "LTC")
-        B, T = x.shape[0], x.shape[1]
-        if state is not None and not batched:
-            state = add_batch_dim(state)
-        v, c = self._split_state(state, B, x)
-        ts = time_major_timespans(timespans, B, T, batched, self.batch_first)
-        if ts is not None:
-            ts = ts.to(device=x.device, dtype=x.dtype)
-        V, v, c = self._run(x.transpose(0, 1), v, c, ts)
-        V = V.transpose(0, 1)
-        y = self._readout(V if self.return_sequences else V[:, -1])
-        y = from_batch_time(y, batched, self.batch_first, self.return_sequences)
-        new_state = (v, c) if self.mixed_memory else v
-        if not batched:
-            new_state = drop_batch_dim(new_state)
-        return y, new_state
-
-    def step(self, x_t: Tensor, state=None, timespan: Tensor | float | None = None):
-        """One decoding step: x_t (batch, input) → (y_t (batch, motor), state)."""
-        if x_t.dim() != 2 or x_t.shape[-1] != self.input_size:
-            raise ValueError(f"step expects (batch, {self.input_size}), got {tuple(x_t.shape)}")
-        B = x_t.shape[0]
-        v, c = self._split_state(state, B, x_t)
-        ts = None
-        if timespan is not None:
-            ts = torch.as_tensor(timespan, dtype=x_t.dtype, device=x_t.device)
-            ts = ts.reshape(-1, 1).expand(B, 1).unsqueeze(0)
-        _, v, c = self._run(x_t.unsqueeze(0), v, c, ts)
-        return self._readout(v), ((v, c) if self.mixed_memory else v)
 
     @classmethod
     def from_ncps(cls, module: nn.Module) -> LTC:

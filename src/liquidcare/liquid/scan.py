@@ -22,7 +22,8 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ._common import check_positive_int, from_batch_time, time_major_timespans, to_batch_time
+from ._common import check_positive_int
+from .base import LiquidSequence
 from .wiring import Wiring, build_wiring
 
 
@@ -118,7 +119,7 @@ def reachable_inputs(wiring: Wiring) -> Tensor:
     return reach
 
 
-class LiquidScan(nn.Module):
+class LiquidScan(LiquidSequence):
     """The liquid scan as a sequence layer: ``forward(x, state=None, timespans=None) -> (y, h)``.
 
     ``units`` is a number of neurons or an ``ncps.wirings`` wiring (masks on the input
@@ -177,36 +178,11 @@ class LiquidScan(nn.Module):
     def _readout(self, h: Tensor) -> Tensor:
         return self.fc(h[..., : self.output_size])  # ncps numbers the motor neurons first
 
-    def forward(self, x: Tensor, state: Tensor | None = None, timespans=None):
-        x, batched = to_batch_time(x, self.batch_first, self.input_size, "LiquidScan")
-        B, T = x.shape[0], x.shape[1]
-        h0 = self._initial(state if batched or state is None else state[None], B, x)
-        ts = time_major_timespans(timespans, B, T, batched, self.batch_first)
-        if ts is not None:
-            ts = ts.to(device=x.device, dtype=x.dtype)
+    def _sequence(self, x: Tensor, h0: Tensor, c: None, ts: Tensor | None):
         a, b = self.coefficients(x.transpose(0, 1), ts)
         h = LinearScan.apply(a, b, h0, self.chunk_size).transpose(0, 1)
-        y = self._readout(h if self.return_sequences else h[:, -1])
-        y = from_batch_time(y, batched, self.batch_first, self.return_sequences)
-        h_last = h[:, -1]
-        return y, (h_last if batched else h_last[0])
+        return h, h[:, -1], None
 
-    def step(self, x_t: Tensor, state: Tensor | None = None, timespan=None):
-        if x_t.dim() != 2 or x_t.shape[-1] != self.input_size:
-            raise ValueError(f"step expects (batch, {self.input_size}), got {tuple(x_t.shape)}")
-        h = self._initial(state, x_t.shape[0], x_t)
-        ts = None
-        if timespan is not None:
-            ts = torch.as_tensor(timespan, dtype=x_t.dtype, device=x_t.device).reshape(-1, 1)
+    def _advance(self, x_t: Tensor, h: Tensor, c: None, ts: Tensor | None):
         a, b = self.coefficients(x_t, ts)
-        h = torch.addcmul(b, a, h)
-        return self._readout(h), h
-
-    def _initial(self, state: Tensor | None, batch: int, ref: Tensor) -> Tensor:
-        if state is None:
-            return ref.new_zeros(batch, self.state_size)
-        if state.shape != (batch, self.state_size):
-            raise ValueError(
-                f"state must have shape {(batch, self.state_size)}, got {tuple(state.shape)}"
-            )
-        return state
+        return torch.addcmul(b, a, h), None
