@@ -118,6 +118,12 @@ class LiquidFFN(nn.Module):
             y, _ = self.liquid(u.reshape(B * T, 1, -1))
             out = self.out_proj(y.reshape(B, T, -1))
             return (out, None) if return_state else out
-        y, new_state = self.liquid(u, state)
+        if T == 1:
+            # one decoding step: the cell's `step` skips the sequence machinery (layouts, the
+            # fused time loop), which dominates the cost of a single token
+            y, new_state = self.liquid.step(u[:, 0], state)
+            y = y[:, None]
+        else:
+            y, new_state = self.liquid(u, state)
         out = self.out_proj(y)
         return (out, new_state) if return_state else out

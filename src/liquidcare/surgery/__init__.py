@@ -1,0 +1,53 @@
+"""Model surgery: find a causal LM's MLPs, put liquid blocks in their place, save only those.
+
+    model = liquify(model, LiquidConfig(cell="cfc", wiring="ncp", layers="last:6"))
+    trainable_summary(model)
+    save_liquid(model, "runs/care")            # liquid_config.json + liquid_model.safetensors
+    model = load_liquid(fresh_base, "runs/care")
+"""
+
+from .adapter import AdapterError, load_liquid, read_adapter_config, save_liquid
+from .config import PRESETS, LiquidConfig, LiquidConfigError, preset, select_layers
+from .decoding import LiquidRuntime, LiquidStateError, masked_sequence
+from .liquify import (
+    LiquidInfo,
+    LiquidMLP,
+    ParameterSummary,
+    base_model_id,
+    fingerprint,
+    is_liquified,
+    liquid_blocks,
+    liquid_state_dict,
+    liquify,
+    trainable_summary,
+)
+from .targets import Target, TargetNotFoundError, find_mlps, hidden_size
+
+__all__ = [
+    "PRESETS",
+    "AdapterError",
+    "LiquidConfig",
+    "LiquidConfigError",
+    "LiquidInfo",
+    "LiquidMLP",
+    "LiquidRuntime",
+    "LiquidStateError",
+    "ParameterSummary",
+    "Target",
+    "TargetNotFoundError",
+    "base_model_id",
+    "find_mlps",
+    "fingerprint",
+    "hidden_size",
+    "is_liquified",
+    "liquid_blocks",
+    "liquid_state_dict",
+    "liquify",
+    "load_liquid",
+    "masked_sequence",
+    "preset",
+    "read_adapter_config",
+    "save_liquid",
+    "select_layers",
+    "trainable_summary",
+]
