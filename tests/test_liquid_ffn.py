@@ -83,3 +83,18 @@ def test_bad_arguments(kwargs, match):
 def test_wrong_width_is_named():
     with pytest.raises(ValueError, match="16"):
         LiquidFFN(16)(torch.randn(1, 3, 8))
+
+
+@pytest.mark.parametrize("cell", ["cfc", "ltc", "scan"])
+def test_decode_weight_memo_follows_parameter_updates(cell):
+    """Without grad, masked/concatenated weights are memoised for decoding; an optimizer step
+    (in-place on the parameters) must invalidate them."""
+    ffn = LiquidFFN(16, cell, "ncp", units=12)
+    x = torch.randn(2, 1, 16)
+    with torch.no_grad():
+        before = ffn(x)
+        for p in ffn.liquid.parameters():
+            p.add_(0.1)
+        after = ffn(x)
+    assert not torch.allclose(before, after)
+    torch.testing.assert_close(after, ffn(x).detach())  # grad-enabled path, no memo

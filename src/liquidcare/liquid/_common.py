@@ -139,3 +139,24 @@ def drop_batch_dim(state):
     if isinstance(state, (tuple, list)):
         return tuple(s.squeeze(0) for s in state)
     return state.squeeze(0)
+
+
+def derived(module: nn.Module, key: str, compute, sources: list[Tensor]):
+    """``compute()`` — weights derived from parameters (masked, concatenated) — memoised while
+    autograd is off.
+
+    A decoding step is a handful of tiny matmuls, so rebuilding a masked or concatenated weight
+    matrix every token costs more than using it. With grad enabled the result must stay in the
+    autograd graph, so it is recomputed each call; without grad it is kept until any source
+    tensor is modified in place (its version counter moves) or replaced (a new object).
+    """
+    if torch.is_grad_enabled():
+        return compute()
+    store = module.__dict__.setdefault("_derived_cache", {})
+    stamp = tuple((id(t), t._version, t.device, t.dtype) for t in sources if t is not None)
+    hit = store.get(key)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    value = compute()
+    store[key] = (stamp, value)
+    return value

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from ._cfc_fused import CfCScan, SubSpec, cfc_gate
-from ._common import check_choice, check_positive_int, get_activation
+from ._common import check_choice, check_positive_int, derived, get_activation
 from .base import LiquidSequence
 from .lstm import MixedMemoryLSTM
 from .wiring import Wiring, build_wiring, layer_masks
@@ -124,7 +124,8 @@ class CfCCell(nn.Module):
 
     def forward(self, x: Tensor, h: Tensor, ts: Tensor | None = None) -> Tensor:
         """One step: (batch, input), (batch, hidden) → new hidden state. Plain autograd."""
-        hw, hb = self.head_weights()
+        sources = [self.sparsity_mask, *self.parameters()]
+        hw, hb = derived(self, "heads", self.head_weights, sources)
         z = torch.cat([x, h], dim=-1)
         if self.backbone_layers > 0:
             z = self._act(self.backbone[0](z))

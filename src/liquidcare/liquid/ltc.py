@@ -19,7 +19,7 @@ import torch
 from ncps import wirings as ncps_wirings
 from torch import Tensor, nn
 
-from ._common import check_choice, check_positive_int
+from ._common import check_choice, check_positive_int, derived
 from ._ltc_fused import LTCScan
 from .base import LiquidSequence
 from .lstm import MixedMemoryLSTM
@@ -112,6 +112,10 @@ class LTC(LiquidSequence):
                     p.clamp_(min=0)
 
     def _solver_tensors(self) -> list[Tensor]:
+        sources = [self.sparsity_mask, self.sensory_sparsity_mask, *self.parameters()]
+        return derived(self, "solver", self._compute_solver_tensors, sources)
+
+    def _compute_solver_tensors(self) -> list[Tensor]:
         w = self._positive(self.w) * self.sparsity_mask
         sw = self._positive(self.sensory_w) * self.sensory_sparsity_mask
         return [self.sigma, self.mu, w, w * self.erev,

@@ -22,7 +22,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ._common import check_positive_int
+from ._common import check_positive_int, derived
 from .base import LiquidSequence
 from .wiring import Wiring, build_wiring
 
@@ -170,7 +170,8 @@ class LiquidScan(LiquidSequence):
         """a_t and b_t of the exact step for inputs x (..., input_size)."""
         w = self.in_proj.weight
         if self.input_mask is not None:
-            w = w * self.input_mask.repeat(2, 1)
+            mask = self.input_mask
+            w = derived(self, "w", lambda: w * mask.repeat(2, 1), [w, mask])
         f_pre, A = nn.functional.linear(x, w, self.in_proj.bias).chunk(2, dim=-1)
         fn = _compiled() if self.compile and x.dim() == 3 else exact_step_coefficients
         return fn(f_pre, A, self.leak, ts)

@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -177,6 +178,7 @@ def load_liquid(base_model: nn.Module, directory: str | os.PathLike[str]) -> nn.
                 f"{weights}: {name} has shape {tuple(value.shape)}, the model expects "
                 f"{tuple(params[name].shape)}"
             )
-        params[name].data.copy_(value.to(params[name].device, params[name].dtype))
+        with torch.no_grad():  # copy_ on the parameter itself bumps its version counter
+            params[name].copy_(value.to(params[name].device, params[name].dtype))
     getattr(model, INFO_ATTR).base_model = meta["base_model"]
     return model

@@ -84,8 +84,10 @@ def fingerprint(model: nn.Module, samples: int = 256) -> str:
     for name, p in sorted(model.named_parameters(), key=lambda item: item[0]):
         digest.update(f"{name}:{tuple(p.shape)};".encode())
         flat = p.detach().reshape(-1)
-        index = torch.linspace(0, flat.numel() - 1, min(samples, flat.numel()), device=flat.device)
-        values = flat[index.long()].to(torch.bfloat16).to(torch.float32).cpu()
+        k = min(samples, flat.numel())
+        # integer spacing: float linspace loses the last index of tensors with > 2**24 values
+        index = torch.arange(k, device=flat.device) * (flat.numel() - 1) // max(k - 1, 1)
+        values = flat[index].to(torch.bfloat16).to(torch.float32).cpu()
         digest.update(values.numpy().tobytes())
     return digest.hexdigest()[:16]
 
