@@ -1,5 +1,56 @@
-"""Where base models come from (hub name, local folder, the embedded SmolLM2 GGUF)."""
+"""Where base models come from: the embedded SmolLM2 GGUF, a local folder or .gguf, a hub id.
 
-from liquidcare.models.embedded import EMBEDDED_GGUF_NAME, embedded_gguf_path
+    from liquidcare.models import load_base
+    model, tokenizer = load_base("smollm2")      # offline, converted once to safetensors
 
-__all__ = ["EMBEDDED_GGUF_NAME", "embedded_gguf_path"]
+Importing this package stays cheap (no torch, no transformers): the names that need them are
+loaded on first use through `__getattr__`, so `liquidcare --help` and `info` answer at once.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from liquidcare.models.embedded import EMBEDDED_GGUF_NAME, EMBEDDED_NAME, embedded_gguf_path
+from liquidcare.models.errors import ModelNotAvailableError
+from liquidcare.models.paths import liquidcare_home
+
+# name -> module that defines it; imported when the name is first asked for.
+_LAZY = {
+    "load_base": "liquidcare.models.load",
+    "pull": "liquidcare.models.hub",
+    "list_local": "liquidcare.models.local",
+    "LocalModel": "liquidcare.models.local",
+    "auto_device": "liquidcare.models.device",
+    "resolve_device": "liquidcare.models.device",
+    "resolve_dtype": "liquidcare.models.device",
+}
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does the work
+    from liquidcare.models.device import auto_device, resolve_device, resolve_dtype
+    from liquidcare.models.hub import pull
+    from liquidcare.models.load import load_base
+    from liquidcare.models.local import LocalModel, list_local
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value  # next lookup skips __getattr__
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "EMBEDDED_GGUF_NAME",
+    "EMBEDDED_NAME",
+    "LocalModel",
+    "ModelNotAvailableError",
+    "auto_device",
+    "embedded_gguf_path",
+    "list_local",
+    "liquidcare_home",
+    "load_base",
+    "pull",
+    "resolve_device",
+    "resolve_dtype",
+]

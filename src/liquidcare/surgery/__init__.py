@@ -6,7 +6,14 @@
     model = load_liquid(fresh_base, "runs/care")
 """
 
-from .adapter import AdapterError, load_liquid, read_adapter_config, save_liquid
+from .adapter import (
+    AdapterError,
+    is_adapter_dir,
+    load_liquid,
+    load_model,
+    read_adapter_config,
+    save_liquid,
+)
 from .config import PRESETS, LiquidConfig, LiquidConfigError, preset, select_layers
 from .decoding import LiquidRuntime, LiquidStateError, masked_sequence
 from .liquify import (
@@ -39,11 +46,13 @@ __all__ = [
     "find_mlps",
     "fingerprint",
     "hidden_size",
+    "is_adapter_dir",
     "is_liquified",
     "liquid_blocks",
     "liquid_state_dict",
     "liquify",
     "load_liquid",
+    "load_model",
     "masked_sequence",
     "preset",
     "read_adapter_config",

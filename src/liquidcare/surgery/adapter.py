@@ -182,3 +182,19 @@ def load_liquid(base_model: nn.Module, directory: str | os.PathLike[str]) -> nn.
             params[name].copy_(value.to(params[name].device, params[name].dtype))
     getattr(model, INFO_ATTR).base_model = meta["base_model"]
     return model
+
+
+def is_adapter_dir(path: str | os.PathLike[str]) -> bool:
+    return (Path(path) / CONFIG_NAME).is_file()
+
+
+def load_model(name_or_dir: str, device: str = "auto", dtype: Any = None):
+    """A base model by name (see `liquidcare.models.load_base`), or a liquid adapter directory:
+    its base model is loaded and liquified as the adapter says. Returns (model, tokenizer)."""
+    from liquidcare.models import load_base
+
+    if is_adapter_dir(name_or_dir):
+        meta = read_adapter_config(name_or_dir)
+        base, tokenizer = load_base(meta["base_model"], device=device, dtype=dtype)
+        return load_liquid(base, name_or_dir), tokenizer
+    return load_base(name_or_dir, device=device, dtype=dtype)
