@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from tokenizers import Tokenizer, pre_tokenizers
-from tokenizers.models import WordLevel
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+from tiny_models import save_tiny, tiny_model, tiny_tokenizer
+from transformers import LlamaForCausalLM
 
 from liquidcare import cli
 from liquidcare.models import (
@@ -53,31 +52,6 @@ def offline(monkeypatch) -> None:
     """Make the hub probe answer "unreachable" at once, whatever this machine's network does."""
     monkeypatch.setattr(hub, "hub_reachable", lambda timeout=5.0: False)
     monkeypatch.setattr(load_mod, "hub_reachable", lambda timeout=5.0: False)
-
-
-def tiny_tokenizer() -> PreTrainedTokenizerFast:
-    """A word-level tokenizer built offline, with eos but no pad token (like many base models)."""
-    words = ["<unk>", "<s>", "</s>"] + [f"w{i}" for i in range(125)]
-    backend = Tokenizer(WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, unk_token="<unk>", bos_token="<s>", eos_token="</s>"
-    )
-    tokenizer.chat_template = "{% for m in messages %}{{ m['content'] }} {% endfor %}"
-    return tokenizer
-
-
-def tiny_model() -> LlamaForCausalLM:
-    config = LlamaConfig(vocab_size=128, hidden_size=32, intermediate_size=64,
-                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
-                         max_position_embeddings=64)
-    return LlamaForCausalLM(config)
-
-
-def save_tiny(folder: Path) -> Path:
-    tiny_model().save_pretrained(folder)
-    tiny_tokenizer().save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 import transformers as tf
+from tokenizers import Tokenizer, pre_tokenizers
+from tokenizers.models import WordLevel
 
 VOCAB = 96
 
@@ -68,3 +72,25 @@ def generate_with_logits(model, ids, mask, new_tokens: int = 6, **kwargs):
         **kwargs,
     )
     return out.sequences[:, ids.shape[1]:], torch.stack(out.logits, dim=1)
+
+
+def tiny_tokenizer() -> tf.PreTrainedTokenizerFast:
+    """A word-level tokenizer built offline ("w0".."w92"), with eos but no pad token (like many
+    base models) and a minimal chat template."""
+    words = ["<unk>", "<s>", "</s>"] + [f"w{i}" for i in range(VOCAB - 3)]
+    backend = Tokenizer(WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = tf.PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="<unk>", bos_token="<s>", eos_token="</s>"
+    )
+    tokenizer.chat_template = "{% for m in messages %}{{ m['content'] }} {% endfor %}"
+    return tokenizer
+
+
+def save_tiny(folder: Path, arch: str = "llama") -> Path:
+    """A tiny model and its tokenizer saved as a Hugging Face model folder."""
+    model = tiny_model(arch)
+    del model.config.liquidcare_base  # a folder on disk is named by its path, as load_base does
+    model.save_pretrained(folder)
+    tiny_tokenizer().save_pretrained(folder)
+    return folder

@@ -12,6 +12,15 @@ from collections.abc import Sequence
 
 from liquidcare import __version__
 
+# Exceptions raised for bad input (config keys, files, models): reported in one line.
+USER_ERRORS = {
+    "LiquidConfigError",
+    "AdapterError",
+    "TargetNotFoundError",
+    "ModelNotAvailableError",
+    "LiquidStateError",
+}
+
 DESCRIPTION = """\
 Genuine Carers: trustworthy healthcare chatbots for dependent people whose language models carry
 liquid neural network layers (CfC / LTC) in place of the transformer's feed-forward blocks,
@@ -90,6 +99,90 @@ def cmd_models_pull(args: argparse.Namespace) -> int:
     return 0
 
 
+def _liquid_config(args: argparse.Namespace):
+    """preset → --config YAML → flags, each overriding the one before."""
+    from liquidcare.surgery import LiquidConfig, LiquidConfigError, preset
+
+    config = preset(args.preset) if args.preset else LiquidConfig()
+    if args.config:
+        import yaml
+
+        try:
+            with open(args.config) as f:
+                data = yaml.safe_load(f) or {}
+        except OSError as err:
+            raise LiquidConfigError(f"--config {args.config}: {err.strerror}") from None
+        except yaml.YAMLError as err:
+            raise LiquidConfigError(f"--config {args.config} is not valid YAML: {err}") from None
+        if not isinstance(data, dict):
+            raise LiquidConfigError(f"--config {args.config} must hold a mapping of keys")
+        config = LiquidConfig.from_dict({**config.to_dict(), **data})
+    return config.replace(
+        cell=args.cell, wiring=args.wiring, units=args.units, mode=args.mode, layers=args.layers,
+        placement=args.placement, motor_neurons=args.motor_neurons,
+        target_modules=args.target_modules, train_norms=True if args.train_norms else None,
+    )
+
+
+def cmd_liquify(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    config = _liquid_config(args)  # a bad key or value stops here, before the model loads
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        print(f"liquidcare: error: {out} exists; pass --force to replace it", file=sys.stderr)
+        return 1
+    from liquidcare.models import load_base
+    from liquidcare.surgery import liquify, save_liquid, trainable_summary
+
+    model, _ = load_base(args.base, device=args.device, dtype=args.dtype)
+    model = liquify(model, config)
+    info = model.liquid_info
+    print(f"base model   {info.base_model} (fingerprint {info.base_fingerprint})")
+    print(f"liquid       {config.cell}-{config.wiring}, {config.units} units, {config.mode} mode, "
+          f"{config.placement}")
+    print(f"layers       {len(info.targets)}: {', '.join(info.targets)}")
+    trainable_summary(model)
+    save_liquid(model, out)
+    print(f"adapter      {out}")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    import torch
+    from transformers import TextStreamer
+
+    from liquidcare.surgery import load_model
+
+    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    if not prompt.strip():
+        print("liquidcare: error: the prompt is empty", file=sys.stderr)
+        return 2
+    model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
+    device = next(model.parameters()).device
+    if args.raw or not getattr(tokenizer, "chat_template", None):
+        enc = tokenizer(prompt, return_tensors="pt")
+    else:
+        messages = [{"role": "user", "content": prompt}]
+        if args.system:
+            messages.insert(0, {"role": "system", "content": args.system})
+        enc = tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
+    enc = {k: v.to(device) for k, v in enc.items()}
+    sampling = {"do_sample": False}
+    if args.temperature > 0:
+        torch.manual_seed(args.seed)
+        sampling = {"do_sample": True, "temperature": args.temperature, "top_p": args.top_p}
+    streamer = TextStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+    with torch.no_grad():
+        model.generate(
+            **enc, max_new_tokens=args.max_new_tokens, streamer=streamer,
+            pad_token_id=tokenizer.pad_token_id, **sampling,
+        )
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from liquidcare import demo
 
@@ -122,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     demo.set_defaults(func=cmd_demo)
     _add_models_parser(sub)
+    _add_surgery_parsers(sub)
     return parser
 
 
@@ -162,13 +256,78 @@ def _add_models_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]
     pull.set_defaults(func=cmd_models_pull)
 
 
+def _add_surgery_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    from_presets = "cfc-fc-gpt2, cfc-ncp-gpt2, ltc-fc-gpt2, ltc-ncp-gpt2, cfc-fc-mistral, " \
+        "cfc-fc, cfc-ncp, ltc-fc, ltc-ncp, scan-fc, scan-ncp"
+    liq = sub.add_parser(
+        "liquify",
+        help="replace a base model's MLPs with liquid layers and write the adapter",
+        description="Load a base model, put liquid blocks (CfC, LTC or the liquid scan; fully "
+        "connected or NCP wiring) in place of (or beside) the MLPs of the chosen decoder blocks, "
+        "freeze the base, print the trainable-parameter summary and write the liquid adapter "
+        "(liquid_config.json + liquid_model.safetensors) to --out. Settings come from --preset, "
+        "then --config, then the flags.",
+    )
+    liq.add_argument("--base", default="smollm2",
+                     help="base model: smollm2 (embedded, default), a folder, a .gguf or a hub id")
+    liq.add_argument("--preset", default="cfc-ncp", help=f"one of: {from_presets} "
+                     "(default: cfc-ncp)")
+    liq.add_argument("--config", default=None, help="YAML file of LiquidConfig keys")
+    liq.add_argument("--cell", choices=["cfc", "ltc", "scan"], default=None)
+    liq.add_argument("--wiring", choices=["fc", "ncp"], default=None)
+    liq.add_argument("--units", type=int, default=None, help="liquid neurons per block")
+    liq.add_argument("--mode", choices=["sequence", "token"], default=None,
+                     help="sequence: recurrent over tokens (default); token: each token alone")
+    liq.add_argument("--layers", default=None,
+                     help="all | last:N | first:N | 3,5,7 (default: all)")
+    liq.add_argument("--placement", choices=["replace", "parallel"], default=None,
+                     help="replace the MLP (default) or add a zero-initialised branch beside it")
+    liq.add_argument("--motor-neurons", type=int, default=None, help="NCP output neurons")
+    liq.add_argument("--target-modules", nargs="+", default=None,
+                     help="MLP module names for architectures not recognised automatically")
+    liq.add_argument("--train-norms", action="store_true",
+                     help="also train the norms of the liquified blocks")
+    liq.add_argument("--out", required=True, help="adapter directory to write, e.g. runs/care")
+    liq.add_argument("--force", action="store_true", help="replace --out if it exists")
+    liq.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
+    liq.add_argument("--dtype", default=None, help="auto (default), float32, bfloat16, float16")
+    liq.set_defaults(func=cmd_liquify)
+
+    gen = sub.add_parser(
+        "generate",
+        help="generate a reply from a base model or a liquid adapter, streamed",
+        description="Wrap the prompt in the model's chat template (a user turn, optionally "
+        "after a system turn) and stream the reply. Greedy by default; --temperature > 0 "
+        "samples.",
+    )
+    gen.add_argument("prompt", help="the user's message; '-' reads it from stdin")
+    gen.add_argument("--model", default="smollm2",
+                     help="base model name/path or adapter directory (default: smollm2)")
+    gen.add_argument("--system", default=None, help="system message")
+    gen.add_argument("--max-new-tokens", type=int, default=128)
+    gen.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    gen.add_argument("--top-p", type=float, default=0.9)
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--raw", action="store_true", help="no chat template: continue the text")
+    gen.add_argument("--device", default="auto")
+    gen.add_argument("--dtype", default=None)
+    gen.set_defaults(func=cmd_generate)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0
-    return args.func(args)
+    try:
+        return args.func(args)
+    except Exception as err:
+        # errors that describe a bad input get one clear line, not a traceback
+        if type(err).__name__ in USER_ERRORS:
+            print(f"liquidcare: error: {err}", file=sys.stderr)
+            return 1
+        raise
 
 
 if __name__ == "__main__":
