@@ -98,3 +98,18 @@ def test_decode_weight_memo_follows_parameter_updates(cell):
         after = ffn(x)
     assert not torch.allclose(before, after)
     torch.testing.assert_close(after, ffn(x).detach())  # grad-enabled path, no memo
+
+
+def test_linear_skip_starts_as_a_no_op_and_adds_a_linear_map():
+    plain = LiquidFFN(16, "cfc", units=8)
+    skipped = LiquidFFN(16, "cfc", units=8, linear_skip=True)
+    skipped.load_state_dict({**plain.state_dict(), **{
+        k: v for k, v in skipped.state_dict().items() if k.startswith("skip.")}})
+    x = torch.randn(2, 5, 16)
+    torch.testing.assert_close(skipped(x), plain(x))
+    with torch.no_grad():
+        skipped.skip.weight.copy_(torch.eye(16))
+    torch.testing.assert_close(skipped(x), plain(x) + x)
+    y, state = skipped(x[:, :3], return_state=True)  # the skip is stateless: decoding still works
+    y2, _ = skipped(x[:, 3:], state, return_state=True)
+    torch.testing.assert_close(torch.cat([y, y2], 1), skipped(x))

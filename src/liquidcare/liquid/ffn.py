@@ -41,6 +41,10 @@ class LiquidFFN(nn.Module):
             whose per-synapse sigmoids cost batch × time × inputs × units.
         zero_init: start the out-projection at zero, so the block's output is exactly 0 (for a
             residual branch beside a frozen MLP).
+        linear_skip: add a linear map d_model → d_model beside the liquid path. A pretrained
+            MLP is partly linear (nearly all of it in a model's last layers); the skip carries
+            that part — it can be set by least squares from the MLP's own activations — and the
+            liquid layer learns the rest.
         **cell_kwargs: passed to the cell (e.g. ``backbone_units``, ``mode`` for CfC as
             ``cfc_mode``, ``ode_unfolds`` for LTC, ``chunk_size`` for the scan).
     """
@@ -55,6 +59,7 @@ class LiquidFFN(nn.Module):
         in_features: int | None = None,
         motor_neurons: int | None = None,
         zero_init: bool = False,
+        linear_skip: bool = False,
         **cell_kwargs: Any,
     ) -> None:
         super().__init__()
@@ -87,6 +92,11 @@ class LiquidFFN(nn.Module):
         if zero_init:
             nn.init.zeros_(self.out_proj.weight)
             nn.init.zeros_(self.out_proj.bias)
+        self.skip: nn.Linear | None = None
+        if linear_skip:
+            self.skip = nn.Linear(d_model, d_model)
+            nn.init.zeros_(self.skip.weight)  # a no-op until set (least squares) or trained
+            nn.init.zeros_(self.skip.bias)
 
     @property
     def stateful(self) -> bool:
@@ -116,7 +126,7 @@ class LiquidFFN(nn.Module):
             if state is not None:
                 raise ValueError("a token-mode LiquidFFN has no state to continue from")
             y, _ = self.liquid(u.reshape(B * T, 1, -1))
-            out = self.out_proj(y.reshape(B, T, -1))
+            out = self._skip(x, self.out_proj(y.reshape(B, T, -1)))
             return (out, None) if return_state else out
         if T == 1:
             # one decoding step: the cell's `step` skips the sequence machinery (layouts, the
@@ -125,5 +135,8 @@ class LiquidFFN(nn.Module):
             y = y[:, None]
         else:
             y, new_state = self.liquid(u, state)
-        out = self.out_proj(y)
+        out = self._skip(x, self.out_proj(y))
         return (out, new_state) if return_state else out
+
+    def _skip(self, x: Tensor, out: Tensor) -> Tensor:
+        return out if self.skip is None else out + self.skip(x)

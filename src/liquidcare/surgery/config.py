@@ -45,6 +45,8 @@ class LiquidConfig:
         target_modules: names (or regular expressions) of the MLP modules, for architectures
             whose MLP is not found automatically; matched against the end of the module name.
         train_norms: also train the RMS/LayerNorm weights of the liquified blocks.
+        linear_skip: add a trainable linear map beside each liquid layer (see `LiquidFFN`);
+            distillation sets it by least squares from the MLP it replaces.
         cell_options: passed to the cell (e.g. ``backbone_units``, ``ode_unfolds``,
             ``chunk_size``).
     """
@@ -59,6 +61,7 @@ class LiquidConfig:
     in_features: int | None = None
     target_modules: list[str] | None = None
     train_norms: bool = False
+    linear_skip: bool = False
     cell_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -102,6 +102,7 @@ def _build_block(config: LiquidConfig, d_model: int, zero_init: bool) -> LiquidF
         in_features=config.in_features,
         motor_neurons=config.motor_neurons,
         zero_init=zero_init,
+        linear_skip=config.linear_skip,
         **config.cell_options,
     )
 

@@ -1,0 +1,88 @@
+"""What the teacher computes on real text, captured once so that students train cheaply.
+
+Distilling an MLP into a liquid block needs, per replaced layer, the MLP's input and output on
+real text (stage 1), and for end-to-end distillation the residual stream entering the first
+replaced decoder block and the final hidden state (stage 2). Everything before the first replaced
+block is frozen and stays identical, so one teacher pass over the corpus gives every later step
+its inputs: the student then runs only the blocks it changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from liquidcare.surgery import find_mlps
+from liquidcare.surgery.config import LiquidConfig
+
+
+@dataclass
+class Activations:
+    """Teacher activations over ``blocks`` (n, T) of token ids, kept on the CPU.
+
+    mlp_in / mlp_out: per layer index, (n, T, d) — what the MLP saw and gave.
+    start: (n, T, d) — the residual stream entering decoder block ``first_layer``.
+    final: (n, T, d) — the last hidden state after the final norm (what the LM head reads).
+    """
+
+    blocks: Tensor
+    layers: list[int]
+    mlp_in: dict[int, Tensor]
+    mlp_out: dict[int, Tensor]
+    start: Tensor
+    final: Tensor
+
+    @property
+    def first_layer(self) -> int:
+        return min(self.layers)
+
+    @property
+    def tokens(self) -> int:
+        return self.blocks.numel()
+
+
+@torch.no_grad()
+def capture(
+    model: nn.Module,
+    blocks: Tensor,
+    config: LiquidConfig,
+    batch_size: int = 8,
+    dtype: torch.dtype = torch.float32,
+    progress: bool = True,
+) -> Activations:
+    """Run the (unmodified) base ``model`` over ``blocks`` and keep what distillation needs."""
+    targets = find_mlps(model, config)
+    layers = [t.layer for t in targets]
+    device = next(model.parameters()).device
+    n, T = blocks.shape
+    d = model.config.get_text_config().hidden_size
+    mlp_in = {i: torch.empty(n, T, d, dtype=dtype) for i in layers}
+    mlp_out = {i: torch.empty(n, T, d, dtype=dtype) for i in layers}
+    start = torch.empty(n, T, d, dtype=dtype)
+    final = torch.empty(n, T, d, dtype=dtype)
+    rows = slice(0, 0)
+
+    def keep(layer: int):
+        def hook(module, args, output):
+            mlp_in[layer][rows] = args[0].to("cpu", dtype)
+            mlp_out[layer][rows] = output.to("cpu", dtype)
+
+        return hook
+
+    handles = [t.module.register_forward_hook(keep(t.layer)) for t in targets]
+    first = min(layers)
+    try:
+        bar = tqdm(range(0, n, batch_size), desc="teacher pass", unit="batch", disable=not progress)
+        for lo in bar:
+            rows = slice(lo, min(lo + batch_size, n))
+            out = model(input_ids=blocks[rows].to(device), output_hidden_states=True)
+            # hidden_states[i] is the input of decoder block i; the last one is after the norm
+            start[rows] = out.hidden_states[first].to("cpu", dtype)
+            final[rows] = out.hidden_states[-1].to("cpu", dtype)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return Activations(blocks, layers, mlp_in, mlp_out, start, final)
