@@ -1,0 +1,52 @@
+"""The bundled bilingual care corpus (written by this project; see corpus/DATASHEET.md).
+
+It ships inside the package, so the offline default (SmolLM2 + care corpus) needs no network.
+The split is fixed in the files themselves: regenerating them (`python -m
+liquidcare.data.corpus.build_corpus`) gives the same bytes, so runs stay comparable.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+from liquidcare.data.errors import CorpusFormatError
+from liquidcare.data.records import KINDS, LANGS, Document, check_care_record
+
+CORPUS_PACKAGE = "liquidcare.data.corpus"
+SPLIT_FILES = {"train": "care_train.jsonl", "validation": "care_validation.jsonl"}
+SPLITS = tuple(SPLIT_FILES)
+
+
+def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> None:
+    if value is not None and value not in allowed:
+        raise ValueError(f"{name}={value!r}: expected one of {allowed} or None")
+
+
+def load_care_corpus(split: str = "train", lang: str | None = None,
+                     kind: str | None = None) -> list[Document]:
+    """Records of the bundled care corpus, in file order, every one checked.
+
+    split: "train" or "validation". lang: None (both), "en" or "es". kind: None (both),
+    "dialogue" (records with `messages`) or "note" (records with `text`).
+    """
+    _choice("split", split, SPLITS)
+    _choice("lang", lang, LANGS)
+    _choice("kind", kind, KINDS)
+    name = SPLIT_FILES[split]
+    source = f"{CORPUS_PACKAGE}/{name}"
+    content = resources.files(CORPUS_PACKAGE).joinpath(name).read_text(encoding="utf-8")
+    records: list[Document] = []
+    seen: set[str] = set()
+    for number, line in enumerate(content.splitlines(), start=1):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise CorpusFormatError(f"{source}:{number}: bad JSON ({err.msg})") from None
+        check_care_record(record, source, number)
+        if record["id"] in seen:
+            raise CorpusFormatError(f"{source}:{number}: field 'id': duplicate {record['id']!r}")
+        seen.add(record["id"])
+        if (lang is None or record["lang"] == lang) and (kind is None or record["kind"] == kind):
+            records.append(record)
+    return records
