@@ -183,10 +183,54 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from liquidcare import demo
+def cmd_tour(args: argparse.Namespace) -> int:
+    from liquidcare import tour
 
-    return demo.main(args)
+    return tour.main(args)
+
+
+def _run_pipeline(config, resume: bool = False) -> int:
+    from liquidcare.train.pipeline import perplexity_table, run
+
+    summary = run(config, resume=resume)
+    run_dir = f"{config.output_dir}/{config.name}"
+    print()
+    print(perplexity_table(summary))
+    print(f"\nreport   {run_dir}/report.md\nadapter  {run_dir}/adapter")
+    print(f"try it   liquidcare generate --model {run_dir} \"How can I help my mother drink "
+          "more water?\"")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from liquidcare.train.pipeline import RunConfig
+
+    config = RunConfig(name=args.name, output_dir=args.output_dir, device=args.device)
+    if args.quick:
+        config.stage1 = {**config.stage1, "steps": 10}
+        config.stage2 = {**config.stage2, "steps": 20}
+        config.max_train_tokens, config.max_val_tokens = 4096, 2048
+    return _run_pipeline(config, resume=args.resume)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import yaml
+
+    from liquidcare.surgery import LiquidConfigError
+    from liquidcare.train.pipeline import RunConfig
+
+    try:
+        with open(args.config) as f:
+            data = yaml.safe_load(f) or {}
+    except OSError as err:
+        raise LiquidConfigError(f"--config {args.config}: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        raise LiquidConfigError(f"--config {args.config} is not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise LiquidConfigError(f"--config {args.config} must hold a mapping of keys")
+    overrides = {k: v for k, v in {"name": args.name, "output_dir": args.output_dir,
+                                   "device": args.device}.items() if v is not None}
+    return _run_pipeline(RunConfig.from_dict({**data, **overrides}), resume=args.resume)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -205,15 +249,48 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser(
         "demo",
+        help="the main job: liquify SmolLM2, distil on the care corpus, report perplexity",
+        description="Liquify the embedded SmolLM2 (CfC-NCP in place of the MLPs of the last 6 "
+        "layers), distil the liquid blocks from the MLPs on the bundled care corpus (least "
+        "squares, stage 1 per layer, stage 2 end to end), evaluate validation perplexity after "
+        "each step and write runs/NAME/{adapter/, report.md, loss.png, tb/}. About 10 minutes "
+        "on a 2-core CPU.",
+    )
+    demo.add_argument("--name", default="demo", help="run name (default: demo)")
+    demo.add_argument("--output-dir", default="runs", help="where runs go (default: runs)")
+    demo.add_argument("--device", default="auto", help="auto (default), cpu, cuda")
+    demo.add_argument("--quick", action="store_true",
+                      help="a one-minute smoke run with few steps and tokens")
+    demo.add_argument("--resume", action="store_true",
+                      help="continue a killed run from runs/NAME/checkpoint.pt")
+    demo.set_defaults(func=cmd_demo)
+
+    train = sub.add_parser(
+        "train",
+        help="run a distillation experiment from a YAML config (see configs/)",
+        description="Run the liquify → distil → evaluate → report pipeline with the settings "
+        "of a YAML file (keys of liquidcare.train.pipeline.RunConfig; unknown keys are refused).",
+    )
+    train.add_argument("--config", required=True,
+                       help="YAML file, e.g. configs/cfc-ncp-smollm2.yaml")
+    train.add_argument("--name", default=None, help="override the run name")
+    train.add_argument("--output-dir", default=None, help="override where runs go")
+    train.add_argument("--device", default=None, help="override the device")
+    train.add_argument("--resume", action="store_true",
+                       help="continue a killed run from runs/NAME/checkpoint.pt")
+    train.set_defaults(func=cmd_train)
+
+    tour = sub.add_parser(
+        "tour",
         help="tour of the liquid core: exactness and speed against ncps, LiquidFFN blocks",
         description="Compare our CfC/LTC layers with ncps.torch on copied weights (max "
         "difference, fwd+bwd time), then time a LiquidFFN block per cell. Runs on CPU.",
     )
-    demo.add_argument("--batch", type=int, default=4, help="sequences per batch (default: 4)")
-    demo.add_argument("--tokens", type=int, default=64, help="time steps (default: 64)")
-    demo.add_argument("--units", type=int, default=32, help="liquid neurons (default: 32)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    demo.set_defaults(func=cmd_demo)
+    tour.add_argument("--batch", type=int, default=4, help="sequences per batch (default: 4)")
+    tour.add_argument("--tokens", type=int, default=64, help="time steps (default: 64)")
+    tour.add_argument("--units", type=int, default=32, help="liquid neurons (default: 32)")
+    tour.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    tour.set_defaults(func=cmd_tour)
     _add_models_parser(sub)
     _add_surgery_parsers(sub)
     return parser

@@ -1,4 +1,4 @@
-"""`liquidcare demo`: a short, honest tour of the liquid core that runs on a laptop CPU.
+"""`liquidcare tour`: a short, honest tour of the liquid core that runs on a laptop CPU.
 
 1. Exactness and speed against the reference: for CfC and LTC, each with a fully connected and an
    NCP wiring, build the `ncps.torch` layer, copy its weights into ours with `from_ncps`, run both

@@ -189,9 +189,13 @@ def is_adapter_dir(path: str | os.PathLike[str]) -> bool:
 
 
 def load_model(name_or_dir: str, device: str = "auto", dtype: Any = None):
-    """A base model by name (see `liquidcare.models.load_base`), or a liquid adapter directory:
-    its base model is loaded and liquified as the adapter says. Returns (model, tokenizer)."""
+    """A base model by name (see `liquidcare.models.load_base`), a liquid adapter directory, or
+    a run directory holding one in ``adapter/``: the adapter's base model is loaded and
+    liquified as the adapter says. Returns (model, tokenizer)."""
     from liquidcare.models import load_base
+
+    if not is_adapter_dir(name_or_dir) and is_adapter_dir(Path(name_or_dir) / "adapter"):
+        name_or_dir = str(Path(name_or_dir) / "adapter")
 
     if is_adapter_dir(name_or_dir):
         meta = read_adapter_config(name_or_dir)

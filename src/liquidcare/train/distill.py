@@ -21,9 +21,11 @@ with no change to the loop.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -88,13 +90,15 @@ def init_least_squares(model: nn.Module, acts: Activations, ridge: float = 1e-3,
     for layer, ffn in _blocks_by_layer(model).items():
         if ffn.skip is None:
             raise ValueError("least-squares init needs LiquidConfig(linear_skip=True)")
-        x = acts.mlp_in[layer].reshape(-1, acts.mlp_in[layer].shape[-1])[:max_tokens].double()
-        y = acts.mlp_out[layer].reshape(-1, x.shape[-1])[:max_tokens].double()
+        x = acts.mlp_in[layer].reshape(-1, acts.mlp_in[layer].shape[-1])[:max_tokens].float()
+        y = acts.mlp_out[layer].reshape(-1, x.shape[-1])[:max_tokens].float()
         xm, ym = x.mean(0), y.mean(0)
         xc, yc = x - xm, y - ym
-        gram = xc.T @ xc
+        # the products in float32 (fast; centred data and the ridge keep them well conditioned),
+        # the solve in float64
+        gram = (xc.T @ xc).double()
         gram += ridge * gram.diagonal().mean() * torch.eye(gram.shape[0], dtype=gram.dtype)
-        w = torch.linalg.solve(gram, xc.T @ yc)  # (d_in, d_out)
+        w = torch.linalg.solve(gram, (xc.T @ yc).double()).float()  # (d_in, d_out)
         ref = ffn.skip.weight
         ffn.skip.weight.copy_(w.T.to(ref.dtype))
         ffn.skip.bias.copy_((ym - xm @ w).to(ref.dtype))
@@ -132,17 +136,65 @@ def _batches(n: int, cfg: StageConfig, seed: int):
         cursor += cfg.batch_size
 
 
+class Checkpointer:
+    """Writes the training state every ``every`` steps to ``path`` (temp file + rename, so a
+    kill mid-write leaves the previous checkpoint), and hands it back to resume from."""
+
+    def __init__(self, path: str | os.PathLike[str], every: int = 50, resume: bool = False):
+        self.path = Path(path)
+        self.every = every
+        self.state: dict | None = None
+        if resume and self.path.is_file():
+            try:
+                self.state = torch.load(self.path, map_location="cpu", weights_only=True)
+            except Exception as err:  # a damaged checkpoint must not pass for a fresh start
+                raise ValueError(f"cannot resume: {self.path} is unreadable ({err})") from None
+
+    def start_of(self, name: str, model: nn.Module, opt, sched) -> tuple[int, list[float]]:
+        """Load the saved state of stage ``name`` if the checkpoint has one."""
+        state = self.state
+        if state is None or name not in state["stages"]:
+            return 0, []
+        saved = state["stages"][name]
+        params = dict(model.named_parameters())
+        with torch.no_grad():
+            for key, value in saved["trainable"].items():
+                params[key].copy_(value.to(params[key].device, params[key].dtype))
+        opt.load_state_dict(saved["optimizer"])
+        sched.load_state_dict(saved["scheduler"])
+        return saved["step"], list(saved["losses"])
+
+    def save(self, name: str, step: int, model: nn.Module, opt, sched, losses: list[float]):
+        state = self.state or {"stages": {}}
+        state["stages"][name] = {
+            "step": step,
+            "trainable": {k: p.detach().cpu() for k, p in model.named_parameters()
+                          if p.requires_grad},
+            "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(),
+            "losses": list(losses),
+        }
+        self.state = state
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, self.path)
+
+
 def _run(name: str, model: nn.Module, cfg: StageConfig, loss_fn, n: int, seed: int,
-         log: Log | None, progress: bool) -> list[float]:
+         log: Log | None, progress: bool, checkpoint: Checkpointer | None = None) -> list[float]:
     params = _trainable(model)
     opt = _optimizer(model, cfg)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _cosine(s, cfg))
-    losses: list[float] = []
+    start, losses = (checkpoint.start_of(name, model, opt, sched) if checkpoint else (0, []))
     model.train()
     started = time.perf_counter()
     tokens = 0
-    bar = tqdm(enumerate(_batches(n, cfg, seed)), total=cfg.steps, desc=name, disable=not progress)
+    bar = tqdm(enumerate(_batches(n, cfg, seed)), total=cfg.steps, desc=name, disable=not progress,
+               initial=start)
     for step, rows in bar:
+        if step < start:  # resumed: the data order is replayed, the steps are not
+            continue
         loss, parts, ntok = loss_fn(rows)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -157,12 +209,16 @@ def _run(name: str, model: nn.Module, cfg: StageConfig, loss_fn, n: int, seed: i
         if log is not None:
             log(name, step, {"loss": losses[-1], **parts, "tokens_per_s": rate,
                              "lr": sched.get_last_lr()[0]})
+        if checkpoint is not None and ((step + 1) % checkpoint.every == 0
+                                       or step + 1 == cfg.steps):
+            checkpoint.save(name, step + 1, model, opt, sched, losses)
     model.eval()
     return losses
 
 
 def stage1(model: nn.Module, acts: Activations, cfg: StageConfig, seed: int = 0,
-           log: Log | None = None, progress: bool = True) -> list[float]:
+           log: Log | None = None, progress: bool = True,
+           checkpoint: Checkpointer | None = None) -> list[float]:
     """Each liquid block learns its MLP's output (per-channel normalised MSE), all at once."""
     blocks = _blocks_by_layer(model)
     scale = {i: acts.mlp_out[i].reshape(-1, acts.mlp_out[i].shape[-1]).std(0) + 1e-6
@@ -181,7 +237,8 @@ def stage1(model: nn.Module, acts: Activations, cfg: StageConfig, seed: int = 0,
         n_tok = rows.numel() * acts.blocks.shape[1]
         return total / len(blocks), {k: v.item() for k, v in parts.items()}, n_tok
 
-    return _run("stage 1", model, cfg, loss_fn, acts.blocks.shape[0], seed, log, progress)
+    return _run("stage 1", model, cfg, loss_fn, acts.blocks.shape[0], seed, log, progress,
+                checkpoint)
 
 
 @torch.no_grad()
@@ -210,7 +267,7 @@ def logit_gram(model: nn.Module) -> Tensor:
 
 
 def stage2(model: nn.Module, acts: Activations, cfg: DistillConfig, log: Log | None = None,
-           progress: bool = True) -> list[float]:
+           progress: bool = True, checkpoint: Checkpointer | None = None) -> list[float]:
     """End-to-end distillation from the cached stream into the first liquified block."""
     device = next(model.parameters()).device
     gram = logit_gram(model).to(device)
@@ -238,7 +295,7 @@ def stage2(model: nn.Module, acts: Activations, cfg: DistillConfig, log: Log | N
         return loss, parts, B * T
 
     return _run("stage 2", model, cfg.stage2, loss_fn, acts.blocks.shape[0], cfg.seed + 2,
-                log, progress)
+                log, progress, checkpoint)
 
 
 @torch.no_grad()

@@ -1,0 +1,222 @@
+"""The main job: liquify a base model, distil its MLPs into the liquid blocks, measure, report.
+
+    base ─► teacher pass (cache activations) ─► liquify ─► least squares ─► stage 1 ─► stage 2
+         ─► perplexity after each step ─► runs/NAME/{adapter/, report.md, loss.png, tb/}
+
+`RunConfig` is what a YAML file under `configs/` holds; every field has a default that runs on
+a laptop CPU with the embedded SmolLM2 and the bundled care corpus.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from liquidcare.surgery import LiquidConfigError, preset, save_liquid, trainable_summary
+from liquidcare.surgery.liquify import liquify
+
+from .activations import capture
+from .distill import (
+    Checkpointer,
+    DistillConfig,
+    StageConfig,
+    evaluate,
+    init_least_squares,
+    layer_errors,
+    stage1,
+    stage2,
+)
+from .report import plot_losses, write_report
+
+SAMPLE_PROMPTS = [
+    "My mother forgets to drink water during the day. What can I do?",
+    "Mi padre se ha caído esta mañana pero dice que está bien. ¿Qué debo vigilar?",
+]
+
+
+@dataclass
+class RunConfig:
+    name: str = "demo"
+    base: str = "smollm2"
+    preset: str = "cfc-ncp"
+    layers: str | list[int] = "last:6"
+    liquid: dict[str, Any] = field(default_factory=lambda: {"linear_skip": True})
+    corpus: str = "care"
+    block_size: int = 128
+    max_train_tokens: int | None = 60_000
+    max_val_tokens: int | None = 8_000
+    least_squares: bool = True
+    stage1: dict[str, Any] = field(default_factory=lambda: {"steps": 60, "lr": 2e-3})
+    stage2: dict[str, Any] = field(default_factory=lambda: {"steps": 600, "lr": 2e-3})
+    kl_positions: int = 64
+    kl_weight: float = 1.0
+    lm_weight: float = 0.1
+    checkpoint_every: int = 50
+    samples: int = 2
+    sample_tokens: int = 40
+    output_dir: str = "runs"
+    device: str = "auto"
+    seed: int = 0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise LiquidConfigError(f"unknown run config key(s) {unknown}; known: {sorted(known)}")
+        for key in ("stage1", "stage2"):
+            stage_keys = {f.name for f in dataclasses.fields(StageConfig)}
+            bad = sorted(set(data.get(key) or {}) - stage_keys)
+            if bad:
+                raise LiquidConfigError(f"unknown {key} key(s) {bad}; known: {sorted(stage_keys)}")
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def distill_config(self) -> DistillConfig:
+        return DistillConfig(
+            stage1=StageConfig(**self.stage1), stage2=StageConfig(**self.stage2),
+            least_squares=self.least_squares, kl_positions=self.kl_positions,
+            kl_weight=self.kl_weight, lm_weight=self.lm_weight, seed=self.seed,
+        )
+
+
+def _blocks(spec: str, split: str, tokenizer, block_size: int, cap: int | None) -> torch.Tensor:
+    from liquidcare.data import load_corpus, pack, tokenize_documents
+
+    docs = load_corpus(spec, split=split)
+    blocks = pack(tokenize_documents(docs, tokenizer), block_size)
+    if cap is not None:
+        blocks = blocks[: max(cap // block_size, 1)]
+    if blocks.shape[0] == 0:
+        raise ValueError(f"corpus {spec!r} ({split}) has fewer than {block_size} tokens")
+    return blocks
+
+
+@torch.no_grad()
+def _samples(model, tokenizer, prompts: list[str], new_tokens: int) -> list[str]:
+    device = next(model.parameters()).device
+    outs = []
+    for prompt in prompts:
+        enc = tokenizer.apply_chat_template([{"role": "user", "content": prompt}],
+                                            add_generation_prompt=True, return_tensors="pt",
+                                            return_dict=True)
+        enc = {k: v.to(device) for k, v in enc.items()}
+        out = model.generate(**enc, max_new_tokens=new_tokens, do_sample=False,
+                             pad_token_id=tokenizer.pad_token_id)
+        outs.append(tokenizer.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True))
+    return outs
+
+
+def _tensorboard(run_dir: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard not installed: the report still has every number
+        return None
+    return SummaryWriter(str(run_dir / "tb"))
+
+
+def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[str, Any]:
+    """Run the whole job; returns the summary that the report was written from.
+
+    The training state is checkpointed to runs/NAME/checkpoint.pt every ``checkpoint_every``
+    steps; with ``resume`` a killed run continues from there (the teacher pass, which is cached
+    in memory only, is recomputed first)."""
+    from liquidcare.models import load_base
+
+    torch.manual_seed(config.seed)
+    liquid_cfg = preset(config.preset, layers=config.layers, **config.liquid)
+    distill_cfg = config.distill_config()
+    run_dir = Path(config.output_dir) / config.name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(phase: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[phase] = now - clock
+        clock = now
+        if progress:
+            print(f"[{config.name}] {phase}: {timings[phase]:.1f} s", flush=True)
+
+    model, tokenizer = load_base(config.base, device=config.device)
+    train_blocks = _blocks(config.corpus, "train", tokenizer, config.block_size,
+                           config.max_train_tokens)
+    val_blocks = _blocks(config.corpus, "validation", tokenizer, config.block_size,
+                         config.max_val_tokens)
+    lap("load model and corpus")
+    prompts = SAMPLE_PROMPTS[: config.samples]
+    base_samples = _samples(model, tokenizer, prompts, config.sample_tokens)
+    train = capture(model, train_blocks, liquid_cfg, progress=progress)
+    val = capture(model, val_blocks, liquid_cfg, progress=progress)
+    lap("teacher pass")
+
+    evaluations = [{"label": "base model", **evaluate(model, val, teacher=True)}]
+    model = liquify(model, liquid_cfg)  # in place: the teacher's outputs are all cached
+    summary_params = trainable_summary(model, verbose=progress)
+    evaluations.append({"label": "after surgery", **evaluate(model, val)})
+    errors = []
+    losses: dict[str, list[float]] = {}
+    if config.least_squares and liquid_cfg.linear_skip:
+        init_least_squares(model, train)
+        evaluations.append({"label": "after least-squares init", **evaluate(model, val)})
+        errors.append({"label": "least squares", "errors": layer_errors(model, val)})
+    lap("surgery and initialisation")
+
+    writer = _tensorboard(run_dir)
+    ckpt = Checkpointer(run_dir / "checkpoint.pt", config.checkpoint_every, resume=resume)
+
+    def log(stage: str, step: int, values: dict[str, float]) -> None:
+        if writer is not None:
+            for key, value in values.items():
+                writer.add_scalar(f"{stage}/{key}", value, step)
+
+    if distill_cfg.stage1.steps > 0:
+        losses["stage 1: MLP matching"] = stage1(model, train, distill_cfg.stage1,
+                                                 seed=config.seed, log=log, progress=progress,
+                                                 checkpoint=ckpt)
+        evaluations.append({"label": "after stage 1", **evaluate(model, val)})
+        errors.append({"label": "stage 1", "errors": layer_errors(model, val)})
+        lap("stage 1")
+    if distill_cfg.stage2.steps > 0:
+        losses["stage 2: end to end"] = stage2(model, train, distill_cfg, log=log,
+                                               progress=progress, checkpoint=ckpt)
+        evaluations.append({"label": "after stage 2", **evaluate(model, val)})
+        errors.append({"label": "stage 2", "errors": layer_errors(model, val)})
+        lap("stage 2")
+    if writer is not None:
+        writer.close()
+
+    save_liquid(model, run_dir / "adapter")
+    liquid_samples = _samples(model, tokenizer, prompts, config.sample_tokens)
+    lap("save and samples")
+    summary = {
+        "name": config.name, "base": config.base, "preset": config.preset,
+        "layers": liquid_cfg.layers, "liquid": liquid_cfg.to_dict(), "corpus": config.corpus,
+        "train_tokens": train.tokens, "val_tokens": val.tokens,
+        "block_size": config.block_size, "trainable": summary_params.trainable,
+        "total": summary_params.total, "device": str(next(model.parameters()).device),
+        "evaluations": evaluations, "layer_errors": errors, "timings": timings,
+        "losses": losses, "config": config.to_dict(),
+        "samples": [{"prompt": p, "base": b, "liquid": q}
+                    for p, b, q in zip(prompts, base_samples, liquid_samples, strict=True)],
+    }
+    if losses:
+        plot_losses(losses, run_dir / "loss.png")
+    write_report(run_dir, summary)
+    return summary
+
+
+def perplexity_table(summary: dict[str, Any]) -> str:
+    base = summary["evaluations"][0]["ppl"]
+    lines = [f"{'model':28s} {'perplexity':>11s} {'x base':>8s}"]
+    for row in summary["evaluations"]:
+        lines.append(f"{row['label']:28s} {row['ppl']:11.2f} {row['ppl'] / base:8.3f}")
+    return "\n".join(lines)

@@ -1,0 +1,91 @@
+"""A run's report: `report.md` (config, timings, perplexity table, samples) and `loss.png`."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def plot_losses(losses: dict[str, list[float]], path: Path) -> None:
+    """One panel per stage: loss per step (log scale), and its running mean."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers and in CI
+    import matplotlib.pyplot as plt
+
+    stages = [(name, values) for name, values in losses.items() if values]
+    fig, axes = plt.subplots(1, max(len(stages), 1), figsize=(5 * max(len(stages), 1), 3.5))
+    axes = axes if hasattr(axes, "__len__") else [axes]
+    for ax, (name, values) in zip(axes, stages, strict=False):
+        ax.plot(values, lw=0.8, alpha=0.5, label="per step")
+        window = max(len(values) // 20, 1)
+        smooth = [sum(values[max(0, i - window + 1) : i + 1]) / len(values[max(0, i - window + 1)
+                  : i + 1]) for i in range(len(values))]
+        ax.plot(smooth, lw=1.6, label=f"mean of {window}")
+        ax.set_title(name)
+        ax.set_xlabel("step")
+        ax.set_yscale("log")
+        ax.legend()
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def write_report(run_dir: Path, summary: dict[str, Any]) -> Path:
+    """Write report.md and metrics.json into ``run_dir`` from the run's ``summary``."""
+    rows = summary["evaluations"]
+    base_ppl = rows[0]["ppl"]
+    lines = [
+        f"# Run `{summary['name']}`",
+        "",
+        f"Base model `{summary['base']}`, liquid preset `{summary['preset']}` "
+        f"({summary['liquid']['cell']}-{summary['liquid']['wiring']}, "
+        f"{summary['liquid']['units']} units, {summary['liquid']['mode']} mode, "
+        f"{summary['liquid']['placement']}), layers {summary['layers']}.",
+        f"Corpus `{summary['corpus']}`: {summary['train_tokens']:,} training tokens, "
+        f"{summary['val_tokens']:,} validation tokens, blocks of {summary['block_size']}.",
+        f"Trainable parameters: {summary['trainable']:,} of {summary['total']:,} "
+        f"({100 * summary['trainable'] / summary['total']:.2f}%). Device: {summary['device']}.",
+        "",
+        "## Validation perplexity",
+        "",
+        "| model | perplexity | × base | KL(base ‖ model) per token |",
+        "|---|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(f"| {row['label']} | {row['ppl']:.2f} | {row['ppl'] / base_ppl:.3f} | "
+                     f"{row['kl']:.4f} |")
+    errors = summary.get("layer_errors", {})
+    if errors:
+        lines += ["", "## Relative MSE of each liquid block against its MLP (validation)", "",
+                  "| stage | " + " | ".join(f"layer {k}" for k in errors[0]["errors"]) + " |",
+                  "|---|" + "---:|" * len(errors[0]["errors"])]
+        for row in errors:
+            lines.append(f"| {row['label']} | "
+                         + " | ".join(f"{v:.3f}" for v in row["errors"].values()) + " |")
+    lines += ["", "## Time", "", "| phase | seconds |", "|---|---:|"]
+    for phase, seconds in summary["timings"].items():
+        lines.append(f"| {phase} | {seconds:.1f} |")
+    lines += ["", "## Samples (greedy)", ""]
+    for sample in summary.get("samples", []):
+        lines += [f"**Prompt:** {sample['prompt']}", ""]
+        for label in ("base", "liquid"):
+            text = sample[label].strip().replace("\n", " ")
+            lines += [f"- *{label}:* {text}"]
+        lines.append("")
+    lines += ["![loss](loss.png)", "", "## Configuration", "", "```json",
+              json.dumps(summary["config"], indent=2), "```", ""]
+    report = run_dir / "report.md"
+    _atomic_write(report, "\n".join(lines).encode())
+    _atomic_write(run_dir / "metrics.json", json.dumps(summary, indent=2).encode())
+    return report

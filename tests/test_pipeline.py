@@ -1,0 +1,122 @@
+import json
+import random
+
+import pytest
+from tiny_models import VOCAB, save_tiny
+
+from liquidcare import cli
+from liquidcare.surgery import LiquidConfigError, load_model
+from liquidcare.train.pipeline import RunConfig, run
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    return save_tiny(tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """Documents of tiny-vocabulary words, separated by blank lines."""
+    rng = random.Random(0)
+    docs = [" ".join(f"w{rng.randrange(VOCAB - 3)}" for _ in range(rng.randrange(20, 60)))
+            for _ in range(80)]
+    path = tmp_path_factory.mktemp("corpus") / "docs.txt"
+    path.write_text("\n\n".join(docs))
+    return path
+
+
+def _config(tiny_dir, corpus, tmp_path, **changes) -> RunConfig:
+    base = dict(
+        name="t", base=str(tiny_dir), corpus=str(corpus), layers="last:1",
+        liquid={"linear_skip": True, "units": 16}, block_size=16, max_train_tokens=640,
+        max_val_tokens=160, stage1={"steps": 5}, stage2={"steps": 5}, kl_positions=16,
+        samples=1, sample_tokens=4, output_dir=str(tmp_path), device="cpu",
+    )
+    return RunConfig.from_dict({**base, **changes})
+
+
+def test_the_pipeline_writes_adapter_report_plot_and_logs(tiny_dir, corpus, tmp_path):
+    summary = run(_config(tiny_dir, corpus, tmp_path), progress=False)
+    run_dir = tmp_path / "t"
+    labels = [row["label"] for row in summary["evaluations"]]
+    assert labels == ["base model", "after surgery", "after least-squares init",
+                      "after stage 1", "after stage 2"]
+    assert summary["evaluations"][0]["kl"] == 0.0
+    report = (run_dir / "report.md").read_text()
+    assert "| base model |" in report and "| after stage 2 |" in report
+    assert (run_dir / "loss.png").stat().st_size > 1000
+    assert list((run_dir / "tb").iterdir())  # TensorBoard event file
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert len(metrics["losses"]["stage 2: end to end"]) == 5
+    model, _ = load_model(str(run_dir), device="cpu")  # a run dir loads like an adapter
+    assert model.liquid_info.targets == ["model.layers.1.mlp"]
+
+
+def test_run_config_refuses_unknown_keys(tiny_dir, corpus, tmp_path):
+    with pytest.raises(LiquidConfigError, match=r"unknown run config key\(s\) \['stages'\]"):
+        _config(tiny_dir, corpus, tmp_path, stages=3)
+    with pytest.raises(LiquidConfigError, match=r"unknown stage2 key\(s\) \['step'\]"):
+        _config(tiny_dir, corpus, tmp_path, stage2={"step": 3})
+
+
+def test_train_command_runs_a_yaml_config(tiny_dir, corpus, tmp_path, capsys):
+    import yaml
+
+    cfg = _config(tiny_dir, corpus, tmp_path).to_dict()
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert cli.main(["train", "--config", str(path), "--name", "yaml-run"]) == 0
+    out = capsys.readouterr().out
+    assert "after stage 2" in out and (tmp_path / "yaml-run" / "report.md").is_file()
+    path.write_text("corpus: care\nstagez: 1\n")
+    assert cli.main(["train", "--config", str(path)]) == 1
+    assert "stagez" in capsys.readouterr().err
+
+
+def test_every_shipped_config_is_valid():
+    from pathlib import Path
+
+    import yaml
+
+    from liquidcare.surgery import preset
+
+    configs = sorted((Path(__file__).parent.parent / "configs").glob("*.yaml"))
+    assert len(configs) >= 6
+    for path in configs:
+        cfg = RunConfig.from_dict(yaml.safe_load(path.read_text()))
+        assert cfg.name == path.stem
+        preset(cfg.preset, layers=cfg.layers, **cfg.liquid)  # a valid LiquidConfig
+        cfg.distill_config()
+
+
+def test_a_killed_run_resumes_from_its_last_checkpoint(tiny_dir, corpus, tmp_path, monkeypatch):
+    from liquidcare.train import distill
+
+    cfg = _config(tiny_dir, corpus, tmp_path, stage1={"steps": 4}, stage2={"steps": 10},
+                  checkpoint_every=3)
+    whole = run(_config(tiny_dir, corpus, tmp_path / "whole", stage1={"steps": 4},
+                        stage2={"steps": 10}), progress=False)
+    original = distill.Checkpointer.save
+
+    def save_then_die(self, name, step, *args):
+        original(self, name, step, *args)
+        if name == "stage 2" and step == 6:
+            raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(distill.Checkpointer, "save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        run(cfg, progress=False)
+    saves = []
+
+    def recording_save(self, name, step, *args):
+        saves.append((name, step))
+        original(self, name, step, *args)
+
+    monkeypatch.setattr(distill.Checkpointer, "save", recording_save)
+    resumed = run(cfg, progress=False, resume=True)
+    stage2 = resumed["losses"]["stage 2: end to end"]
+    assert len(stage2) == 10
+    # the six steps before the kill are the uninterrupted run's, replayed from the checkpoint
+    assert stage2[:6] == whole["losses"]["stage 2: end to end"][:6]
+    assert resumed["losses"]["stage 1: MLP matching"] == whole["losses"]["stage 1: MLP matching"]
+    assert saves == [("stage 2", 9), ("stage 2", 10)]  # only the steps after the kill ran
