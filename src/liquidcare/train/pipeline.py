@@ -52,7 +52,10 @@ class RunConfig:
     max_val_tokens: int | None = 8_000
     least_squares: bool = True
     stage1: dict[str, Any] = field(default_factory=lambda: {"steps": 60, "lr": 2e-3})
-    stage2: dict[str, Any] = field(default_factory=lambda: {"steps": 600, "lr": 2e-3})
+    # in stage 2 the least-squares skip moves at the full rate: measured on the care corpus
+    # (300 steps), ×1.36 the base perplexity against ×1.48 at 0.2 of the rate
+    stage2: dict[str, Any] = field(
+        default_factory=lambda: {"steps": 800, "lr": 2e-3, "skip_lr_scale": 1.0})
     kl_positions: int = 64
     kl_weight: float = 1.0
     lm_weight: float = 0.1
