@@ -99,24 +99,31 @@ def cmd_models_pull(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_yaml(path: str) -> dict:
+    """A --config file as a mapping; a missing file or bad YAML is a config error, named."""
+    import yaml
+
+    from liquidcare.surgery import LiquidConfigError
+
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f) or {}
+    except OSError as err:
+        raise LiquidConfigError(f"--config {path}: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        raise LiquidConfigError(f"--config {path} is not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise LiquidConfigError(f"--config {path} must hold a mapping of keys")
+    return data
+
+
 def _liquid_config(args: argparse.Namespace):
     """preset → --config YAML → flags, each overriding the one before."""
-    from liquidcare.surgery import LiquidConfig, LiquidConfigError, preset
+    from liquidcare.surgery import LiquidConfig, preset
 
     config = preset(args.preset) if args.preset else LiquidConfig()
     if args.config:
-        import yaml
-
-        try:
-            with open(args.config) as f:
-                data = yaml.safe_load(f) or {}
-        except OSError as err:
-            raise LiquidConfigError(f"--config {args.config}: {err.strerror}") from None
-        except yaml.YAMLError as err:
-            raise LiquidConfigError(f"--config {args.config} is not valid YAML: {err}") from None
-        if not isinstance(data, dict):
-            raise LiquidConfigError(f"--config {args.config} must hold a mapping of keys")
-        config = LiquidConfig.from_dict({**config.to_dict(), **data})
+        config = LiquidConfig.from_dict({**config.to_dict(), **_read_yaml(args.config)})
     return config.replace(
         cell=args.cell, wiring=args.wiring, units=args.units, mode=args.mode, layers=args.layers,
         placement=args.placement, motor_neurons=args.motor_neurons,
@@ -214,20 +221,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import yaml
-
-    from liquidcare.surgery import LiquidConfigError
     from liquidcare.train.pipeline import RunConfig
 
-    try:
-        with open(args.config) as f:
-            data = yaml.safe_load(f) or {}
-    except OSError as err:
-        raise LiquidConfigError(f"--config {args.config}: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        raise LiquidConfigError(f"--config {args.config} is not valid YAML: {err}") from None
-    if not isinstance(data, dict):
-        raise LiquidConfigError(f"--config {args.config} must hold a mapping of keys")
+    data = _read_yaml(args.config)
     overrides = {k: v for k, v in {"name": args.name, "output_dir": args.output_dir,
                                    "device": args.device}.items() if v is not None}
     return _run_pipeline(RunConfig.from_dict({**data, **overrides}), resume=args.resume)

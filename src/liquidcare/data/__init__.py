@@ -8,9 +8,9 @@ Importing this package stays cheap (no torch, no datasets): the names that need 
 on first use through `__getattr__`, as in `liquidcare.models`.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from liquidcare._lazy import lazy_getattr
 from liquidcare.data.errors import CorpusFormatError, DatasetNotAvailableError
 from liquidcare.data.records import KINDS, LANGS, TOPICS
 
@@ -40,12 +40,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from liquidcare.data.tokens import tokenize_documents
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value  # next lookup skips __getattr__
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, globals(), _LAZY)
 
 
 __all__ = [

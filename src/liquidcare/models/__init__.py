@@ -7,9 +7,9 @@ Importing this package stays cheap (no torch, no transformers): the names that n
 loaded on first use through `__getattr__`, so `liquidcare --help` and `info` answer at once.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from liquidcare._lazy import lazy_getattr
 from liquidcare.models.embedded import EMBEDDED_GGUF_NAME, EMBEDDED_NAME, embedded_gguf_path
 from liquidcare.models.errors import ModelNotAvailableError
 from liquidcare.models.paths import liquidcare_home
@@ -32,12 +32,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does th
     from liquidcare.models.local import LocalModel, list_local
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value  # next lookup skips __getattr__
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, globals(), _LAZY)
 
 
 __all__ = [
