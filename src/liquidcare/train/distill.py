@@ -12,10 +12,10 @@
 Small per-layer errors compound through the later blocks, which is why stage 1 is only a start
 and the model-level objective of stage 2 decides the result.
 
-The loops are plain PyTorch driven by `accelerate.Accelerator`: the batches are cached
-activations, not a `Dataset` of token ids that HF `Trainer` expects, and `Accelerator` still
-gives device placement, mixed precision and data-parallel gradient averaging under `torchrun`
-with no change to the loop.
+The loops are plain PyTorch over cached activations rather than HF `Trainer`: the batches are
+tensors of teacher activations, not the token-id `Dataset` that `Trainer` expects, and stage 2
+runs only the model's last blocks. Data-parallel runs (`torchrun`, through `accelerate`) are not
+wired in yet: one process trains.
 """
 
 from __future__ import annotations
