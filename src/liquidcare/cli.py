@@ -209,6 +209,19 @@ def _run_pipeline(config, resume: bool = False) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from liquidcare.train.doctor import report, run_checks
+
+    checks = run_checks(distributed=not args.no_distributed)
+    print(report(checks))
+    failed = [c.name for c in checks if c.status == "FAIL"]
+    if failed:
+        print(f"\n{len(failed)} check(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print("\nall checks passed")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from liquidcare.train.pipeline import RunConfig
 
@@ -275,6 +288,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true",
                        help="continue a killed run from runs/NAME/checkpoint.pt")
     train.set_defaults(func=cmd_train)
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="check this machine: packages, device, embedded model, a 2-process all_reduce",
+        description="Print one line per check (ok / warn / FAIL): required and optional "
+        "packages, the device that device='auto' picks, the embedded model and its cache, and "
+        "a two-process torch.distributed all_reduce on loopback (gloo on CPU, nccl on two "
+        "GPUs). Exit code 1 when a check fails.",
+    )
+    doctor.add_argument("--no-distributed", action="store_true",
+                        help="skip the two-process all_reduce")
+    doctor.set_defaults(func=cmd_doctor)
 
     tour = sub.add_parser(
         "tour",
