@@ -339,3 +339,22 @@ def test_care_corpus_with_smollm2_tokenizer(embedded_smollm2, care):
     blocks = pack(tokenize_documents(care["validation"], tokenizer), block_size=256)
     text = tokenizer.decode(blocks[1])
     assert len(re.findall(r"[A-Za-záéíóúñ]{3,}", text)) > 60  # words, not byte soup
+
+
+def test_dialogues_without_a_system_turn_get_the_care_prompt_in_their_language():
+    from tiny_models import tiny_tokenizer
+
+    from liquidcare.data import CARE_SYSTEM_PROMPT, tokenize_documents
+    from liquidcare.data.tokens import with_system
+
+    tokenizer = tiny_tokenizer()
+    bare = {"lang": "es", "messages": [{"role": "user", "content": "w1"}]}
+    own = {"lang": "es", "messages": [{"role": "system", "content": "w2"},
+                                      {"role": "user", "content": "w1"}]}
+    assert with_system(own["messages"], "w9") == own["messages"]
+    assert with_system(bare["messages"], "w9")[0] == {"role": "system", "content": "w9"}
+    plain, prompted, kept = (
+        tokenize_documents([doc], tokenizer, default_system=system)[0]
+        for doc, system in ((bare, None), (bare, CARE_SYSTEM_PROMPT), (own, CARE_SYSTEM_PROMPT)))
+    assert len(prompted) > len(plain)  # the Spanish prompt was added
+    assert tokenize_documents([own], tokenizer)[0] == kept  # a dialogue's own prompt wins

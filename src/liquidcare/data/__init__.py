@@ -19,6 +19,7 @@ _LAZY = {
     "load_corpus": "liquidcare.data.load",
     "local_split": "liquidcare.data.load",
     "load_care_corpus": "liquidcare.data.care",
+    "CARE_SYSTEM_PROMPT": "liquidcare.data.care",
     "load_text_file": "liquidcare.data.files",
     "load_jsonl": "liquidcare.data.files",
     "load_hub_corpus": "liquidcare.data.hub",
@@ -31,7 +32,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does the work
-    from liquidcare.data.care import load_care_corpus
+    from liquidcare.data.care import CARE_SYSTEM_PROMPT, load_care_corpus
     from liquidcare.data.files import load_jsonl, load_text_file
     from liquidcare.data.hub import HUB_CORPORA, load_hub_corpus
     from liquidcare.data.load import load_corpus, local_split
@@ -44,6 +45,7 @@ __getattr__ = lazy_getattr(__name__, globals(), _LAZY)
 
 
 __all__ = [
+    "CARE_SYSTEM_PROMPT",
     "HUB_CORPORA",
     "KINDS",
     "LANGS",

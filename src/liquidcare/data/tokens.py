@@ -38,15 +38,28 @@ def _ends_with_eos(ids: list[int], eos: int, tokenizer: Any) -> bool:
     return not tail or not tokenizer.decode(tail).strip()
 
 
+def with_system(messages: list[dict[str, str]], system: str | None) -> list[dict[str, str]]:
+    """The conversation with ``system`` as its first turn when it has no system turn of its own.
+
+    Chat templates fill a missing system turn with the model maker's default (SmolLM2's names
+    the assistant "SmolLM"); training on that would teach a care model someone else's identity.
+    """
+    if system is None or (messages and messages[0]["role"] == "system"):
+        return messages
+    return [{"role": "system", "content": system}, *messages]
+
+
 def tokenize_documents(docs: Iterable[Document | str], tokenizer: Any, add_eos: bool = True,
-                       max_tokens: int | None = None) -> list[list[int]]:
+                       max_tokens: int | None = None,
+                       default_system: str | dict[str, str] | None = None) -> list[list[int]]:
     """Token ids of each document, in order.
 
     A document with `messages` goes through the chat template; one with `text` (or a plain
     string) through the tokenizer. With add_eos, each document ends with the eos token (added
     unless it is already last, or last but for whitespace), so packed documents stay separated.
     max_tokens stops after the document that reaches that many tokens in total (a cheap cap on
-    large corpora; the last document is kept whole).
+    large corpora; the last document is kept whole). default_system (one prompt, or one per
+    document ``lang``) becomes the system turn of dialogues that have none.
     """
     eos = getattr(tokenizer, "eos_token_id", None)
     if add_eos and eos is None:
@@ -58,7 +71,10 @@ def tokenize_documents(docs: Iterable[Document | str], tokenizer: Any, add_eos: 
         if isinstance(doc, str):
             ids = _ids(tokenizer(doc)["input_ids"])
         elif "messages" in doc:
-            ids = dialogue_ids(doc["messages"], tokenizer)
+            system = default_system
+            if isinstance(system, dict):
+                system = system.get(doc.get("lang", ""), system.get("en"))
+            ids = dialogue_ids(with_system(doc["messages"], system), tokenizer)
         else:
             ids = _ids(tokenizer(doc["text"])["input_ids"])
         if add_eos and not _ends_with_eos(ids, eos, tokenizer):

@@ -34,8 +34,8 @@ from .distill import (
 from .report import plot_losses, write_report
 
 SAMPLE_PROMPTS = [
-    "My mother forgets to drink water during the day. What can I do?",
-    "Mi padre se ha caído esta mañana pero dice que está bien. ¿Qué debo vigilar?",
+    ("en", "My mother forgets to drink water during the day. What can I do?"),
+    ("es", "Mi padre se ha caído esta mañana pero dice que está bien. ¿Qué debo vigilar?"),
 ]
 
 
@@ -91,10 +91,11 @@ class RunConfig:
 
 
 def _blocks(spec: str, split: str, tokenizer, block_size: int, cap: int | None) -> torch.Tensor:
-    from liquidcare.data import load_corpus, pack, tokenize_documents
+    from liquidcare.data import CARE_SYSTEM_PROMPT, load_corpus, pack, tokenize_documents
 
     docs = load_corpus(spec, split=split)
-    blocks = pack(tokenize_documents(docs, tokenizer), block_size)
+    blocks = pack(tokenize_documents(docs, tokenizer, default_system=CARE_SYSTEM_PROMPT),
+                  block_size)
     if cap is not None:
         blocks = blocks[: max(cap // block_size, 1)]
     if blocks.shape[0] == 0:
@@ -103,11 +104,15 @@ def _blocks(spec: str, split: str, tokenizer, block_size: int, cap: int | None) 
 
 
 @torch.no_grad()
-def _samples(model, tokenizer, prompts: list[str], new_tokens: int) -> list[str]:
+def _samples(model, tokenizer, prompts: list[tuple[str, str]], new_tokens: int) -> list[str]:
+    from liquidcare.data import CARE_SYSTEM_PROMPT
+
     device = next(model.parameters()).device
     outs = []
-    for prompt in prompts:
-        enc = tokenizer.apply_chat_template([{"role": "user", "content": prompt}],
+    for lang, prompt in prompts:
+        messages = [{"role": "system", "content": CARE_SYSTEM_PROMPT[lang]},
+                    {"role": "user", "content": prompt}]
+        enc = tokenizer.apply_chat_template(messages,
                                             add_generation_prompt=True, return_tensors="pt",
                                             return_dict=True)
         enc = {k: v.to(device) for k, v in enc.items()}
@@ -208,7 +213,7 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
         "total": summary_params.total, "device": str(next(model.parameters()).device),
         "evaluations": evaluations, "layer_errors": errors, "timings": timings,
         "losses": losses, "config": config.to_dict(),
-        "samples": [{"prompt": p, "base": b, "liquid": q}
+        "samples": [{"prompt": p[1], "base": b, "liquid": q}
                     for p, b, q in zip(prompts, base_samples, liquid_samples, strict=True)],
     }
     if losses:
