@@ -265,13 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
         "each step and write runs/NAME/{adapter/, report.md, loss.png, tb/}. About 10 minutes "
         "on a 2-core CPU.",
     )
-    demo.add_argument("--name", default="demo", help="run name (default: demo)")
-    demo.add_argument("--output-dir", default="runs", help="where runs go (default: runs)")
-    demo.add_argument("--device", default="auto", help="auto (default), cpu, cuda")
+    _add_run_options(demo, name="demo", output_dir="runs", device="auto")
     demo.add_argument("--quick", action="store_true",
                       help="a one-minute smoke run with few steps and tokens")
-    demo.add_argument("--resume", action="store_true",
-                      help="continue a killed run from runs/NAME/checkpoint.pt")
     demo.set_defaults(func=cmd_demo)
 
     train = sub.add_parser(
@@ -282,11 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--config", required=True,
                        help="YAML file, e.g. configs/cfc-ncp-smollm2.yaml")
-    train.add_argument("--name", default=None, help="override the run name")
-    train.add_argument("--output-dir", default=None, help="override where runs go")
-    train.add_argument("--device", default=None, help="override the device")
-    train.add_argument("--resume", action="store_true",
-                       help="continue a killed run from runs/NAME/checkpoint.pt")
+    _add_run_options(train)
     train.set_defaults(func=cmd_train)
 
     doctor = sub.add_parser(
@@ -315,6 +307,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models_parser(sub)
     _add_surgery_parsers(sub)
     return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser, name: str | None = None,
+                     output_dir: str | None = None, device: str | None = None) -> None:
+    """--name, --output-dir, --device, --resume of a pipeline run (None: keep the config's)."""
+    keep = "the config's"
+    parser.add_argument("--name", default=name, help=f"run name (default: {name or keep})")
+    parser.add_argument("--output-dir", default=output_dir,
+                        help=f"where runs go (default: {output_dir or keep})")
+    parser.add_argument("--device", default=device,
+                        help=f"auto, cpu, cuda, cuda:N (default: {device or keep})")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue a killed run from runs/NAME/checkpoint.pt")
 
 
 def _print_help(parser: argparse.ArgumentParser) -> int:
