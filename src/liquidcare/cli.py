@@ -11,8 +11,11 @@ import sys
 from collections.abc import Sequence
 
 from liquidcare import __version__
+from liquidcare.commands import register_all
+from liquidcare.errors import UserError
 
-# Exceptions raised for bad input (config keys, files, models): reported in one line.
+# Exceptions raised for bad input (config keys, files, models): reported in one line. Newer code
+# subclasses liquidcare.errors.UserError instead of being listed here.
 USER_ERRORS = {
     "LiquidConfigError",
     "AdapterError",
@@ -306,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     tour.set_defaults(func=cmd_tour)
     _add_models_parser(sub)
     _add_surgery_parsers(sub)
+    register_all(sub)
     return parser
 
 
@@ -427,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except Exception as err:
         # errors that describe a bad input get one clear line, not a traceback
-        if type(err).__name__ in USER_ERRORS:
+        if isinstance(err, UserError) or type(err).__name__ in USER_ERRORS:
             print(f"liquidcare: error: {err}", file=sys.stderr)
             return 1
         raise
