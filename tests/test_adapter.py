@@ -132,3 +132,18 @@ def test_overwriting_an_adapter_replaces_it(tmp_path):
     save_liquid(second, out)
     assert read_adapter_config(out)["liquid_config"].cell == "scan"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+
+
+def test_model_version_names_the_run_and_changes_with_the_weights(tmp_path):
+    from liquidcare.surgery import model_version
+
+    assert model_version("smollm2") == "smollm2"
+    model = _trained()
+    save_liquid(model, tmp_path / "care" / "adapter")
+    first = model_version(tmp_path / "care")
+    assert first == model_version(tmp_path / "care" / "adapter")
+    assert first.startswith("care@") and len(first) == len("care@") + 12
+    with torch.no_grad():
+        next(p for p in model.parameters() if p.requires_grad).add_(1.0)
+    save_liquid(model, tmp_path / "care" / "adapter")
+    assert model_version(tmp_path / "care") != first

@@ -11,6 +11,7 @@ from .adapter import (
     is_adapter_dir,
     load_liquid,
     load_model,
+    model_version,
     read_adapter_config,
     save_liquid,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "is_liquified",
     "liquid_blocks",
     "liquid_state_dict",
+    "model_version",
     "liquify",
     "load_liquid",
     "load_model",

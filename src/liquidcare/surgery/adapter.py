@@ -202,3 +202,20 @@ def load_model(name_or_dir: str, device: str = "auto", dtype: Any = None):
         base, tokenizer = load_base(meta["base_model"], device=device, dtype=dtype)
         return load_liquid(base, name_or_dir), tokenizer
     return load_base(name_or_dir, device=device, dtype=dtype)
+
+
+def model_version(name_or_dir: str | os.PathLike[str]) -> str:
+    """A short name for *which weights* wrote a reply: the store keeps it beside every message.
+
+    A base model is named as given (``"smollm2"``). An adapter is ``RUN@SHA12``: the run's folder
+    name and the first 12 hex digits of the adapter weights' SHA-256, so that two retrained
+    versions of one run never share a name even if they share a folder.
+    """
+    path = Path(name_or_dir)
+    if not is_adapter_dir(path) and is_adapter_dir(path / "adapter"):
+        path = path / "adapter"
+    if not is_adapter_dir(path):
+        return str(name_or_dir)
+    meta = read_adapter_config(path)
+    run = path.parent.name if path.name == "adapter" else path.name
+    return f"{run}@{meta['weights']['sha256'][:12]}"
