@@ -125,18 +125,31 @@ class LiquidFFN(nn.Module):
         if self.mode == "token":
             if state is not None:
                 raise ValueError("a token-mode LiquidFFN has no state to continue from")
-            y, _ = self.liquid(u.reshape(B * T, 1, -1))
+            y, _ = self._recurrence(self.liquid, u.reshape(B * T, 1, -1), None)
             out = self._skip(x, self.out_proj(y.reshape(B, T, -1)))
             return (out, None) if return_state else out
         if T == 1:
             # one decoding step: the cell's `step` skips the sequence machinery (layouts, the
             # fused time loop), which dominates the cost of a single token
-            y, new_state = self.liquid.step(u[:, 0], state)
+            y, new_state = self._recurrence(self.liquid.step, u[:, 0], state)
             y = y[:, None]
         else:
-            y, new_state = self.liquid(u, state)
+            y, new_state = self._recurrence(self.liquid, u, state)
         out = self._skip(x, self.out_proj(y))
         return (out, new_state) if return_state else out
+
+    def _recurrence(self, fn, u: Tensor, state):
+        """Run the liquid layer (``fn``: its forward or step) on ``u``.
+
+        Under autocast the projections run in bf16/fp16, but the recurrence runs in its weights'
+        own dtype: the fused time loop writes into preallocated buffers, which autocast does
+        not cover, and a long recurrence is where low-precision rounding compounds."""
+        kind = u.device.type
+        if not torch.is_autocast_enabled(kind):
+            return fn(u, state)
+        dtype = next(self.liquid.parameters()).dtype
+        with torch.autocast(kind, enabled=False):
+            return fn(u.to(dtype), state)
 
     def _skip(self, x: Tensor, out: Tensor) -> Tensor:
         return out if self.skip is None else out + self.skip(x)

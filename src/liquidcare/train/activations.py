@@ -18,17 +18,47 @@ from tqdm.auto import tqdm
 from liquidcare.surgery import find_mlps
 from liquidcare.surgery.config import LiquidConfig
 
+from .parallel import World
+
 
 @dataclass
-class Activations:
+class Shard:
+    """Packed blocks (n, T) of token ids: the rows ``rows`` of a corpus of ``n_total`` rows.
+
+    In a data-parallel run each process holds a shard (see `liquidcare.train.parallel`); in one
+    process, all the rows."""
+
+    blocks: Tensor
+    rows: Tensor
+    n_total: int
+
+    @classmethod
+    def of(cls, blocks: Tensor, world: World | None = None) -> Shard:
+        held = (world or World()).shard(blocks.shape[0])
+        return cls(blocks[held], held, blocks.shape[0])
+
+    def local(self, global_rows: Tensor) -> Tensor:
+        """Positions in this shard of those ``global_rows`` it holds (the others dropped)."""
+        lookup = torch.full((self.n_total,), -1, dtype=torch.long)
+        lookup[self.rows] = torch.arange(len(self.rows))
+        found = lookup[global_rows]
+        return found[found >= 0]
+
+    @property
+    def tokens(self) -> int:
+        return self.blocks.numel()
+
+
+@dataclass
+class Activations(Shard):
     """Teacher activations over ``blocks`` (n, T) of token ids, kept on the CPU.
 
     mlp_in / mlp_out: per layer index, (n, T, d) — what the MLP saw and gave.
     start: (n, T, d) — the residual stream entering decoder block ``first_layer``.
     final: (n, T, d) — the last hidden state after the final norm (what the LM head reads).
+    (blocks, rows, n_total: see `Shard`; a process captures only the rows it holds.)
     """
 
-    blocks: Tensor
     layers: list[int]
     mlp_in: dict[int, Tensor]
     mlp_out: dict[int, Tensor]
@@ -39,10 +69,6 @@ class Activations:
     def first_layer(self) -> int:
         return min(self.layers)
 
-    @property
-    def tokens(self) -> int:
-        return self.blocks.numel()
-
 
 @torch.no_grad()
 def capture(
@@ -52,8 +78,12 @@ def capture(
     batch_size: int = 8,
     dtype: torch.dtype = torch.float32,
     progress: bool = True,
+    world: World | None = None,
 ) -> Activations:
-    """Run the (unmodified) base ``model`` over ``blocks`` and keep what distillation needs."""
+    """Run the (unmodified) base ``model`` over ``blocks`` and keep what distillation needs;
+    with a ``world`` of several processes, only over this process's shard of the rows."""
+    shard = Shard.of(blocks, world)
+    blocks = shard.blocks
     targets = find_mlps(model, config)
     layers = [t.layer for t in targets]
     device = next(model.parameters()).device
@@ -85,4 +115,5 @@ def capture(
     finally:
         for handle in handles:
             handle.remove()
-    return Activations(blocks, layers, mlp_in, mlp_out, start, final)
+    return Activations(blocks=blocks, rows=shard.rows, n_total=shard.n_total, layers=layers,
+                       mlp_in=mlp_in, mlp_out=mlp_out, start=start, final=final)

@@ -12,10 +12,13 @@
 Small per-layer errors compound through the later blocks, which is why stage 1 is only a start
 and the model-level objective of stage 2 decides the result.
 
-The loops are plain PyTorch over cached activations rather than HF `Trainer`: the batches are
-tensors of teacher activations, not the token-id `Dataset` that `Trainer` expects, and stage 2
-runs only the model's last blocks. Data-parallel runs (`torchrun`, through `accelerate`) are not
-wired in yet: one process trains.
+The loop (`train_loop`, shared with fine-tuning) is plain PyTorch rather than HF `Trainer` or
+`accelerate`: the batches are tensors of teacher activations, not the token-id `Dataset` that
+`Trainer` expects, stage 2 runs only the model's last blocks from a cached stream, and
+data-parallel runs under `torchrun` sum gradients themselves (see `parallel` for why DDP's wrapper
+does not fit). It has what those give: gradient accumulation, warmup + cosine schedule, bf16/fp16
+autocast, clipping, atomic checkpoints and resume, a progress bar with loss and tokens/s, and
+TensorBoard scalars through ``log``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import math
 import os
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,10 +35,13 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from liquidcare.surgery import liquid_blocks
+from liquidcare.surgery import LiquidConfigError, liquid_blocks
 
-from .activations import Activations
+from . import parallel
+from .activations import Activations, Shard
 from .suffix import final_hidden
+
+PRECISIONS = {"auto", "fp32", "bf16", "fp16"}
 
 
 @dataclass
@@ -46,6 +53,13 @@ class StageConfig:
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     skip_lr_scale: float = 0.02
+    accumulate: int = 1  # micro-batches of batch_size per optimizer step
+
+    def __post_init__(self) -> None:
+        for key in ("steps", "batch_size", "accumulate"):
+            if not isinstance(getattr(self, key), int) or getattr(self, key) < (key != "steps"):
+                raise LiquidConfigError(f"{key} must be a whole number >= "
+                                        f"{int(key != 'steps')}, got {getattr(self, key)!r}")
 
 
 @dataclass
@@ -58,6 +72,7 @@ class DistillConfig:
     kl_weight: float = 1.0
     lm_weight: float = 0.1
     seed: int = 0
+    precision: str = "fp32"  # fp32 | bf16 | fp16 (resolved from "auto" by the pipeline)
 
 
 Log = Callable[[str, int, dict[str, float]], None]
@@ -85,26 +100,34 @@ def init_least_squares(model: nn.Module, acts: Activations, ridge: float = 1e-3,
                        max_tokens: int = 65536) -> dict[int, float]:
     """Set each block's linear skip to the ridge least-squares map MLP-input → MLP-output and
     zero its liquid out-projection, so the block starts as that map. Returns the relative MSE
-    of the map per layer (how much of each MLP is linear)."""
+    of the map per layer (how much of each MLP is linear). In a data-parallel run the sums are
+    taken over every process's shard (``max_tokens`` split between them)."""
+    world = parallel.current()
     residual = {}
     for layer, ffn in _blocks_by_layer(model).items():
         if ffn.skip is None:
             raise ValueError("least-squares init needs LiquidConfig(linear_skip=True)")
-        x = acts.mlp_in[layer].reshape(-1, acts.mlp_in[layer].shape[-1])[:max_tokens].float()
-        y = acts.mlp_out[layer].reshape(-1, x.shape[-1])[:max_tokens].float()
-        xm, ym = x.mean(0), y.mean(0)
+        d = acts.mlp_in[layer].shape[-1]
+        cap = max(max_tokens // world.size, 1)
+        x = acts.mlp_in[layer].reshape(-1, d)[:cap].float()
+        y = acts.mlp_out[layer].reshape(-1, d)[:cap].float()
+        sums = parallel.all_sum(torch.cat([x.double().sum(0), y.double().sum(0),
+                                           torch.tensor([x.shape[0]], dtype=torch.float64)]))
+        xm, ym = (sums[:d] / sums[-1]).float(), (sums[d : 2 * d] / sums[-1]).float()
         xc, yc = x - xm, y - ym
         # the products in float32 (fast; centred data and the ridge keep them well conditioned),
         # the solve in float64
-        gram = (xc.T @ xc).double()
+        gram = parallel.all_sum((xc.T @ xc).double())
+        cross = parallel.all_sum((xc.T @ yc).double())
         gram += ridge * gram.diagonal().mean() * torch.eye(gram.shape[0], dtype=gram.dtype)
-        w = torch.linalg.solve(gram, (xc.T @ yc).double()).float()  # (d_in, d_out)
+        w = torch.linalg.solve(gram, cross).float()  # (d_in, d_out)
         ref = ffn.skip.weight
         ffn.skip.weight.copy_(w.T.to(ref.dtype))
         ffn.skip.bias.copy_((ym - xm @ w).to(ref.dtype))
         ffn.out_proj.weight.zero_()
         ffn.out_proj.bias.zero_()
-        residual[layer] = float(((xc @ w - yc) ** 2).mean() / (yc**2).mean())
+        num, den = parallel.sum_floats(float(((xc @ w - yc) ** 2).sum()), float((yc**2).sum()))
+        residual[layer] = num / max(den, 1e-12)
     return residual
 
 
@@ -126,19 +149,44 @@ def _trainable(model: nn.Module) -> list[nn.Parameter]:
 
 
 def _batches(n: int, cfg: StageConfig, seed: int):
+    """Global batches of ``batch_size × accumulate`` row indices out of ``n``: the same on every
+    process of a data-parallel run (same seed), each process then keeps the rows it holds."""
     g = torch.Generator().manual_seed(seed)
     order = torch.randperm(n, generator=g)
+    size = min(cfg.batch_size * cfg.accumulate, n)
     cursor = 0
     for _ in range(cfg.steps):
-        if cursor + cfg.batch_size > n:
+        if cursor + size > n:
             order, cursor = torch.randperm(n, generator=g), 0
-        yield order[cursor : cursor + cfg.batch_size]
-        cursor += cfg.batch_size
+        yield order[cursor : cursor + size]
+        cursor += size
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``auto``: bf16 autocast on a CUDA device that has it, else fp32. fp16 (with loss
+    scaling) only on CUDA: CPUs have no fast fp16 and its narrow range needs the scaler."""
+    if precision not in PRECISIONS:
+        raise LiquidConfigError(f"precision {precision!r}: use one of {sorted(PRECISIONS)}")
+    cuda = device.type == "cuda"
+    if precision == "auto":
+        return "bf16" if cuda and torch.cuda.is_bf16_supported() else "fp32"
+    if precision == "fp16" and not cuda:
+        raise LiquidConfigError("precision fp16 needs a CUDA device; on a CPU use bf16 or fp32")
+    return precision
+
+
+def autocast(precision: str, device: torch.device):
+    """Mixed precision for the forward pass: the weights and the optimizer stay float32."""
+    if precision == "fp32":
+        return nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device.type, dtype=dtype)
 
 
 class Checkpointer:
     """Writes the training state every ``every`` steps to ``path`` (temp file + rename, so a
-    kill mid-write leaves the previous checkpoint), and hands it back to resume from."""
+    kill mid-write leaves the previous checkpoint), and hands it back to resume from. In a
+    data-parallel run every process reads it and only the main one writes it."""
 
     def __init__(self, path: str | os.PathLike[str], every: int = 50, resume: bool = False):
         self.path = Path(path)
@@ -175,40 +223,74 @@ class Checkpointer:
             "losses": list(losses),
         }
         self.state = state
+        if not parallel.current().main:
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.tmp")
         torch.save(state, tmp)
         os.replace(tmp, self.path)
 
 
-def _run(name: str, model: nn.Module, cfg: StageConfig, loss_fn, n: int, seed: int,
-         log: Log | None, progress: bool, checkpoint: Checkpointer | None = None) -> list[float]:
+# loss_fn(local_rows, step) -> (mean loss over those rows, {part: float}, tokens)
+LossFn = Callable[[Tensor, int], tuple[Tensor, dict[str, float], int]]
+
+
+def train_loop(name: str, model: nn.Module, cfg: StageConfig, loss_fn: LossFn, data: Shard,
+               parts: list[str], seed: int, log: Log | None = None, progress: bool = True,
+               checkpoint: Checkpointer | None = None, precision: str = "fp32") -> list[float]:
+    """The one optimisation loop of every stage: global batches split into ``accumulate``
+    micro-batches and, across processes, into shards (each loss weighted by its share of the
+    batch, gradients summed), clipping, AdamW with warmup + cosine, checkpoints, progress and
+    logs. Returns the loss per step (of the whole global batch)."""
+    world = parallel.current()
     params = _trainable(model)
+    device = params[0].device
     opt = _optimizer(model, cfg)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _cosine(s, cfg))
+    scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
     start, losses = (checkpoint.start_of(name, model, opt, sched) if checkpoint else (0, []))
     model.train()
     started = time.perf_counter()
-    tokens = 0
-    bar = tqdm(enumerate(_batches(n, cfg, seed)), total=cfg.steps, desc=name, disable=not progress,
-               initial=start)
+    tokens = 0.0
+    bar = tqdm(enumerate(_batches(data.n_total, cfg, seed)), total=cfg.steps, desc=name,
+               disable=not (progress and world.main), initial=start)
     for step, rows in bar:
         if step < start:  # resumed: the data order is replayed, the steps are not
             continue
-        loss, parts, ntok = loss_fn(rows)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        local = [0.0] * (len(parts) + 2)  # loss, parts..., tokens
+        for micro in rows.split(cfg.batch_size):
+            mine = data.local(micro)
+            if len(mine) == 0:
+                continue
+            with autocast(precision, device):
+                loss, values, ntok = loss_fn(mine, step)
+            weight = len(mine) / len(rows)
+            scaled = loss.float() * weight
+            (scaler.scale(scaled) if scaler is not None else scaled).backward()
+            local[0] += loss.item() * weight
+            for i, key in enumerate(parts):
+                local[i + 1] += values[key] * weight
+            local[-1] += ntok
+        totals = parallel.sum_floats(*local)
+        parallel.sync_gradients(params)
+        if scaler is not None:
+            scaler.unscale_(opt)
         if cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-        opt.step()
+        if scaler is not None:
+            scaler.step(opt)
+            scaler.update()
+        else:
+            opt.step()
         sched.step()
-        tokens += ntok
-        losses.append(loss.item())
+        tokens += totals[-1]
+        losses.append(totals[0])
         rate = tokens / max(time.perf_counter() - started, 1e-9)
         bar.set_postfix(loss=f"{losses[-1]:.4f}", tok_s=f"{rate:.0f}")
-        if log is not None:
-            log(name, step, {"loss": losses[-1], **parts, "tokens_per_s": rate,
-                             "lr": sched.get_last_lr()[0]})
+        if log is not None and world.main:
+            log(name, step, {"loss": losses[-1], **dict(zip(parts, totals[1:-1], strict=True)),
+                             "tokens_per_s": rate, "lr": sched.get_last_lr()[0]})
         if checkpoint is not None and ((step + 1) % checkpoint.every == 0
                                        or step + 1 == cfg.steps):
             checkpoint.save(name, step + 1, model, opt, sched, losses)
@@ -216,29 +298,41 @@ def _run(name: str, model: nn.Module, cfg: StageConfig, loss_fn, n: int, seed: i
     return losses
 
 
+def _global_mean_std(t: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-channel mean and standard deviation of ``t`` (..., d) over every process's shard."""
+    flat = t.reshape(-1, t.shape[-1]).double()
+    stats = torch.cat([flat.sum(0), flat.pow(2).sum(0),
+                       torch.tensor([flat.shape[0]], dtype=torch.float64)])
+    stats = parallel.all_sum(stats)
+    d = t.shape[-1]
+    mean = stats[:d] / stats[-1]
+    var = (stats[d : 2 * d] / stats[-1] - mean.pow(2)).clamp_min(0)
+    return mean.float(), var.sqrt().float()
+
+
 def stage1(model: nn.Module, acts: Activations, cfg: StageConfig, seed: int = 0,
            log: Log | None = None, progress: bool = True,
-           checkpoint: Checkpointer | None = None) -> list[float]:
+           checkpoint: Checkpointer | None = None, precision: str = "fp32") -> list[float]:
     """Each liquid block learns its MLP's output (per-channel normalised MSE), all at once."""
     blocks = _blocks_by_layer(model)
-    scale = {i: acts.mlp_out[i].reshape(-1, acts.mlp_out[i].shape[-1]).std(0) + 1e-6
-             for i in blocks}
+    scale = {i: _global_mean_std(acts.mlp_out[i])[1] + 1e-6 for i in blocks}
     device = next(model.parameters()).device
 
-    def loss_fn(rows: Tensor):
-        parts = {}
+    def loss_fn(rows: Tensor, step: int):
+        values = {}
         total = torch.zeros((), device=device)
         for layer, ffn in blocks.items():
             x = acts.mlp_in[layer][rows].to(device)
             y = acts.mlp_out[layer][rows].to(device)
-            err = (ffn(x) - y) / scale[layer].to(device)
-            parts[f"mse_layer{layer}"] = err.pow(2).mean()
-            total = total + parts[f"mse_layer{layer}"]
-        n_tok = rows.numel() * acts.blocks.shape[1]
-        return total / len(blocks), {k: v.item() for k, v in parts.items()}, n_tok
+            err = (ffn(x).float() - y) / scale[layer].to(device)
+            mse = err.pow(2).mean()
+            values[f"mse_layer{layer}"] = mse.item()
+            total = total + mse
+        return total / len(blocks), values, rows.numel() * acts.blocks.shape[1]
 
-    return _run("stage 1", model, cfg, loss_fn, acts.blocks.shape[0], seed, log, progress,
-                checkpoint)
+    parts = [f"mse_layer{layer}" for layer in blocks]
+    return train_loop("stage 1", model, cfg, loss_fn, acts, parts, seed, log, progress,
+                      checkpoint, precision)
 
 
 @torch.no_grad()
@@ -248,12 +342,13 @@ def layer_errors(model: nn.Module, acts: Activations, batch_size: int = 8) -> di
     device = next(model.parameters()).device
     for layer, ffn in _blocks_by_layer(model).items():
         num = den = 0.0
-        y_mean = acts.mlp_out[layer].reshape(-1, acts.mlp_out[layer].shape[-1]).mean(0)
+        y_mean = _global_mean_std(acts.mlp_out[layer])[0].to(device)
         for lo in range(0, acts.blocks.shape[0], batch_size):
             x = acts.mlp_in[layer][lo : lo + batch_size].to(device)
             y = acts.mlp_out[layer][lo : lo + batch_size].to(device)
             num += (ffn(x) - y).pow(2).sum().item()
-            den += (y - y_mean.to(device)).pow(2).sum().item()
+            den += (y - y_mean).pow(2).sum().item()
+        num, den = parallel.sum_floats(num, den)
         errors[layer] = num / max(den, 1e-12)
     return errors
 
@@ -266,36 +361,49 @@ def logit_gram(model: nn.Module) -> Tensor:
     return (wc.T @ wc / w.shape[0]).float()
 
 
+def _kl_positions(global_rows: Tensor, step: int, seed: int, T: int, k: int) -> Tensor:
+    """``k`` positions (of the ``T - 1`` with a known next token) per row, drawn from a
+    generator seeded by (seed, step, row): the same row gets the same positions in whichever
+    process holds it, so a data-parallel run computes exactly the single-process loss."""
+    out = torch.empty(len(global_rows), k, dtype=torch.long)
+    for i, row in enumerate(global_rows.tolist()):
+        g = torch.Generator().manual_seed(seed * 1_000_003 + step * 100_003 + row)
+        out[i] = torch.randperm(T - 1, generator=g)[:k]
+    return out
+
+
 def stage2(model: nn.Module, acts: Activations, cfg: DistillConfig, log: Log | None = None,
            progress: bool = True, checkpoint: Checkpointer | None = None) -> list[float]:
     """End-to-end distillation from the cached stream into the first liquified block."""
     device = next(model.parameters()).device
     gram = logit_gram(model).to(device)
     head = model.get_output_embeddings()
-    g = torch.Generator().manual_seed(cfg.seed + 1)
     first = acts.first_layer
+    T = acts.blocks.shape[1]
+    # per row, so that every row of a global batch weighs the same in whichever process
+    per_row = min(max(1, cfg.kl_positions // (cfg.stage2.batch_size * cfg.stage2.accumulate)),
+                  T - 1)
 
-    def loss_fn(rows: Tensor):
+    def loss_fn(rows: Tensor, step: int):
         ids = acts.blocks[rows].to(device)
         teacher = acts.final[rows].to(device)
-        student = final_hidden(model, first, acts.start[rows].to(device), ids)
+        student = final_hidden(model, first, acts.start[rows].to(device), ids).float()
         diff = (student - teacher).reshape(-1, teacher.shape[-1])
         logit_mse = ((diff @ gram) * diff).sum(-1).mean()
-        # KL and LM loss where the next token is known, at a random sample of positions
-        B, T, d = teacher.shape
-        flat = torch.randperm(B * (T - 1), generator=g)[: cfg.kl_positions]
-        b, t = flat // (T - 1), flat % (T - 1)
-        s_logits = head(student[b.to(device), t.to(device)]).float()
-        t_logits = head(teacher[b.to(device), t.to(device)]).float()
+        # KL and LM loss where the next token is known, at a few positions per row
+        t = _kl_positions(acts.rows[rows], step, cfg.seed, T, per_row).to(device)
+        b = torch.arange(len(rows), device=device)[:, None].expand_as(t)
+        s_logits = head(student[b, t]).float().reshape(-1, head.weight.shape[0])
+        t_logits = head(teacher[b, t]).float().reshape(-1, head.weight.shape[0])
         kl = nn.functional.kl_div(s_logits.log_softmax(-1), t_logits.log_softmax(-1),
                                   log_target=True, reduction="batchmean")
-        lm = nn.functional.cross_entropy(s_logits, ids[b, t + 1])
+        lm = nn.functional.cross_entropy(s_logits, ids[b, t + 1].reshape(-1))
         loss = logit_mse + cfg.kl_weight * kl + cfg.lm_weight * lm
-        parts = {"logit_mse": logit_mse.item(), "kl": kl.item(), "lm": lm.item()}
-        return loss, parts, B * T
+        values = {"logit_mse": logit_mse.item(), "kl": kl.item(), "lm": lm.item()}
+        return loss, values, rows.numel() * T
 
-    return _run("stage 2", model, cfg.stage2, loss_fn, acts.blocks.shape[0], cfg.seed + 2,
-                log, progress, checkpoint)
+    return train_loop("stage 2", model, cfg.stage2, loss_fn, acts, ["logit_mse", "kl", "lm"],
+                      cfg.seed + 2, log, progress, checkpoint, cfg.precision)
 
 
 @torch.no_grad()
@@ -303,7 +411,7 @@ def evaluate(model: nn.Module, acts: Activations, batch_size: int = 8,
              teacher: bool = False) -> dict[str, float]:
     """Perplexity and mean KL(teacher ‖ model) per token on the packed blocks of ``acts``:
     of ``model`` run from the cached stream, or with ``teacher=True`` of the base model (its
-    cached final hidden states, nothing re-run; KL 0)."""
+    cached final hidden states, nothing re-run; KL 0). Summed over every process's shard."""
     head = model.get_output_embeddings()
     device = head.weight.device
     nll_sum = kl_sum = 0.0
@@ -320,6 +428,7 @@ def evaluate(model: nn.Module, acts: Activations, batch_size: int = 8,
             logq = head(target[:, :-1]).float().log_softmax(-1)
             kl_sum += (logq.exp() * (logq - logp)).sum().item()
         count += ids[:, 1:].numel()
+    nll_sum, kl_sum, count = parallel.sum_floats(nll_sum, kl_sum, count)
     return {"ppl": math.exp(nll_sum / max(count, 1)), "kl": kl_sum / max(count, 1)}
 
 

@@ -3,6 +3,11 @@
     base ─► teacher pass (cache activations) ─► liquify ─► least squares ─► stage 1 ─► stage 2
          ─► perplexity after each step ─► runs/NAME/{adapter/, report.md, loss.png, tb/}
 
+With ``mode: finetune`` there is no teacher: the liquified model (or an existing adapter,
+``adapter: runs/NAME``) trains on the corpus with the LM loss alone, the research's TinyStories /
+yelp runs. Under ``torchrun`` every process trains on its shard of the data (see `parallel`); the
+main process prints, checkpoints and writes the run folder.
+
 `RunConfig` is what a YAML file under `configs/` holds; every field has a default that runs on
 a laptop CPU with the embedded SmolLM2 and the bundled care corpus.
 """
@@ -20,7 +25,8 @@ import torch
 from liquidcare.surgery import LiquidConfigError, preset, save_liquid, trainable_summary
 from liquidcare.surgery.liquify import liquify
 
-from .activations import capture
+from . import parallel
+from .activations import Shard, capture
 from .distill import (
     Checkpointer,
     DistillConfig,
@@ -28,9 +34,11 @@ from .distill import (
     evaluate,
     init_least_squares,
     layer_errors,
+    resolve_precision,
     stage1,
     stage2,
 )
+from .finetune import finetune, lm_perplexity
 from .report import plot_losses, write_report
 
 SAMPLE_PROMPTS = [
@@ -39,10 +47,15 @@ SAMPLE_PROMPTS = [
 ]
 
 
+MODES = {"distill", "finetune"}
+
+
 @dataclass
 class RunConfig:
     name: str = "demo"
+    mode: str = "distill"  # distill | finetune
     base: str = "smollm2"
+    adapter: str | None = None  # finetune: start from this adapter (or run folder) instead
     preset: str = "cfc-ncp"
     layers: str | list[int] = "last:6"
     liquid: dict[str, Any] = field(default_factory=lambda: {"linear_skip": True})
@@ -56,6 +69,8 @@ class RunConfig:
     # (300 steps), ×1.36 the base perplexity against ×1.48 at 0.2 of the rate
     stage2: dict[str, Any] = field(
         default_factory=lambda: {"steps": 800, "lr": 2e-3, "skip_lr_scale": 1.0})
+    # mode finetune: the one training stage (LM loss on the corpus)
+    finetune: dict[str, Any] = field(default_factory=lambda: {"steps": 200, "lr": 1e-3})
     kl_positions: int = 64
     kl_weight: float = 1.0
     lm_weight: float = 0.1
@@ -64,6 +79,8 @@ class RunConfig:
     sample_tokens: int = 40
     output_dir: str = "runs"
     device: str = "auto"
+    # auto: bf16 autocast on a CUDA device that has it, else fp32 | fp32 | bf16 | fp16 (CUDA)
+    precision: str = "auto"
     seed: int = 0
 
     @classmethod
@@ -72,21 +89,24 @@ class RunConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise LiquidConfigError(f"unknown run config key(s) {unknown}; known: {sorted(known)}")
-        for key in ("stage1", "stage2"):
+        for key in ("stage1", "stage2", "finetune"):
             stage_keys = {f.name for f in dataclasses.fields(StageConfig)}
             bad = sorted(set(data.get(key) or {}) - stage_keys)
             if bad:
                 raise LiquidConfigError(f"unknown {key} key(s) {bad}; known: {sorted(stage_keys)}")
+        if data.get("mode", "distill") not in MODES:
+            raise LiquidConfigError(f"mode {data['mode']!r}: use one of {sorted(MODES)}")
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    def distill_config(self) -> DistillConfig:
+    def distill_config(self, precision: str = "fp32") -> DistillConfig:
         return DistillConfig(
             stage1=StageConfig(**self.stage1), stage2=StageConfig(**self.stage2),
             least_squares=self.least_squares, kl_positions=self.kl_positions,
             kl_weight=self.kl_weight, lm_weight=self.lm_weight, seed=self.seed,
+            precision=precision,
         )
 
 
@@ -130,6 +150,22 @@ def _tensorboard(run_dir: Path):
     return SummaryWriter(str(run_dir / "tb"))
 
 
+class _Clock:
+    """Wall-clock time of each phase, printed by the main process."""
+
+    def __init__(self, name: str, show: bool):
+        self.name, self.show = name, show
+        self.timings: dict[str, float] = {}
+        self.last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.timings[phase] = now - self.last
+        self.last = now
+        if self.show:
+            print(f"[{self.name}] {phase}: {self.timings[phase]:.1f} s", flush=True)
+
+
 def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[str, Any]:
     """Run the whole job; returns the summary that the report was written from.
 
@@ -138,47 +174,31 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
     in memory only, is recomputed first)."""
     from liquidcare.models import load_base
 
+    world = parallel.init()
+    show = progress and world.main
     torch.manual_seed(config.seed)
     liquid_cfg = preset(config.preset, layers=config.layers, **config.liquid)
-    distill_cfg = config.distill_config()
     run_dir = Path(config.output_dir) / config.name
-    run_dir.mkdir(parents=True, exist_ok=True)
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
+    if world.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    clock = _Clock(config.name, show)
 
-    def lap(phase: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[phase] = now - clock
-        clock = now
-        if progress:
-            print(f"[{config.name}] {phase}: {timings[phase]:.1f} s", flush=True)
+    if config.mode == "finetune" and config.adapter:
+        from liquidcare.surgery import load_model
 
-    model, tokenizer = load_base(config.base, device=config.device)
+        model, tokenizer = load_model(config.adapter, device=config.device)
+        liquid_cfg = model.liquid_info.config
+    else:
+        model, tokenizer = load_base(config.base, device=config.device)
+    device = next(model.parameters()).device
+    precision = resolve_precision(config.precision, device)
     train_blocks = _blocks(config.corpus, "train", tokenizer, config.block_size,
                            config.max_train_tokens)
     val_blocks = _blocks(config.corpus, "validation", tokenizer, config.block_size,
                          config.max_val_tokens)
-    lap("load model and corpus")
+    clock.lap("load model and corpus")
     prompts = SAMPLE_PROMPTS[: config.samples]
-    base_samples = _samples(model, tokenizer, prompts, config.sample_tokens)
-    train = capture(model, train_blocks, liquid_cfg, progress=progress)
-    val = capture(model, val_blocks, liquid_cfg, progress=progress)
-    lap("teacher pass")
-
-    evaluations = [{"label": "base model", **evaluate(model, val, teacher=True)}]
-    model = liquify(model, liquid_cfg)  # in place: the teacher's outputs are all cached
-    summary_params = trainable_summary(model, verbose=progress)
-    evaluations.append({"label": "after surgery", **evaluate(model, val)})
-    errors = []
-    losses: dict[str, list[float]] = {}
-    if config.least_squares and liquid_cfg.linear_skip:
-        init_least_squares(model, train)
-        evaluations.append({"label": "after least-squares init", **evaluate(model, val)})
-        errors.append({"label": "least squares", "errors": layer_errors(model, val)})
-    lap("surgery and initialisation")
-
-    writer = _tensorboard(run_dir)
+    writer = _tensorboard(run_dir) if world.main else None
     ckpt = Checkpointer(run_dir / "checkpoint.pt", config.checkpoint_every, resume=resume)
 
     def log(stage: str, step: int, values: dict[str, float]) -> None:
@@ -186,43 +206,111 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
             for key, value in values.items():
                 writer.add_scalar(f"{stage}/{key}", value, step)
 
-    if distill_cfg.stage1.steps > 0:
-        losses["stage 1: MLP matching"] = stage1(model, train, distill_cfg.stage1,
-                                                 seed=config.seed, log=log, progress=progress,
-                                                 checkpoint=ckpt)
-        evaluations.append({"label": "after stage 1", **evaluate(model, val)})
-        errors.append({"label": "stage 1", "errors": layer_errors(model, val)})
-        lap("stage 1")
-    if distill_cfg.stage2.steps > 0:
-        losses["stage 2: end to end"] = stage2(model, train, distill_cfg, log=log,
-                                               progress=progress, checkpoint=ckpt)
-        evaluations.append({"label": "after stage 2", **evaluate(model, val)})
-        errors.append({"label": "stage 2", "errors": layer_errors(model, val)})
-        lap("stage 2")
+    if config.mode == "finetune":
+        result = _finetune(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks,
+                           prompts, world, show, precision, log, ckpt, clock)
+    else:
+        result = _distill(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks,
+                          prompts, world, show, precision, log, ckpt, clock)
     if writer is not None:
         writer.close()
+    model, evaluations, errors, losses, params, base_samples = result
 
-    save_liquid(model, run_dir / "adapter")
-    liquid_samples = _samples(model, tokenizer, prompts, config.sample_tokens)
-    lap("save and samples")
+    if world.main:
+        save_liquid(model, run_dir / "adapter")
+    liquid_samples = _samples(model, tokenizer, prompts, config.sample_tokens) if world.main else []
+    clock.lap("save and samples")
     summary = {
-        "name": config.name, "base": config.base, "preset": config.preset,
-        "layers": liquid_cfg.layers, "liquid": liquid_cfg.to_dict(), "corpus": config.corpus,
-        "train_tokens": train.tokens, "val_tokens": val.tokens,
-        "block_size": config.block_size, "trainable": summary_params.trainable,
-        "total": summary_params.total, "device": str(next(model.parameters()).device),
-        "evaluations": evaluations, "layer_errors": errors, "timings": timings,
+        "name": config.name, "mode": config.mode, "base": model.liquid_info.base_model,
+        "preset": config.preset, "layers": liquid_cfg.layers, "liquid": liquid_cfg.to_dict(),
+        "corpus": config.corpus, "train_tokens": train_blocks.numel(),
+        "val_tokens": val_blocks.numel(), "block_size": config.block_size,
+        "trainable": params.trainable, "total": params.total, "device": str(device),
+        "processes": world.size, "precision": precision,
+        "evaluations": evaluations, "layer_errors": errors, "timings": clock.timings,
         "losses": losses, "config": config.to_dict(),
         "samples": [{"prompt": p[1], "base": b, "liquid": q}
-                    for p, b, q in zip(prompts, base_samples, liquid_samples, strict=True)],
+                    for p, b, q in zip(prompts, base_samples, liquid_samples, strict=False)],
     }
-    if losses:
-        plot_losses(losses, run_dir / "loss.png")
-    write_report(run_dir, summary)
+    if world.main:
+        if losses:
+            plot_losses(losses, run_dir / "loss.png")
+        write_report(run_dir, summary)
+    parallel.barrier()
     return summary
 
 
+def _distill(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, prompts, world,
+             show, precision, log, ckpt, clock):
+    distill_cfg = config.distill_config(precision)
+    base_samples = _samples(model, tokenizer, prompts, config.sample_tokens) if world.main else []
+    train = capture(model, train_blocks, liquid_cfg, progress=show, world=world)
+    val = capture(model, val_blocks, liquid_cfg, progress=show, world=world)
+    clock.lap("teacher pass")
+
+    evaluations = [{"label": "base model", **evaluate(model, val, teacher=True)}]
+    model = liquify(model, liquid_cfg)  # in place: the teacher's outputs are all cached
+    # each process drew its own random init: all start from the main process's
+    parallel.broadcast_parameters([p for p in model.parameters() if p.requires_grad])
+    params = trainable_summary(model, verbose=show)
+    evaluations.append({"label": "after surgery", **evaluate(model, val)})
+    errors = []
+    losses: dict[str, list[float]] = {}
+    if config.least_squares and liquid_cfg.linear_skip:
+        init_least_squares(model, train)
+        evaluations.append({"label": "after least-squares init", **evaluate(model, val)})
+        errors.append({"label": "least squares", "errors": layer_errors(model, val)})
+    clock.lap("surgery and initialisation")
+
+    if distill_cfg.stage1.steps > 0:
+        losses["stage 1: MLP matching"] = stage1(model, train, distill_cfg.stage1,
+                                                 seed=config.seed, log=log, progress=show,
+                                                 checkpoint=ckpt, precision=precision)
+        evaluations.append({"label": "after stage 1", **evaluate(model, val)})
+        errors.append({"label": "stage 1", "errors": layer_errors(model, val)})
+        clock.lap("stage 1")
+    if distill_cfg.stage2.steps > 0:
+        losses["stage 2: end to end"] = stage2(model, train, distill_cfg, log=log,
+                                               progress=show, checkpoint=ckpt)
+        evaluations.append({"label": "after stage 2", **evaluate(model, val)})
+        errors.append({"label": "stage 2", "errors": layer_errors(model, val)})
+        clock.lap("stage 2")
+    return model, evaluations, errors, losses, params, base_samples
+
+
+def _finetune(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, prompts, world,
+              show, precision, log, ckpt, clock):
+    from liquidcare.surgery import is_liquified
+
+    train, val = Shard.of(train_blocks, world), Shard.of(val_blocks, world)
+    evaluations = []
+    base_samples: list[str] = []
+    if not is_liquified(model):
+        base_samples = (_samples(model, tokenizer, prompts, config.sample_tokens)
+                        if world.main else [])
+        evaluations.append({"label": "base model", **lm_perplexity(model, val,
+                                                                    precision=precision)})
+        model = liquify(model, liquid_cfg)
+        parallel.broadcast_parameters([p for p in model.parameters() if p.requires_grad])
+        label = "after surgery"
+    else:
+        label = f"adapter {config.adapter}"
+    params = trainable_summary(model, verbose=show)
+    evaluations.append({"label": label, **lm_perplexity(model, val, precision=precision)})
+    clock.lap("surgery")
+    cfg = StageConfig(**config.finetune)
+    losses = {"fine-tune: LM loss": finetune(model, train, cfg, seed=config.seed + 2, log=log,
+                                             progress=show, checkpoint=ckpt,
+                                             precision=precision)}
+    evaluations.append({"label": "after fine-tuning",
+                        **lm_perplexity(model, val, precision=precision)})
+    clock.lap("fine-tune")
+    return model, evaluations, [], losses, params, base_samples
+
+
 def perplexity_table(summary: dict[str, Any]) -> str:
+    """The evaluations as a table; ratios are to the first row (the base model, when there is
+    one)."""
     base = summary["evaluations"][0]["ppl"]
     lines = [f"{'model':28s} {'perplexity':>11s} {'x base':>8s}"]
     for row in summary["evaluations"]:

@@ -55,7 +55,9 @@ def write_report(run_dir: Path, summary: dict[str, Any]) -> Path:
         f"Corpus `{summary['corpus']}`: {summary['train_tokens']:,} training tokens, "
         f"{summary['val_tokens']:,} validation tokens, blocks of {summary['block_size']}.",
         f"Trainable parameters: {summary['trainable']:,} of {summary['total']:,} "
-        f"({100 * summary['trainable'] / summary['total']:.2f}%). Device: {summary['device']}.",
+        f"({100 * summary['trainable'] / summary['total']:.2f}%). Device: {summary['device']}"
+        f" × {summary.get('processes', 1)} process(es), precision "
+        f"{summary.get('precision', 'fp32')}. Mode: {summary.get('mode', 'distill')}.",
         "",
         "## Validation perplexity",
         "",
@@ -63,8 +65,9 @@ def write_report(run_dir: Path, summary: dict[str, Any]) -> Path:
         "|---|---:|---:|---:|",
     ]
     for row in rows:
+        kl = f"{row['kl']:.4f}" if "kl" in row else "—"  # fine-tuning has no teacher
         lines.append(f"| {row['label']} | {row['ppl']:.2f} | {row['ppl'] / base_ppl:.3f} | "
-                     f"{row['kl']:.4f} |")
+                     f"{kl} |")
     errors = summary.get("layer_errors", {})
     if errors:
         lines += ["", "## Relative MSE of each liquid block against its MLP (validation)", "",
