@@ -116,3 +116,14 @@ def test_unknown_mode_and_stage_keys_are_named(tiny_dir, corpus, tmp_path):  # n
         _config(tiny_dir, corpus, tmp_path, finetune={"step": 3})
     with pytest.raises(LiquidConfigError, match="accumulate must be"):
         _config(tiny_dir, corpus, tmp_path, stage2={"accumulate": 0}).distill_config()
+
+
+def test_a_time_budget_stops_the_stage_and_drives_the_schedule(tiny_dir, corpus,  # noqa: F811
+                                                               tmp_path):
+    cfg = _config(tiny_dir, corpus, tmp_path, stage1={"steps": 0},
+                  stage2={"steps": 100_000, "budget_s": 1.0, "clock": "wall", "warmup": 1})
+    summary = run(cfg, progress=False)
+    steps = len(summary["losses"]["stage 2: end to end"])
+    assert 1 <= steps < 100_000
+    with pytest.raises(LiquidConfigError, match="clock 'gpu'"):
+        _config(tiny_dir, corpus, tmp_path, stage2={"clock": "gpu"}).distill_config()

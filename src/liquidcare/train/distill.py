@@ -54,8 +54,15 @@ class StageConfig:
     grad_clip: float = 1.0
     skip_lr_scale: float = 0.02
     accumulate: int = 1  # micro-batches of batch_size per optimizer step
+    # A time budget instead of a step count (benchmarks compare cells at equal time): the stage
+    # stops after `budget_s` seconds of `clock` ("cpu": this process's CPU time, fair when other
+    # work shares the machine; "wall"), and the cosine schedule follows the elapsed fraction.
+    budget_s: float | None = None
+    clock: str = "cpu"
 
     def __post_init__(self) -> None:
+        if self.clock not in ("cpu", "wall"):
+            raise LiquidConfigError(f"clock {self.clock!r}: use 'cpu' or 'wall'")
         for key in ("steps", "batch_size", "accumulate"):
             if not isinstance(getattr(self, key), int) or getattr(self, key) < (key != "steps"):
                 raise LiquidConfigError(f"{key} must be a whole number >= "
@@ -78,11 +85,33 @@ class DistillConfig:
 Log = Callable[[str, int, dict[str, float]], None]
 
 
-def _cosine(step: int, cfg: StageConfig) -> float:
+def _cosine(step: int, cfg: StageConfig, fraction: float | None = None) -> float:
+    """Linear warmup, then cosine from 1 to 0.1 over the steps (or over the time budget:
+    ``fraction`` of it spent)."""
     if step < cfg.warmup:
         return (step + 1) / cfg.warmup
-    progress = (step - cfg.warmup) / max(cfg.steps - cfg.warmup, 1)
-    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    if fraction is None:
+        fraction = (step - cfg.warmup) / max(cfg.steps - cfg.warmup, 1)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(fraction, 1.0)))
+
+
+class _Budget:
+    """Seconds spent since the stage started, on the configured clock."""
+
+    def __init__(self, cfg: StageConfig):
+        self.cfg = cfg
+        self.now = time.process_time if cfg.clock == "cpu" else time.perf_counter
+        self.start = self.now()
+        self.fraction: float | None = None if cfg.budget_s is None else 0.0
+
+    def spent(self) -> bool:
+        """Read the clock (once per step) and say whether the budget is used up."""
+        if self.cfg.budget_s is None:
+            return False
+        mine = (self.now() - self.start) / self.cfg.budget_s
+        # every process must stop, and schedule, alike: the main process's clock counts
+        self.fraction = parallel.sum_floats(mine if parallel.current().main else 0.0)[0]
+        return self.fraction >= 1.0
 
 
 def _blocks_by_layer(model: nn.Module) -> dict[int, nn.Module]:
@@ -246,7 +275,8 @@ def train_loop(name: str, model: nn.Module, cfg: StageConfig, loss_fn: LossFn, d
     params = _trainable(model)
     device = params[0].device
     opt = _optimizer(model, cfg)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _cosine(s, cfg))
+    budget = _Budget(cfg)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _cosine(s, cfg, budget.fraction))
     scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
     start, losses = (checkpoint.start_of(name, model, opt, sched) if checkpoint else (0, []))
     model.train()
@@ -257,6 +287,8 @@ def train_loop(name: str, model: nn.Module, cfg: StageConfig, loss_fn: LossFn, d
     for step, rows in bar:
         if step < start:  # resumed: the data order is replayed, the steps are not
             continue
+        if budget.spent():
+            break
         opt.zero_grad(set_to_none=True)
         local = [0.0] * (len(parts) + 2)  # loss, parts..., tokens
         for micro in rows.split(cfg.batch_size):

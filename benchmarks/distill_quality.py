@@ -1,0 +1,110 @@
+"""Distillation quality at equal compute: which liquid cell gets the base model's quality back?
+
+    python benchmarks/distill_quality.py                         # all 30 SmolLM2 layers
+    python benchmarks/distill_quality.py --presets cfc-fc,ltc-fc --budget 600 --layers last:6
+
+One teacher pass over the bundled care corpus captures what every replaced MLP saw and gave; then,
+for each preset, a fresh copy of the base model is liquified (``replace``, linear skip), set by
+least squares and distilled end to end (stage 2) for the same time budget, and its validation
+perplexity is compared with the base model's. The budget is CPU seconds of this process by
+default (``--clock cpu``), which stays fair when other work shares the machine; ``--clock wall``
+measures elapsed time instead. Prints one table (and ``--json`` writes it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import torch
+
+from liquidcare.models import load_base
+from liquidcare.surgery import liquify, preset
+from liquidcare.train import capture, evaluate, init_least_squares
+from liquidcare.train.distill import DistillConfig, StageConfig, stage2
+from liquidcare.train.pipeline import _blocks
+
+DEFAULT_PRESETS = ["cfc-fc", "ltc-fc", "scan-fc"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base", default="smollm2")
+    parser.add_argument("--presets", default=",".join(DEFAULT_PRESETS),
+                        help="comma-separated liquid presets (default: %(default)s)")
+    parser.add_argument("--layers", default="all", help="which MLPs to replace (default: all)")
+    parser.add_argument("--budget", type=float, default=300.0,
+                        help="seconds of stage 2 per preset (default: %(default)s)")
+    parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
+    parser.add_argument("--train-tokens", type=int, default=16_384)
+    parser.add_argument("--val-tokens", type=int, default=4_096)
+    parser.add_argument("--block-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--units", type=int, default=None,
+                        help="liquid neurons per block (default: the preset's)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--json", default=None, help="also write the rows to this file")
+    args = parser.parse_args(argv)
+
+    torch.manual_seed(0)
+    base, tokenizer = load_base(args.base, device=args.device)
+    train_blocks = _blocks("care", "train", tokenizer, args.block_size, args.train_tokens)
+    val_blocks = _blocks("care", "validation", tokenizer, args.block_size, args.val_tokens)
+    first = preset(DEFAULT_PRESETS[0], layers=args.layers, linear_skip=True)
+    t0 = time.perf_counter()
+    # the captured activations depend only on which layers are replaced, not on the cell
+    train = capture(base, train_blocks, first)
+    val = capture(base, val_blocks, first)
+    teacher_s = time.perf_counter() - t0
+    base_ppl = evaluate(base, val, teacher=True)["ppl"]
+    del base
+
+    rows = []
+    for name in args.presets.split(","):
+        torch.manual_seed(0)
+        options = {"linear_skip": True, **({"units": args.units} if args.units else {})}
+        cfg = preset(name, layers=args.layers, **options)
+        model, _ = load_base(args.base, device=args.device)
+        model = liquify(model, cfg)
+        surgery_ppl = evaluate(model, val)["ppl"]
+        init_least_squares(model, train)
+        ls_ppl = evaluate(model, val)["ppl"]
+        stage = StageConfig(steps=1_000_000, lr=args.lr, batch_size=args.batch_size, warmup=10,
+                            skip_lr_scale=1.0, budget_s=args.budget, clock=args.clock)
+        started = time.perf_counter()
+        losses = stage2(model, train, DistillConfig(stage2=stage), progress=True)
+        result = evaluate(model, val)
+        rows.append({
+            "preset": name, "cell": cfg.cell, "wiring": cfg.wiring, "units": cfg.units,
+            "layers": len(model.liquid_info.targets), "steps": len(losses),
+            "stage2_wall_s": round(time.perf_counter() - started, 1),
+            "ppl_surgery": surgery_ppl, "ppl_least_squares": ls_ppl, "ppl": result["ppl"],
+            "kl": result["kl"],
+            "ratio": result["ppl"] / base_ppl,
+        })
+        del model
+
+    print(f"base {args.base}: validation perplexity {base_ppl:.2f} "
+          f"({val.tokens} tokens); teacher pass {teacher_s:.0f} s; layers {args.layers}; "
+          f"stage-2 budget {args.budget:.0f} s ({args.clock} clock) per preset; "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    header = (f"{'preset':10s} {'units':>5s} {'layers':>6s} {'steps':>6s} {'wall s':>7s} "
+              f"{'ppl surgery':>12s} {'ppl LS':>9s} {'ppl':>8s} {'x base':>7s} {'KL/token':>9s}")
+    print(header)
+    for r in rows:
+        print(f"{r['preset']:10s} {r['units']:5d} {r['layers']:6d} {r['steps']:6d} "
+              f"{r['stage2_wall_s']:7.1f} {r['ppl_surgery']:12.4g} "
+              f"{r['ppl_least_squares']:9.1f} {r['ppl']:8.2f} "
+              f"{r['ratio']:7.3f} {r['kl']:9.4f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"base_ppl": base_ppl, "args": vars(args), "rows": rows}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
