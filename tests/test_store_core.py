@@ -34,7 +34,19 @@ def store(store_url):
         yield s
 
 
-def test_schema_version_is_visible_and_reopening_keeps_data(store_url):
+@pytest.fixture
+def empty_url(request, store_url):
+    """Like `store_url`, but a PostgreSQL database without even the schema (first migration)."""
+    if "postgresql" in request.node.callspec.id:
+        return request.getfixturevalue("postgres_cluster").new_database(migrated=False)
+    return store_url
+
+
+def test_schema_version_is_visible_and_reopening_keeps_data(empty_url):
+    store_url = empty_url
+    with sa.create_engine(store_url if "://" in store_url else f"sqlite:///{store_url}").connect(
+    ) as conn:
+        assert "users" not in sa.inspect(conn).get_table_names()
     with open_store(store_url) as s:
         assert s.schema_version() == "0001"
         s.add_user("Ana", role="carer")
