@@ -103,9 +103,8 @@ class PgCluster:
         return name
 
 
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[PgCluster]:
-    """A running PostgreSQL cluster for this test session (skips, or fails under CI=true)."""
+def require_postgres() -> Path:
+    """The server's bin folder; else skips the test saying why (fails it under CI=true)."""
     reason = None
     bin_dir = find_pg_bin()
     if bin_dir is None:
@@ -118,9 +117,15 @@ def postgres_cluster() -> Iterator[PgCluster]:
     if reason is not None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL tests must run on CI: {reason}")
-        pytest.skip(reason)
+        pytest.skip(f"PostgreSQL case skipped: {reason}")
     assert bin_dir is not None
-    cluster = PgCluster(bin_dir)
+    return bin_dir
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PgCluster]:
+    """A running PostgreSQL cluster for this test session (skips, or fails under CI=true)."""
+    cluster = PgCluster(require_postgres())
     cluster.start()
     try:
         yield cluster
