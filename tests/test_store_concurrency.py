@@ -125,3 +125,24 @@ def test_sqlite_readers_and_a_writer_run_together(tmp_path, readers):
         for seen in counts:
             assert seen and seen == sorted(seen)  # each reader only ever sees the log grow
         assert len(store.get_conversation(conv.id, by=carer).messages) == 40
+
+
+def test_servers_opening_a_new_store_at_once_migrate_it_once(request, store_url):
+    """Several server processes starting together against an empty database."""
+    if "postgresql" in request.node.callspec.id:
+        store_url = request.getfixturevalue("postgres_cluster").new_database(migrated=False)
+    versions, errors = [], []
+
+    def opener() -> None:
+        try:
+            with open_store(store_url) as store:
+                versions.append(store.schema_version())
+        except Exception as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=opener) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and versions == ["0001"] * 4
