@@ -29,7 +29,7 @@ def test_store_env_variable_and_init(tmp_path, monkeypatch, capsys):
     db = tmp_path / "env.db"
     monkeypatch.setenv("LIQUIDCARE_STORE", str(db))
     code, out, _ = run(capsys, "store", "init")
-    assert code == 0 and "schema version 0001" in out and db.exists()
+    assert code == 0 and "schema version 0002" in out and db.exists()
 
 
 def test_rights_commands_round_trip(tmp_path, capsys):

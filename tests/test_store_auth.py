@@ -143,3 +143,15 @@ def test_user_messages_in_a_twin_chat_feed_its_timeline(world):
     plain = store.start_conversation(by=users["stranger"])
     store.add_message(plain.id, "user", "I fell", by=users["stranger"])
     assert len(store.timeline(twin.id, by=users["admin"])) == 3
+
+
+def test_audit_log_is_append_only_in_the_database(world):
+    import sqlalchemy as sa
+
+    store, users, twin, *_ = world
+    store.get_twin(twin.id, by=users["carer"])
+    for statement in ("UPDATE audit_log SET actor_id = 0", "DELETE FROM audit_log"):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+            with store._write_engine.begin() as conn:
+                conn.execute(sa.text(statement))
+    assert store.audit(twin.id)[-1].actor_id == users["carer"].id

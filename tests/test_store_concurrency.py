@@ -145,4 +145,4 @@ def test_servers_opening_a_new_store_at_once_migrate_it_once(request, store_url)
         t.start()
     for t in threads:
         t.join(60)
-    assert errors == [] and versions == ["0001"] * 4
+    assert errors == [] and versions == ["0002"] * 4

@@ -48,10 +48,10 @@ def test_schema_version_is_visible_and_reopening_keeps_data(empty_url):
     ) as conn:
         assert "users" not in sa.inspect(conn).get_table_names()
     with open_store(store_url) as s:
-        assert s.schema_version() == "0001"
+        assert s.schema_version() == "0002"
         s.add_user("Ana", role="carer")
     with open_store(store_url) as s:
-        assert s.schema_version() == "0001"
+        assert s.schema_version() == "0002"
         assert [u.name for u in s.list_users()] == ["Ana"]
 
 
@@ -234,3 +234,20 @@ def test_open_store_errors_are_one_line_user_errors(tmp_path):
     junk.write_bytes(b"this is not a database at all" * 100)
     with pytest.raises(UserError, match="not a usable liquidcare store"):
         open_store(junk)
+
+
+def test_an_older_store_is_migrated_on_open_and_keeps_its_data(tmp_path):
+    from alembic import command
+
+    from liquidcare.feedback.engine import _alembic_config, make_engine
+
+    path = tmp_path / "old.db"
+    engine = make_engine(str(path))
+    with engine.execution_options(liquidcare_write=True).begin() as conn:
+        command.upgrade(_alembic_config(conn), "0001")
+        conn.execute(sa.text(
+            "INSERT INTO users (name, role, created_at) VALUES ('Ana', 'carer', '2026-01-01')"))
+    engine.dispose()
+    with open_store(path) as store:
+        assert store.schema_version() == "0002"
+        assert [u.name for u in store.list_users()] == ["Ana"]
