@@ -251,3 +251,18 @@ def test_an_older_store_is_migrated_on_open_and_keeps_its_data(tmp_path):
     with open_store(path) as store:
         assert store.schema_version() == "0002"
         assert [u.name for u in store.list_users()] == ["Ana"]
+
+
+def test_only_an_admin_names_whose_twin_it_is_and_that_person_gets_access(store):
+    carer, _ = store.add_user("Ana", role="carer")
+    admin, _ = store.add_user("Root", role="admin")
+    person, _ = store.add_user("Carmen", role="person")
+    twin = store.create_twin({"name": "Carmen", "language": "es"}, by=carer)
+    from liquidcare.feedback import PermissionDeniedError
+
+    with pytest.raises(PermissionDeniedError, match="admin"):
+        store.update_twin(twin.id, {"person_user_id": person.id}, 1, by=carer)
+    with pytest.raises(ValidationError, match="role 'person'"):
+        store.update_twin(twin.id, {"person_user_id": carer.id}, 1, by=admin)
+    store.update_twin(twin.id, {"person_user_id": person.id}, 1, by=admin)
+    assert store.get_twin(twin.id, by=person).person_user_id == person.id

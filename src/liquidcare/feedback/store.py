@@ -380,6 +380,9 @@ class Store:
                     f"twin {twin_id} is at version {row.version}, not {expected_version}: "
                     "read it again and re-apply the change"
                 )
+            person = data.get("person_user_id")
+            if person is not None and not self._is_linked(s, twin_id, person):
+                s.add(TwinLinkRow(twin_id=twin_id, user_id=person))
             self._audit(s, actor, "update", "twin", twin_id)
             s.refresh(row)
             return _twin(row)
