@@ -66,6 +66,15 @@ def test_migrated_schema_matches_the_models(store):
     assert diff == []
 
 
+def test_ping_answers_while_the_database_is_there(tmp_path):
+    store = open_store(tmp_path / "care.db")
+    assert store.ping() is True
+    store.engine.dispose()
+    (tmp_path / "care.db").unlink()
+    (tmp_path / "care.db").mkdir()  # the file replaced by something SQLite cannot open
+    assert store.ping() is False
+
+
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
     with open_store(tmp_path / "care.db") as s, s.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

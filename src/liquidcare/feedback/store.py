@@ -148,6 +148,15 @@ class Store:
         """The Alembic revision the database is at."""
         return current_revision(self.engine)
 
+    def ping(self) -> bool:
+        """True when the database answers (for a health check); never raises."""
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            return True
+        except sa.exc.SQLAlchemyError:
+            return False
+
     @contextmanager
     def _tx(self, write: bool = False) -> Iterator[Session]:
         engine = self._write_engine if write else self.engine
