@@ -155,3 +155,15 @@ def test_audit_log_is_append_only_in_the_database(world):
             with store._write_engine.begin() as conn:
                 conn.execute(sa.text(statement))
     assert store.audit(twin.id)[-1].actor_id == users["carer"].id
+
+
+def test_an_admin_reading_a_persons_own_chat_is_audited(world):
+    store, users, twin, *_ = world
+    own = store.start_conversation(by=users["person"])  # no twin attached
+    store.add_message(own.id, "user", "hola", by=users["person"])
+    before = len(store.audit(twin.id))
+    store.get_conversation(own.id, by=users["person"])
+    assert len(store.audit(twin.id)) == before
+    store.get_conversation(own.id, by=users["admin"])
+    last = store.audit(twin.id)[-1]
+    assert (last.actor_id, last.kind, last.object_id) == (users["admin"].id, "conversation", own.id)

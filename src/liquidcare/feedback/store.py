@@ -483,6 +483,10 @@ class Store:
             actor = self._actor(s, by)
             row = self._conversation_for(s, conv_id, actor, write=False)
             twin = s.get(TwinRow, row.twin_id) if row.twin_id is not None else None
+            if twin is None:
+                # A person's own chat without a twin attached is still about that person.
+                twin = s.scalar(select(TwinRow).where(TwinRow.person_user_id == row.user_id)
+                                .order_by(TwinRow.id).limit(1))
             # A carer reading their own chat about the person still reads about the person.
             self._audit_read(pending, actor, "conversation", twin, row.id)
             conv = _conversation(row, with_messages=True)
