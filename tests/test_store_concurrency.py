@@ -146,3 +146,36 @@ def test_servers_opening_a_new_store_at_once_migrate_it_once(request, store_url)
     for t in threads:
         t.join(60)
     assert errors == [] and versions == ["0002"] * 4
+
+
+def _append_routines(target: str, twin_id: int, user_id: int, tag: str, n: int) -> int:
+    """Runs in a separate process, like a second server: n read-modify-write loops."""
+    stale = 0
+    with open_store(target) as store:
+        for k in range(n):
+            while True:
+                seen = store.get_twin(twin_id, by=user_id)
+                try:
+                    store.update_twin(twin_id, {"routines": [*seen.routines, f"{tag}-{k}"]},
+                                      seen.version, by=user_id)
+                    break
+                except StaleWriteError:
+                    stale += 1
+    return stale
+
+
+def test_two_processes_editing_one_twin_lose_nothing(store_url):
+    import multiprocessing
+
+    with open_store(store_url) as store:
+        carer, _ = store.add_user("Ana", role="carer")
+        twin = store.create_twin({"name": "Carmen", "language": "es"}, by=carer)
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        results = [pool.apply_async(_append_routines, (store_url, twin.id, carer.id, tag, 8))
+                   for tag in ("a", "b")]
+        [r.get(timeout=120) for r in results]
+    with open_store(store_url) as store:
+        final = store.get_twin(twin.id, by=carer)
+    assert sorted(final.routines) == sorted(f"{t}-{k}" for t in "ab" for k in range(8))
+    assert final.version == 17
