@@ -57,6 +57,7 @@ class FedConfig:
     dp_noise: float = 0.1
     dp_clip: float = 1.0
     min_clients: int = 2
+    baseline_eval: bool = True  # round 0: every centre scores the starting adapter
     kto_steps: int = 2
     kto_beta: float = 0.1
     out: str = "runs/fed"
@@ -88,6 +89,11 @@ class FedConfig:
                 known = sorted(_key(n) for n in fields)
                 raise FederatedConfigError(f"unknown federated config key {key!r}; known: {known}")
             kind = type(fields[name].default)
+            if kind is bool:
+                if isinstance(value, str) and value.lower() in ("true", "false"):
+                    value = value.lower() == "true"
+                if not isinstance(value, bool):
+                    raise FederatedConfigError(f"{key}={value!r}: expected true or false")
             try:
                 values[name] = kind(value) if kind is not str else str(value)
             except (TypeError, ValueError):

@@ -265,7 +265,7 @@ def run_federation(grid: Grid, cfg: FedConfig) -> dict[str, Any]:
         return saved
 
     arrays = liquid_arrays(model)
-    if start == 0:
+    if start == 0 and cfg.baseline_eval:
         # round 0: every centre scores the starting adapter, the baseline of the report
         history.current = 0
         replies = grid.send_and_receive(
