@@ -146,3 +146,61 @@ def retrain_from_rows(model: nn.Module, tokenizer, rows: list[dict[str, Any]],
         summary.update(kto_train(model, tokenizer, rows, kto_steps, beta, kto_lr, batch_size,
                                  progress))
     return summary
+
+
+def _write_report(out: Path, summary: dict[str, Any]) -> None:
+    lines = [f"# Retraining `{summary['version']}` from ratings", "",
+             f"Started from `{summary['parent']}`; {summary['rows']} rated replies "
+             f"({summary.get('desirable', '-')} good, {summary.get('undesirable', '-')} bad) from "
+             f"`{summary['store']}`.", "", "| step | before | after |", "|---|---:|---:|"]
+    if "lm_loss_first" in summary:
+        lines.append(f"| LM loss on good conversations (first/last step) | "
+                     f"{summary['lm_loss_first']:.4f} | {summary['lm_loss_last']:.4f} |")
+    if "kto_loss_before" in summary:
+        lines.append(f"| KTO loss on the rated replies | {summary['kto_loss_before']:.4f} | "
+                     f"{summary['kto_loss_after']:.4f} |")
+    lines.append("")
+    (out / "report.md").write_text("\n".join(lines))
+    (out / "retrain.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def retrain(model: str, store: str, out: str, lm_steps: int = 20, kto_steps: int = 20,
+            lr: float = 1e-3, kto_lr: float = 5e-5, beta: float = 0.1, batch_size: int = 4,
+            block_size: int = 256, device: str = "auto", force: bool = False,
+            progress: bool = True) -> dict[str, Any]:
+    """`liquidcare retrain`: export the store's rated replies, train (LM + KTO), save the new
+    adapter as OUT/adapter (a new version, `model_version`), and record in the store which
+    replies it learnt from. The export is written to a temporary folder and removed."""
+    from liquidcare.feedback import open_store
+    from liquidcare.surgery import is_adapter_dir, load_model, model_version, save_liquid
+
+    source = Path(model)
+    if not (is_adapter_dir(source) or is_adapter_dir(source / "adapter")):
+        raise TrainingSetError(f"--model {model}: not a run or adapter directory; retraining "
+                               "continues a liquid adapter (make one with `liquidcare demo` or "
+                               "`liquidcare train`)")
+    target = Path(out)
+    if target.resolve() == source.resolve():
+        raise TrainingSetError("--out must differ from --model: the old version stays as it was")
+    if (target / "adapter").exists() and not force:
+        raise TrainingSetError(f"{target / 'adapter'} exists; pass --force to replace it")
+    if "://" not in store and not Path(store).is_file():
+        raise TrainingSetError(f"--store {store}: no such store file")
+    with open_store(store, create=False) as db, \
+            tempfile.TemporaryDirectory(prefix="liquidcare-retrain-") as tmp:
+        count = db.export_training_set(Path(tmp) / "rated.jsonl")
+        if count == 0:
+            raise TrainingSetError(f"{store} has no rated replies yet: nothing to learn from")
+        rows = read_training_rows(Path(tmp) / "rated.jsonl")
+        net, tokenizer = load_model(str(source), device=device)
+        summary = retrain_from_rows(net, tokenizer, rows, lm_steps=lm_steps, kto_steps=kto_steps,
+                                    lr=lr, kto_lr=kto_lr, beta=beta, batch_size=batch_size,
+                                    block_size=block_size, progress=progress)
+        target.mkdir(parents=True, exist_ok=True)
+        save_liquid(net, target / "adapter")
+        version = model_version(target)
+        db.record_training(version, [row["message_id"] for row in rows])
+    summary.update(version=version, parent=model_version(source), store=store,
+                   adapter=str(target / "adapter"))
+    _write_report(target, summary)
+    return summary

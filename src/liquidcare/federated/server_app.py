@@ -272,16 +272,28 @@ def run_federation(grid: Grid, cfg: FedConfig) -> dict[str, Any]:
             federation.configure_evaluate(0, arrays, ConfigRecord(dict(round_config)), grid))
         strategy.aggregate_evaluate(0, replies)
 
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=cfg.rounds, initial=start, desc="federated rounds", unit="round")
+
     def after_round(server_round: int, new_arrays: ArrayRecord) -> MetricRecord | None:
         if server_round == 0:
             return None
         load_arrays(model, new_arrays)
-        save(server_round + start)
+        saved = save(server_round + start)
+        bar.update(1)
+        glob = saved["rounds"].get(str(server_round + start), {}).get("global_val_ppl")
+        if glob is not None:
+            bar.set_postfix(global_ppl=f"{glob:.2f}")
         return None
 
-    federation.start(grid=grid, initial_arrays=arrays, num_rounds=cfg.rounds - start,
-                     train_config=ConfigRecord(dict(round_config)),
-                     evaluate_config=ConfigRecord(dict(round_config)), evaluate_fn=after_round)
+    try:
+        federation.start(grid=grid, initial_arrays=arrays, num_rounds=cfg.rounds - start,
+                         train_config=ConfigRecord(dict(round_config)),
+                         evaluate_config=ConfigRecord(dict(round_config)),
+                         evaluate_fn=after_round)
+    finally:
+        bar.close()
     return json.loads((out / "state.json").read_text())
 
 
