@@ -7,6 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from federated_helpers import rated_rows, tiny_world, write_rows
@@ -253,3 +254,51 @@ def test_training_rows_are_checked(tmp_path):
         read_training_rows(write_rows(tmp_path / "bad.jsonl", [{**rows[0], "label": "yes"}]))
     with pytest.raises(TrainingSetError, match="no such"):
         read_training_rows(tmp_path / "missing.jsonl")
+
+
+def test_secagg_round_trains_from_masked_updates_only(world, tmp_path):
+    """SecAgg+ (Flower's workflow and mod): centres send masked updates; the server unmasks only
+    their mean, applies it to the global adapter and saves it."""
+    from safetensors.torch import load_file
+
+    from liquidcare.federated import simulate
+    from liquidcare.federated.centre import build_model, initial_liquid_state
+
+    cfg = _cfg(world, tmp_path / "fed", rounds=1, local_steps=4, secagg=True)
+    state = simulate(cfg, clients=3)
+    row = state["rounds"]["1"]
+    assert state["round"] == 1 and row["aggregated"] and row["failures"] == 0
+    assert {c for c, v in row["clients"].items() if "train_loss" in v} == {"0", "1", "2"}
+    assert {c for c, v in row["clients"].items() if "val_ppl" in v} == {"0", "1", "2"}
+    build_model(cfg)
+    start = initial_liquid_state(cfg)
+    now = load_file(str(tmp_path / "fed" / "adapter" / "liquid_model.safetensors"))
+    assert set(now) == set(start)
+    assert any(not torch.allclose(now[k], start[k]) for k in now)
+
+
+def test_a_secagg_centre_answers_with_its_update(world, tmp_path):
+    from flwr.common import FitIns, ndarrays_to_parameters, parameters_to_ndarrays
+    from flwr.compat.common import recorddict_compat as compat
+
+    from liquidcare.federated.centre import build_model
+    from liquidcare.federated.secagg import _current, legacy_train
+
+    cfg = _cfg(world, tmp_path, local_steps=3)
+    model, _ = build_model(cfg)
+    start = _current(model)
+    from flwr.app import Message, MessageType
+
+    msg = Message(content=compat.fitins_to_recorddict(
+        FitIns(ndarrays_to_parameters(start), {"server-round": 1}), keep_input=True),
+        message_type=MessageType.TRAIN, dst_node_id=1)
+    reply = legacy_train(msg, cfg, 0, 3, None)
+    res = compat.recorddict_to_fitres(reply.content, keep_input=True)
+    update = parameters_to_ndarrays(res.parameters)
+    assert [u.shape for u in update] == [s.shape for s in start]
+    assert 0 < max(abs(u).max() for u in update) < 8  # inside SecAgg+'s clipping range
+    trained = _current(model)
+    assert all(np.allclose(s + u, t, atol=1e-6) for s, u, t in zip(start, update, trained,
+                                                                   strict=True))
+    with pytest.raises(FederatedConfigError, match="secagg"):
+        FedConfig(secagg=True, strategy="fedprox")

@@ -10,7 +10,8 @@ import argparse
 # flag -> FedConfig field; None values (flags not given) keep the config's value
 _FLAGS = ("model", "preset", "layers", "placement", "units", "corpus", "ratings", "rounds",
           "local_steps", "lr", "batch_size", "block_size", "max_train_tokens", "max_val_tokens",
-          "strategy", "proximal_mu", "server_lr", "dp", "dp_noise", "dp_clip", "min_clients",
+          "strategy", "proximal_mu", "server_lr", "dp", "dp_noise", "dp_clip", "secagg",
+          "min_clients",
           "kto_steps", "kto_beta", "out", "device", "seed")
 
 
@@ -138,6 +139,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                      "clipped on the server or on each centre (default none)")
     fed.add_argument("--dp-noise", type=float, help="DP noise multiplier (default 0.1)")
     fed.add_argument("--dp-clip", type=float, help="DP clipping norm of an update (default 1.0)")
+    fed.add_argument("--secagg", action="store_true", default=None,
+                     help="secure aggregation (Flower's SecAgg+): the server sees only the mean "
+                     "of the centres' updates (FedAvg, no --dp)")
     fed.add_argument("--min-clients", type=int, help="centres needed for a round (default 2)")
     fed.add_argument("--kto-steps", type=int, help="KTO steps per round with --ratings (2)")
     fed.add_argument("--kto-beta", type=float, help="KTO's beta (default 0.1)")

@@ -26,7 +26,11 @@ def _config(defaults: dict[str, Any], context: Context, msg: Message) -> FedConf
     """Defaults < run config < the round's config from the server (only known keys)."""
     merged = {**defaults, **dict(context.run_config)}
     sent = msg.content.config_records.get("config")
-    if sent is not None and "fed-config" in sent:
+    if sent is None:  # a SecAgg+ round speaks the legacy FitIns/EvaluateIns records
+        from .secagg import legacy_config
+
+        sent = legacy_config(msg)
+    if "fed-config" in sent:
         import json
 
         merged.update(json.loads(str(sent["fed-config"])))
@@ -53,12 +57,16 @@ def build_client_app(defaults: dict[str, Any] | None = None,
     from .params import liquid_arrays, load_arrays
 
     defaults = dict(defaults or {})
-    app = ClientApp(mods=[_client_dp_mod, *(mods or [])])
+    from .secagg import is_legacy, legacy_evaluate, legacy_train, secagg_mod
+
+    app = ClientApp(mods=[_client_dp_mod, secagg_mod, *(mods or [])])
 
     @app.train()
     def train(msg: Message, context: Context) -> Message:
         cfg = _config(defaults, context, msg)
         partition, centres, corpus, ratings = _centre(context)
+        if is_legacy(msg):
+            return legacy_train(msg, cfg, partition, centres, corpus)
         round_cfg = _round_config(msg)
         model, tokenizer = build_model(cfg)
         load_arrays(model, msg.content["arrays"])
@@ -86,6 +94,8 @@ def build_client_app(defaults: dict[str, Any] | None = None,
     def evaluate(msg: Message, context: Context) -> Message:
         cfg = _config(defaults, context, msg)
         partition, centres, corpus, _ = _centre(context)
+        if is_legacy(msg):
+            return legacy_evaluate(msg, cfg, partition, centres, corpus)
         model, _tok = build_model(cfg)
         load_arrays(model, msg.content["arrays"])
         shard = load_shard(cfg, partition, centres, corpus)

@@ -56,6 +56,7 @@ class FedConfig:
     dp: str = "none"
     dp_noise: float = 0.1
     dp_clip: float = 1.0
+    secagg: bool = False  # SecAgg+: the server sees only the sum of the centres' updates
     min_clients: int = 2
     baseline_eval: bool = True  # round 0: every centre scores the starting adapter
     kto_steps: int = 2
@@ -75,6 +76,10 @@ class FedConfig:
         for name in ("local_steps", "kto_steps", "units"):
             if int(getattr(self, name)) < 0:
                 raise FederatedConfigError(f"{_key(name)}={getattr(self, name)!r}: must be >= 0")
+        if self.secagg and (self.strategy != "fedavg" or self.dp != "none"):
+            raise FederatedConfigError(
+                "secagg=true runs Flower's SecAgg+ workflow, which aggregates with FedAvg and "
+                f"no DP wrapper; got strategy={self.strategy!r}, dp={self.dp!r}")
         if self.lr <= 0:
             raise FederatedConfigError(f"lr={self.lr!r}: must be > 0")
 

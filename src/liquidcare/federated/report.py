@@ -32,7 +32,8 @@ def plot_perplexity(state: dict[str, Any], path: Path) -> None:
     ax.set_xlabel("round")
     ax.set_ylabel("validation perplexity")
     ax.set_title("Federated training: validation perplexity per centre")
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=110)
@@ -84,6 +85,6 @@ def write_report(out: Path, state: dict[str, Any]) -> Path:
     tmp = path.with_name(".report.md.tmp")
     tmp.write_text("\n".join(lines))
     os.replace(tmp, path)
-    if rounds:
+    if any("val_ppl" in c for _, row in rounds for c in row["clients"].values()):
         plot_perplexity(state, out / "perplexity.png")
     return path

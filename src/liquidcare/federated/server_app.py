@@ -209,62 +209,96 @@ def _wait_for_nodes(grid: Grid, wanted: int, timeout: float = 120.0) -> int:
         time.sleep(0.5)
 
 
-def run_federation(grid: Grid, cfg: FedConfig) -> dict[str, Any]:
-    """The whole run on ``grid`` (the server's side); returns the saved state."""
-    from safetensors.torch import load_file
+class Session:
+    """What both server paths share: the model holding the global adapter, the round to start
+    after, the per-round log, and saving all of it after a round."""
 
-    from liquidcare.surgery import save_liquid
+    def __init__(self, cfg: FedConfig) -> None:
+        from safetensors.torch import load_file
 
-    from .centre import build_model, initial_liquid_state
-    from .params import liquid_arrays, load_arrays
-    from .report import write_report
+        from liquidcare.surgery import liquid_state_dict
 
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    model, _ = build_model(cfg)
-    state = read_state(out)
-    load_arrays(model, initial_liquid_state(cfg))
-    start = 0
-    if state is not None:
-        saved = state.get("config", {})
-        changed = [k for k in _MODEL_KEYS if str(saved.get(k)) != str(getattr(cfg, k))]
-        if changed:
-            raise FederatedConfigError(
-                f"cannot resume {out}: it was run with a different {changed} "
-                f"({[saved.get(k) for k in changed]}); use another --out")
-        load_arrays(model, load_file(str(out / "adapter" / "liquid_model.safetensors")))
-        start = int(state["round"])
-        log(INFO, "resuming %s after round %d", out, start)
-    if start >= cfg.rounds:
-        log(INFO, "%s has finished all %d rounds already", out, cfg.rounds)
-        return state or {}
+        from .centre import build_model, initial_liquid_state
+        from .params import load_arrays
 
-    from liquidcare.surgery import liquid_state_dict
+        self.cfg = cfg
+        self.out = Path(cfg.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.model, _ = build_model(cfg)
+        self.state = read_state(self.out)
+        load_arrays(self.model, initial_liquid_state(cfg))
+        self.start = 0
+        if self.state is not None:
+            saved = self.state.get("config", {})
+            changed = [k for k in _MODEL_KEYS if str(saved.get(k)) != str(getattr(cfg, k))]
+            if changed:
+                raise FederatedConfigError(
+                    f"cannot resume {self.out}: it was run with a different {changed} "
+                    f"({[saved.get(k) for k in changed]}); use another --out")
+            load_arrays(self.model,
+                        load_file(str(self.out / "adapter" / "liquid_model.safetensors")))
+            self.start = int(self.state["round"])
+            log(INFO, "resuming %s after round %d", self.out, self.start)
+        total = sum(p.numel() for p in self.model.parameters())
+        liquid = sum(t.numel() for t in liquid_state_dict(self.model).values())
+        self.info = {"config": cfg.to_run_config(), "total_params": total,
+                     "liquid_params": liquid, "full_model_bytes": 4 * total}
+        self.history = RoundLog((self.state or {}).get("rounds"))
+        # the round's config carries the run config (no client text): a supernode started
+        # with nothing but its data then trains exactly what the server runs
+        self.fed_config = json.dumps({k: v for k, v in cfg.to_run_config().items()
+                                      if k not in ("out", "ratings", "corpus")})
+        self.last_saved = self.start
 
-    total_params = sum(p.numel() for p in model.parameters())
-    liquid_params = sum(t.numel() for t in liquid_state_dict(model).values())
-    history = RoundLog((state or {}).get("rounds"))
-    sampled = max(_wait_for_nodes(grid, cfg.min_clients), cfg.min_clients)
-    strategy = make_strategy(cfg, history, sampled)
-    if state is not None:
-        _load_optimizer(out, strategy)
-    federation = Federation(strategy, start, cfg.min_clients, history)
-    info = {"config": cfg.to_run_config(), "total_params": total_params,
-            "liquid_params": liquid_params, "full_model_bytes": 4 * total_params}
-    # the round's config carries the run config (no client text): a supernode started with
-    # nothing but its data then trains exactly what the server runs
-    round_config = ConfigRecord({"fed-config": json.dumps(
-        {k: v for k, v in cfg.to_run_config().items() if k not in ("out", "ratings", "corpus")})})
+    @property
+    def finished(self) -> bool:
+        return self.start >= self.cfg.rounds
 
-    def save(server_round: int) -> dict[str, Any]:
-        save_liquid(model, out / "adapter")
-        _save_optimizer(out, strategy)
-        saved = {"round": server_round, **info, "rounds": history.rounds}
-        _atomic_json(out / "state.json", saved)
-        write_report(out, saved)
+    def save(self, server_round: int, strategy: Strategy | None = None) -> dict[str, Any]:
+        """The global adapter (atomically), the optimiser's moments, state.json, the report."""
+        from liquidcare.surgery import save_liquid
+
+
+        save_liquid(self.model, self.out / "adapter")
+        if strategy is not None:
+            _save_optimizer(self.out, strategy)
+        self.last_saved = server_round
+        return self.write_state()
+
+    def write_state(self) -> dict[str, Any]:
+        from .report import write_report
+
+        saved = {"round": self.last_saved, **self.info, "rounds": self.history.rounds}
+        _atomic_json(self.out / "state.json", saved)
+        write_report(self.out, saved)
         return saved
 
-    arrays = liquid_arrays(model)
+
+def run_federation(grid: Grid, cfg: FedConfig, context: Context | None = None
+                   ) -> dict[str, Any]:
+    """The whole run on ``grid`` (the server's side); returns the saved state. ``context`` is
+    the ServerApp's (the SecAgg+ workflow wraps it)."""
+    from tqdm.auto import tqdm
+
+    from .params import liquid_arrays, load_arrays
+
+    session = Session(cfg)
+    if session.finished:
+        log(INFO, "%s has finished all %d rounds already", session.out, cfg.rounds)
+        return session.state or {}
+    if cfg.secagg:
+        from .secagg import run_secagg
+
+        return run_secagg(grid, session, context)
+    start, history = session.start, session.history
+    sampled = max(_wait_for_nodes(grid, cfg.min_clients), cfg.min_clients)
+    strategy = make_strategy(cfg, history, sampled)
+    if session.state is not None:
+        _load_optimizer(session.out, strategy)
+    federation = Federation(strategy, start, cfg.min_clients, history)
+    round_config = ConfigRecord({"fed-config": session.fed_config})
+
+    arrays = liquid_arrays(session.model)
     if start == 0 and cfg.baseline_eval:
         # round 0: every centre scores the starting adapter, the baseline of the report
         history.current = 0
@@ -272,15 +306,13 @@ def run_federation(grid: Grid, cfg: FedConfig) -> dict[str, Any]:
             federation.configure_evaluate(0, arrays, ConfigRecord(dict(round_config)), grid))
         strategy.aggregate_evaluate(0, replies)
 
-    from tqdm.auto import tqdm
-
     bar = tqdm(total=cfg.rounds, initial=start, desc="federated rounds", unit="round")
 
     def after_round(server_round: int, new_arrays: ArrayRecord) -> MetricRecord | None:
         if server_round == 0:
             return None
-        load_arrays(model, new_arrays)
-        saved = save(server_round + start)
+        load_arrays(session.model, new_arrays)
+        saved = session.save(server_round + start, strategy)
         bar.update(1)
         glob = saved["rounds"].get(str(server_round + start), {}).get("global_val_ppl")
         if glob is not None:
@@ -294,7 +326,7 @@ def run_federation(grid: Grid, cfg: FedConfig) -> dict[str, Any]:
                          evaluate_fn=after_round)
     finally:
         bar.close()
-    return json.loads((out / "state.json").read_text())
+    return json.loads((session.out / "state.json").read_text())
 
 
 def build_server_app(defaults: dict[str, Any] | None = None) -> ServerApp:
@@ -304,7 +336,8 @@ def build_server_app(defaults: dict[str, Any] | None = None) -> ServerApp:
 
     @app.main()
     def main(grid: Grid, context: Context) -> None:
-        run_federation(grid, FedConfig.from_mapping({**defaults, **dict(context.run_config)}))
+        run_federation(grid, FedConfig.from_mapping({**defaults, **dict(context.run_config)}),
+                       context)
 
     return app
 
