@@ -302,3 +302,26 @@ def test_a_secagg_centre_answers_with_its_update(world, tmp_path):
                                                                    strict=True))
     with pytest.raises(FederatedConfigError, match="secagg"):
         FedConfig(secagg=True, strategy="fedprox")
+
+
+def test_a_centre_with_ratings_adds_kto_and_still_sends_no_text(world, tmp_path):
+    from flwr.app import Context, RecordDict
+
+    from liquidcare.federated.centre import build_model
+    from liquidcare.federated.client_app import build_client_app
+    from liquidcare.federated.params import liquid_arrays
+
+    rows = rated_rows(6)
+    ratings = write_rows(tmp_path / "ratings.jsonl", rows)
+    cfg = _cfg(world, tmp_path / "out", local_steps=2, kto_steps=2)
+    model, _ = build_model(cfg)
+    context = Context(run_id=1, node_id=1, state=RecordDict(), run_config={},
+                      node_config={"partition-id": 1, "num-partitions": 2,
+                                   "ratings": str(ratings)})
+    reply = build_client_app(cfg.to_run_config())(_train_message(liquid_arrays(model)), context)
+    assert not reply.has_error(), reply.error
+    assert "kto-loss" in reply.content["metrics"]
+    wire = _wire_bytes(reply)
+    for row in rows:
+        for message in row["prompt"] + row["completion"]:
+            assert message["content"].encode() not in wire
