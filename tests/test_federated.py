@@ -325,3 +325,16 @@ def test_a_centre_with_ratings_adds_kto_and_still_sends_no_text(world, tmp_path)
     for row in rows:
         for message in row["prompt"] + row["completion"]:
             assert message["content"].encode() not in wire
+
+
+def test_the_flower_app_config_is_fedconfig():
+    """federated_app/pyproject.toml (what `flwr run` reads) holds every FedConfig key, with
+    the same defaults as `liquidcare federate`."""
+    import tomllib
+
+    path = Path(__file__).resolve().parents[1] / "federated_app" / "pyproject.toml"
+    app = tomllib.loads(path.read_text())["tool"]["flwr"]["app"]
+    assert app["components"] == {"serverapp": "liquidcare.federated.server_app:app",
+                                 "clientapp": "liquidcare.federated.client_app:app"}
+    assert FedConfig.from_mapping(app["config"]).to_run_config() == FedConfig().to_run_config()
+    assert set(app["config"]) == set(FedConfig().to_run_config())

@@ -48,8 +48,8 @@ class FedConfig:
     lr: float = 1e-3
     batch_size: int = 4
     block_size: int = 128
-    max_train_tokens: int = 20_000
-    max_val_tokens: int = 4_000
+    max_train_tokens: int = 8_000
+    max_val_tokens: int = 2_000
     strategy: str = "fedavg"
     proximal_mu: float = 0.01
     server_lr: float = 0.01
