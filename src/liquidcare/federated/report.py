@@ -29,6 +29,9 @@ def plot_perplexity(state: dict[str, Any], path: Path) -> None:
     points = [(r, row["global_val_ppl"]) for r, row in rounds if "global_val_ppl" in row]
     if points:
         ax.plot(*zip(*points, strict=True), marker="s", lw=2.2, color="black", label="global")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("round")
     ax.set_ylabel("validation perplexity")
     ax.set_title("Federated training: validation perplexity per centre")
