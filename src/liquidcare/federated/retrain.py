@@ -115,6 +115,10 @@ def kto_train(model: nn.Module, tokenizer, rows: list[dict[str, Any]], steps: in
             per_device_eval_batch_size=max(2, min(batch_size, len(rows))),
             desirable_weight=1.0, undesirable_weight=(good / bad) if good and bad else 1.0,
             precompute_ref_log_probs=True, bf16=False, fp16=False,
+            # TRL turns activation checkpointing on by default; with it, KTO on a liquified
+            # SmolLM2 failed in the checkpoint's recomputation (torch's message points to
+            # pytorch#166926). Only the liquid blocks keep activations for backward anyway.
+            gradient_checkpointing=False,
             use_cpu=device.type == "cpu", report_to=[], save_strategy="no",
             logging_steps=1, disable_tqdm=not progress, seed=0,
         )
