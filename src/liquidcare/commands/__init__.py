@@ -8,7 +8,7 @@ functions) so that `liquidcare --help` stays fast.
 import argparse
 import importlib
 
-GROUPS: list[str] = ["store"]
+GROUPS: list[str] = ["store", "federated"]
 
 
 def register_all(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
