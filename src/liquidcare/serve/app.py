@@ -29,6 +29,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from liquidcare.errors import UserError
+
 from . import errors
 from .engine import Engine, GenerationParams, Job
 from .guard import GuardLike
@@ -156,9 +158,10 @@ def create_app(engine: Engine, store: Any, guard: GuardLike | None = None, *,
                                user: User,
                                x_conversation_id: Annotated[str | None, Header()] = None,
                                ) -> Any:
-        conversation_id = body.conversation_id or x_conversation_id
+        conversation_id = _as_id(body.conversation_id or x_conversation_id, "conversation_id")
+        twin_id = _as_id(body.user, "user")
         messages = [{"role": m.role, "content": m.text()} for m in body.messages]
-        turn: Turn = await run_in_threadpool(service.prepare, user, messages, body.user,
+        turn: Turn = await run_in_threadpool(service.prepare, user, messages, twin_id,
                                              conversation_id)
         created = int(time.time())
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
@@ -202,7 +205,7 @@ def create_app(engine: Engine, store: Any, guard: GuardLike | None = None, *,
             _conversation_json(c, messages=False) for c in store.list_conversations(by=user)]}
 
     @app.get("/v1/conversations/{conversation_id}")
-    def conversation(conversation_id: str, user: User) -> dict[str, Any]:
+    def conversation(conversation_id: int, user: User) -> dict[str, Any]:
         return _conversation_json(store.get_conversation(conversation_id, by=user))
 
     # -- twins --------------------------------------------------------------------------------
@@ -215,16 +218,16 @@ def create_app(engine: Engine, store: Any, guard: GuardLike | None = None, *,
         return to_json(store.create_twin(body, by=user))
 
     @app.get("/v1/twins/{twin_id}")
-    def get_twin(twin_id: str, user: User) -> Any:
+    def get_twin(twin_id: int, user: User) -> Any:
         return to_json(store.get_twin(twin_id, by=user))
 
     @app.patch("/v1/twins/{twin_id}")
-    def patch_twin(twin_id: str, body: TwinPatch, user: User) -> Any:
+    def patch_twin(twin_id: int, body: TwinPatch, user: User) -> Any:
         return to_json(store.update_twin(twin_id, body.changes,
                                          expected_version=body.expected_version, by=user))
 
     @app.get("/v1/twins/{twin_id}/timeline")
-    def timeline(twin_id: str, user: User) -> dict[str, Any]:
+    def timeline(twin_id: int, user: User) -> dict[str, Any]:
         return {"object": "list", "data": [to_json(e) for e in store.timeline(twin_id, by=user)]}
 
     # -- admin --------------------------------------------------------------------------------
@@ -236,7 +239,7 @@ def create_app(engine: Engine, store: Any, guard: GuardLike | None = None, *,
         return {"object": "reload", "previous": before, "model": version}
 
     @app.get("/v1/admin/persons/{person_id}/export")
-    def export_person(person_id: str, user: Admin) -> dict[str, Any]:
+    def export_person(person_id: int, user: Admin) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="liquidcare-export-") as tmp:
             store.export_person(person_id, tmp, by=user)
             files = {}
@@ -248,15 +251,32 @@ def create_app(engine: Engine, store: Any, guard: GuardLike | None = None, *,
         return {"object": "person_export", "person_id": person_id, "files": files}
 
     @app.post("/v1/admin/persons/{person_id}/forget")
-    def forget_person(person_id: str, user: Admin) -> dict[str, Any]:
+    def forget_person(person_id: int, user: Admin) -> dict[str, Any]:
         record = store.forget_person(person_id, by=user)
         return {"object": "erasure", "person_id": person_id, "record": to_json(record)}
 
     @app.get("/v1/admin/persons/{person_id}/audit")
-    def audit(person_id: str, user: Admin) -> dict[str, Any]:
+    def audit(person_id: int, user: Admin) -> dict[str, Any]:
         return {"object": "list", "data": [to_json(e) for e in store.audit(person_id)]}
 
     return app
+
+
+class BadIdError(UserError):
+    """An id field that is not a number."""
+
+    status = 422
+
+
+def _as_id(value: str | int | None, field: str) -> int | None:
+    """Store ids are integers; `user` and `conversation_id` arrive as strings in OpenAI's schema."""
+    if value is None or isinstance(value, int):
+        return value
+    text = value.strip()
+    if not text.isdigit():
+        what = "a twin id" if field == "user" else "a conversation id"
+        raise BadIdError(f"{field} must be {what} (a whole number), got {value!r}")
+    return int(text)
 
 
 def _conversation_json(conv: Any, messages: bool = True) -> dict[str, Any]:

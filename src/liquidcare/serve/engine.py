@@ -40,7 +40,10 @@ class EngineBusyError(Exception):
 
 
 class PromptTooLongError(UserError):
-    """The conversation does not fit the model's context."""
+    """The conversation does not fit the model's context (400, like OpenAI's
+    context_length_exceeded)."""
+
+    status = 400
 
 
 class EngineStoppedError(RuntimeError):

@@ -58,6 +58,9 @@ def error_response(status: int, message: str, param: str | None = None, code: st
 
 
 def status_of(err: BaseException) -> int:
+    status = getattr(err, "status", None)  # the store's errors carry their own
+    if isinstance(status, int) and 400 <= status < 600:
+        return status
     for klass in type(err).__mro__:
         if klass.__name__ in STATUS_BY_NAME:
             return STATUS_BY_NAME[klass.__name__]

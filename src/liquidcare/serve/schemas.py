@@ -57,7 +57,7 @@ class ChatCompletionRequest(Strict):
     # the twin this conversation is about (see docs/serve.md: `user` = twin id)
     user: Annotated[str, Field(max_length=64)] | None = None
     # extension: continue a stored conversation (also accepted as the X-Conversation-Id header)
-    conversation_id: Annotated[str, Field(max_length=64)] | None = None
+    conversation_id: int | Annotated[str, Field(max_length=20)] | None = None
 
     @field_validator("messages")
     @classmethod
@@ -75,7 +75,7 @@ class ChatCompletionRequest(Strict):
 
 
 class FeedbackRequest(Strict):
-    message_id: Annotated[str, Field(min_length=1, max_length=64)] | int
+    message_id: int
     value: Literal[1, -1]
     comment: Annotated[str, Field(max_length=2_000)] | None = None
 

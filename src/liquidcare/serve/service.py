@@ -36,6 +36,8 @@ GUARD_VERSION = "guard"  # model_version of a reply the guard wrote instead of t
 class ConversationMismatchError(UserError):
     """`user` names another twin than the conversation's (a 409: the client mixed two chats)."""
 
+    status = 409
+
 
 @dataclass
 class Turn:
