@@ -137,7 +137,7 @@ async function loadTimeline() {
     for (const event of events) {
       const li = document.createElement("li");
       const when = (event.at || event.created_at || "").replace("T", " ").slice(0, 16);
-      li.textContent = `${when} ${event.kind || event.type || ""}: ${event.detail || event.text || ""}`;
+      li.textContent = `${when} ${event.kind || event.type || ""}: ${event.evidence || event.detail || ""}`;
       timeline.appendChild(li);
     }
   } catch (err) {
