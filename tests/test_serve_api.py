@@ -10,10 +10,15 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import LiveServer, tiny_engine
+from serve_helpers import LiveServer, store_location, tiny_engine
 
 from liquidcare.serve.app import create_app
 from liquidcare.serve.schemas import MAX_BODY_BYTES, MAX_CONTENT_CHARS, MAX_MESSAGES
+
+
+@pytest.fixture
+def store_target(tmp_path):
+    return store_location(tmp_path)
 
 
 @dataclass

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import tiny_engine
+from serve_helpers import store_location, tiny_engine
 from test_serve_api import auth, make_world
 
 from liquidcare.serve.app import create_app
 
 CHAT = {"messages": [{"role": "user", "content": "w4"}], "max_tokens": 2}
+
+
+@pytest.fixture
+def store_target(tmp_path):
+    return store_location(tmp_path)
+
 
 # name, method, path, body, who is right ("carer" | "admin" | "any"), what the wrong user gets
 ENDPOINTS = [

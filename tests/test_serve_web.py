@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from serve_helpers import LiveServer, tiny_engine
+from serve_helpers import LiveServer, store_location, tiny_engine
 from test_serve_api import make_world
 
 from liquidcare.serve.app import create_app
@@ -21,6 +21,11 @@ from liquidcare.serve.app import create_app
 CHROMIUM = os.environ.get("LIQUIDCARE_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def store_target(tmp_path):
+    return store_location(tmp_path)
 
 
 def _browser_or_skip():
