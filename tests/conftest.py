@@ -52,3 +52,7 @@ def embedded_smollm2(embedded_home):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LIQUIDCARE_HOME", str(embedded_home))
         return load_base("smollm2", device="cpu")
+
+
+# Store fixtures on both engines (`store_url`, `postgres_cluster`): see tests/pg.py.
+from pg import postgres_cluster, store_url  # noqa: E402, F401

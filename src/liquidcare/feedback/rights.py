@@ -1,0 +1,276 @@
+"""The person's rights under the GDPR: see everything held (Art. 15), take it along (Art. 20),
+have it erased (Art. 17).
+
+"The person" is a twin: `person_id` is the twin's id. Their data is the twin, its links and
+timeline, every conversation about them (whoever held it) or held by their own account, the
+messages, ratings and guardrail verdicts of those conversations, the training records that say
+which adapter learnt from those messages, and their own user account and keys.
+
+The audit log and the erasure records stay: they hold ids, kinds and times, never names or text,
+and they are how the provider shows who read the record and that it was erased.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, or_, select
+
+from .errors import NotFoundError, PermissionDeniedError, StoreError
+from .models import (
+    AdapterErasureRow,
+    ApiKeyRow,
+    ConversationRow,
+    ErasureRow,
+    EventRow,
+    MessageRow,
+    RatingRow,
+    TrainingExampleRow,
+    TwinLinkRow,
+    TwinRow,
+    UserRow,
+    VerdictRow,
+)
+from .records import Erasure
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from .store import Actor, Store
+
+
+def _conversation_ids(s: Session, twin: TwinRow) -> list[int]:
+    cond = ConversationRow.twin_id == twin.id
+    if twin.person_user_id is not None:
+        cond = or_(cond, ConversationRow.user_id == twin.person_user_id)
+    return list(s.scalars(select(ConversationRow.id).where(cond).order_by(ConversationRow.id)))
+
+
+def _may_act_for(store: Store, s: Session, twin: TwinRow, by: Actor, carers_too: bool) -> Any:
+    actor = store._actor(s, by)
+    if actor is None or actor.role == "admin" or actor.id == twin.person_user_id:
+        return actor
+    if carers_too and actor.role in ("carer", "clinician") and store._is_linked(
+        s, twin.id, actor.id
+    ):
+        return actor
+    raise PermissionDeniedError(
+        f"user {actor.id} may not act on person {twin.id}'s rights (admin or the person only)"
+    )
+
+
+def collect_person(store: Store, s: Session, twin: TwinRow) -> dict[str, Any]:
+    """Everything held about one person, as JSON-ready data."""
+    conv_ids = _conversation_ids(s, twin)
+    conversations = []
+    for conv_id in conv_ids:
+        conv = s.get(ConversationRow, conv_id)
+        assert conv is not None
+        data = store._conversation_snapshot(conv, True).to_dict()
+        msg_ids = [m.id for m in conv.messages]
+        data["ratings"] = [
+            {"message_id": r.message_id, "user_id": r.user_id, "value": r.value,
+             "comment": r.comment, "at": r.created_at.isoformat() + "Z"}
+            for r in s.scalars(select(RatingRow).where(RatingRow.message_id.in_(msg_ids)))
+        ]
+        data["guard_verdicts"] = [
+            {"stage": v.stage, "message_id": v.message_id, "verdict": v.verdict}
+            for v in s.scalars(select(VerdictRow).where(VerdictRow.conversation_id == conv_id))
+        ]
+        data["trained_into"] = sorted({
+            t.adapter_version for t in s.scalars(
+                select(TrainingExampleRow).where(TrainingExampleRow.message_id.in_(msg_ids)))
+        })
+        conversations.append(data)
+    events = s.scalars(select(EventRow).where(EventRow.twin_id == twin.id).order_by(EventRow.id))
+    links = s.scalars(
+        select(UserRow).join(TwinLinkRow, TwinLinkRow.user_id == UserRow.id)
+        .where(TwinLinkRow.twin_id == twin.id).order_by(UserRow.id)
+    )
+    account = s.get(UserRow, twin.person_user_id) if twin.person_user_id else None
+    from .models import AuditRow
+    from .records import AuditEntry
+
+    audit = [
+        AuditEntry(id=r.id, at=r.at, actor_id=r.actor_id, actor_role=r.actor_role,
+                   action=r.action, kind=r.kind, twin_id=r.twin_id,
+                   object_id=r.object_id).to_dict()
+        for r in s.scalars(select(AuditRow).where(AuditRow.twin_id == twin.id)
+                           .order_by(AuditRow.id))
+    ]
+    return {
+        "person_id": twin.id,
+        "account": store._user_snapshot(account).to_dict() if account else None,
+        "twin": store._twin_snapshot(twin).to_dict(),
+        "who_can_see_it": [store._user_snapshot(u).to_dict() for u in links],
+        "timeline": [store._event_snapshot(e).to_dict() for e in events],
+        "conversations": conversations,
+        "audit": audit,
+    }
+
+
+_SUMMARY = {
+    "en": {
+        "title": "Everything we hold about {name}",
+        "intro": "Exported on {when}. The file {json} holds the same data in full.",
+        "twin": "Profile", "age": "Age", "language": "Language", "conditions": "Conditions",
+        "medications": "Medications", "routines": "Routines", "preferences": "Preferences",
+        "carers": "Carers", "emergency": "Emergency contact", "access": "Who can see it",
+        "timeline": "Timeline", "conversations": "Conversations", "messages": "messages",
+        "ratings": "ratings", "audit": "Who read the record", "none": "none",
+        "trained": "used to train model versions",
+    },
+    "es": {
+        "title": "Todo lo que guardamos sobre {name}",
+        "intro": "Exportado el {when}. El archivo {json} contiene los mismos datos completos.",
+        "twin": "Perfil", "age": "Edad", "language": "Idioma", "conditions": "Problemas de salud",
+        "medications": "Medicación", "routines": "Rutinas", "preferences": "Preferencias",
+        "carers": "Cuidadores", "emergency": "Contacto de emergencia",
+        "access": "Quién puede verlo", "timeline": "Historial", "conversations": "Conversaciones",
+        "messages": "mensajes", "ratings": "valoraciones",
+        "audit": "Quién ha consultado el registro",
+        "none": "ninguno", "trained": "usadas para entrenar las versiones del modelo",
+    },
+}
+
+
+def summary_markdown(data: dict[str, Any], json_name: str, when: str) -> str:
+    twin = data["twin"]
+    t = _SUMMARY.get(twin["language"], _SUMMARY["en"])
+    out = [f"# {t['title'].format(name=twin['name'])}", "",
+           t["intro"].format(when=when, json=json_name), "", f"## {t['twin']}", ""]
+
+    def items(label: str, values: list[str]) -> None:
+        out.append(f"- **{label}:** {'; '.join(values) if values else t['none']}")
+
+    out.append(f"- **{t['age']}:** {twin['age'] if twin['age'] is not None else '-'}")
+    out.append(f"- **{t['language']}:** {twin['language']}")
+    items(t["conditions"], twin["conditions"])
+    items(t["medications"], [
+        f"{m['name']} {m.get('dose', '')} {', '.join(m.get('schedule', []))}".strip()
+        for m in twin["medications"]
+    ])
+    items(t["routines"], twin["routines"])
+    items(t["preferences"], twin["preferences"])
+    items(t["carers"], [c["name"] for c in twin["carers"]])
+    contact = twin["emergency_contact"]
+    items(t["emergency"], [f"{contact['name']} {contact.get('phone', '')}".strip()]
+          if contact else [])
+    items(t["access"], [f"{u['name']} ({u['role']})" for u in data["who_can_see_it"]])
+    out += ["", f"## {t['timeline']}", ""]
+    out += [f"- {e['at']}: {e['kind']} — \"{e['evidence']}\"" for e in data["timeline"]] or [
+        f"- {t['none']}"]
+    out += ["", f"## {t['conversations']}", ""]
+    for c in data["conversations"]:
+        line = (f"- #{c['id']} ({c['created_at']}): {len(c['messages'])} {t['messages']}, "
+                f"{len(c['ratings'])} {t['ratings']}")
+        if c["trained_into"]:
+            line += f"; {t['trained']} {', '.join(c['trained_into'])}"
+        out.append(line)
+    if not data["conversations"]:
+        out.append(f"- {t['none']}")
+    out += ["", f"## {t['audit']}", ""]
+    out += [f"- {a['at']}: {a['actor_role']} #{a['actor_id']} {a['action']} {a['kind']}"
+            for a in data["audit"]] or [f"- {t['none']}"]
+    return "\n".join(out) + "\n"
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def export_person(store: Store, person_id: int, out_dir: Path, by: Actor) -> list[Path]:
+    from .models import utcnow
+
+    out_dir = out_dir.expanduser()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise StoreError(f"{out_dir} exists and is not a folder")
+    with store._tx(write=True) as s:
+        twin = s.get(TwinRow, person_id)
+        if twin is None:
+            raise NotFoundError(f"no person {person_id} (a person is a twin id)")
+        actor = _may_act_for(store, s, twin, by, carers_too=True)
+        if actor is None or actor.id != twin.person_user_id:
+            store._audit(s, actor, "export", "person", twin.id)
+        s.flush()
+        data = collect_person(store, s, twin)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    when = utcnow().isoformat(timespec="seconds") + "Z"
+    data["exported_at"] = when
+    json_path = out_dir / f"person-{person_id}.json"
+    md_path = out_dir / f"person-{person_id}.md"
+    _write(json_path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    _write(md_path, summary_markdown(data, json_path.name, when))
+    return [json_path, md_path]
+
+
+def forget_person(store: Store, person_id: int, by: Actor) -> Erasure:
+    """Erases the person's data in one transaction and returns the erasure record.
+
+    Adapter versions that learnt from any erased reply are marked (`adapter_erasures`): they
+    still carry the data in their weights until retrained, and the admin can list them with
+    `Store.models_carrying_erased_data()`.
+    """
+    with store._tx(write=True) as s:
+        twin = s.get(TwinRow, person_id)
+        if twin is None:
+            raise NotFoundError(f"no person {person_id} (a person is a twin id)")
+        actor = _may_act_for(store, s, twin, by, carers_too=False)
+        conv_ids = _conversation_ids(s, twin)
+        msg_ids = list(s.scalars(
+            select(MessageRow.id).where(MessageRow.conversation_id.in_(conv_ids))))
+
+        def count(model: Any, *where: Any) -> int:
+            return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+        trained = s.execute(
+            select(TrainingExampleRow.adapter_version, func.count())
+            .where(TrainingExampleRow.message_id.in_(msg_ids))
+            .group_by(TrainingExampleRow.adapter_version)
+        ).all()
+        kinds = {
+            "twin": 1,
+            "twin_links": count(TwinLinkRow, TwinLinkRow.twin_id == twin.id),
+            "timeline_events": count(EventRow, EventRow.twin_id == twin.id),
+            "conversations": len(conv_ids),
+            "messages": len(msg_ids),
+            "ratings": count(RatingRow, RatingRow.message_id.in_(msg_ids)),
+            "guard_verdicts": count(VerdictRow, VerdictRow.conversation_id.in_(conv_ids)),
+            "training_examples": sum(n for _, n in trained),
+            "user_accounts": 1 if twin.person_user_id is not None else 0,
+        }
+        erasure = ErasureRow(
+            by_user_id=actor.id if actor else None, by_role=actor.role if actor else "operator",
+            person_id=twin.id, kinds=kinds,
+        )
+        s.add(erasure)
+        s.flush()
+        for version, n in trained:
+            s.add(AdapterErasureRow(adapter_version=version, erasure_id=erasure.id, examples=n))
+        # Children first, so the deletes work whether or not the engine cascades.
+        s.execute(delete(TrainingExampleRow).where(TrainingExampleRow.message_id.in_(msg_ids)))
+        s.execute(delete(RatingRow).where(RatingRow.message_id.in_(msg_ids)))
+        s.execute(delete(VerdictRow).where(VerdictRow.conversation_id.in_(conv_ids)))
+        s.execute(delete(EventRow).where(or_(
+            EventRow.twin_id == twin.id, EventRow.message_id.in_(msg_ids))))
+        s.execute(delete(MessageRow).where(MessageRow.id.in_(msg_ids)))
+        s.execute(delete(ConversationRow).where(ConversationRow.id.in_(conv_ids)))
+        s.execute(delete(TwinLinkRow).where(TwinLinkRow.twin_id == twin.id))
+        account = twin.person_user_id
+        s.execute(delete(TwinRow).where(TwinRow.id == twin.id))
+        if account is not None:
+            s.execute(delete(RatingRow).where(RatingRow.user_id == account))
+            s.execute(delete(ApiKeyRow).where(ApiKeyRow.user_id == account))
+            s.execute(delete(TwinLinkRow).where(TwinLinkRow.user_id == account))
+            s.execute(delete(UserRow).where(UserRow.id == account))
+        store._audit(s, actor, "forget", "person", person_id, erasure.id)
+        s.flush()
+        return Erasure(
+            id=erasure.id, at=erasure.at, by_user_id=erasure.by_user_id,
+            by_role=erasure.by_role, person_id=erasure.person_id, kinds=dict(kinds),
+        )

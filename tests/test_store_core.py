@@ -1,0 +1,224 @@
+"""The feedback store's core on both engines: users and keys, twins, conversations, ratings,
+the training set, the schema and its migrations."""
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from liquidcare.errors import UserError
+from liquidcare.feedback import (
+    NotFoundError,
+    StaleWriteError,
+    StoreError,
+    ValidationError,
+    open_store,
+)
+
+TWIN = {
+    "name": "Carmen Ruiz",
+    "age": 84,
+    "language": "es",
+    "conditions": ["diabetes tipo 2", "artrosis"],
+    "medications": [{"name": "metformina", "dose": "850 mg", "schedule": ["20:00", "08:00"]}],
+    "routines": ["paseo a las 11"],
+    "preferences": ["le gusta la radio"],
+    "carers": [{"name": "Lucía", "relation": "hija", "phone": "600111222"}],
+    "emergency_contact": {"name": "Lucía", "phone": "600111222"},
+}
+
+
+@pytest.fixture
+def store(store_url):
+    with open_store(store_url) as s:
+        yield s
+
+
+def test_schema_version_is_visible_and_reopening_keeps_data(store_url):
+    with open_store(store_url) as s:
+        assert s.schema_version() == "0001"
+        s.add_user("Ana", role="carer")
+    with open_store(store_url) as s:
+        assert s.schema_version() == "0001"
+        assert [u.name for u in s.list_users()] == ["Ana"]
+
+
+def test_migrated_schema_matches_the_models(store):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from liquidcare.feedback.models import Base
+
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
+    with open_store(tmp_path / "care.db") as s, s.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_api_key_authenticates_and_is_stored_only_hashed(store):
+    user, key = store.add_user("Ana", role="carer")
+    assert store.authenticate(key) == user
+    secret = key.split("_", 2)[2]
+    with store.engine.connect() as conn:
+        rows = [tuple(map(str, r)) for r in conn.execute(sa.text("SELECT * FROM api_keys"))]
+    assert rows and not any(secret in value for row in rows for value in row)
+    assert store.authenticate(key[:-1] + ("A" if key[-1] != "A" else "B")) is None
+    assert store.authenticate("not-a-key") is None
+    assert store.authenticate("") is None
+    other = store.new_api_key(user.id)
+    assert store.authenticate(other) == user
+    assert store.revoke_keys(user.id) == 2
+    assert store.authenticate(key) is None and store.authenticate(other) is None
+
+
+def test_unknown_role_and_empty_name_are_refused(store):
+    with pytest.raises(ValidationError, match="unknown role 'nurse'"):
+        store.add_user("Ana", role="nurse")
+    with pytest.raises(ValidationError, match="name"):
+        store.add_user("  ", role="carer")
+
+
+def test_twin_is_validated_and_round_trips(store):
+    carer, _ = store.add_user("Ana", role="carer")
+    twin = store.create_twin(TWIN, by=carer)
+    got = store.get_twin(twin.id, by=carer)
+    assert got.name == "Carmen Ruiz" and got.age == 84 and got.version == 1
+    assert got.medications == [
+        {"name": "metformina", "dose": "850 mg", "schedule": ["08:00", "20:00"]}
+    ]
+    assert got.emergency_contact == {"name": "Lucía", "phone": "600111222"}
+    with pytest.raises(ValidationError, match="unknown twin field.*medication\\b"):
+        store.create_twin({"name": "X", "language": "en", "medication": []}, by=carer)
+    with pytest.raises(ValidationError, match="'language'"):
+        store.create_twin({"name": "X", "language": "fr"}, by=carer)
+    with pytest.raises(ValidationError, match=r"medications\[0\]\.schedule"):
+        store.create_twin(
+            {"name": "X", "language": "en",
+             "medications": [{"name": "a", "schedule": ["8am"]}]}, by=carer)
+    with pytest.raises(ValidationError, match="'age'"):
+        store.create_twin({"name": "X", "language": "en", "age": "old"}, by=carer)
+    with pytest.raises(NotFoundError):
+        store.get_twin(9999, by=carer)
+
+
+def test_system_prompt_uses_the_twin_in_its_language(store):
+    carer, _ = store.add_user("Ana", role="carer")
+    es = store.create_twin(TWIN, by=carer).system_prompt()
+    assert "Carmen Ruiz" in es and "84 años" in es and "metformina 850 mg a las 08:00, 20:00" in es
+    assert "español" in es and "Lucía" in es and "diabetes tipo 2" in es
+    en = store.create_twin(
+        {"name": "John", "language": "en", "conditions": ["COPD"],
+         "medications": [{"name": "salbutamol", "schedule": ["09:00"]}]}, by=carer
+    ).system_prompt()
+    assert "John" in en and "COPD" in en and "salbutamol at 09:00" in en and "English" in en
+    assert "español" not in en
+
+
+def test_update_twin_checks_the_version(store):
+    carer, _ = store.add_user("Ana", role="carer")
+    twin = store.create_twin(TWIN, by=carer)
+    updated = store.update_twin(twin.id, {"age": 85}, expected_version=1, by=carer)
+    assert updated.version == 2 and updated.age == 85 and updated.name == "Carmen Ruiz"
+    with pytest.raises(StaleWriteError, match="version 2, not 1") as err:
+        store.update_twin(twin.id, {"age": 86}, expected_version=1, by=carer)
+    assert err.value.status == 409
+    assert store.get_twin(twin.id, by=carer).age == 85
+    with pytest.raises(ValidationError):
+        store.update_twin(twin.id, {"colour": "red"}, expected_version=2, by=carer)
+
+
+def test_conversation_messages_and_ratings(store):
+    carer, _ = store.add_user("Ana", role="carer")
+    twin = store.create_twin(TWIN, by=carer)
+    conv = store.start_conversation(by=carer, twin_id=twin.id)
+    store.add_message(conv.id, "user", "¿Ha tomado Carmen la pastilla?", by=carer)
+    reply = store.add_message(conv.id, "assistant", "Sí, a las ocho.", by=carer,
+                              model_version="demo@0123456789ab")
+    got = store.get_conversation(conv.id, by=carer)
+    assert [(m.role, m.content) for m in got.messages] == [
+        ("user", "¿Ha tomado Carmen la pastilla?"), ("assistant", "Sí, a las ocho.")]
+    assert got.messages[1].model_version == "demo@0123456789ab"
+    assert [c.id for c in store.list_conversations(by=carer)] == [conv.id]
+    store.rate(reply.id, -1, by=carer)
+    rating = store.rate(reply.id, 1, by=carer, comment="bien")
+    assert [(r.value, r.comment) for r in store.ratings(reply.id, by=carer)] == [(1, "bien")]
+    assert rating.value == 1
+    with pytest.raises(ValidationError, match="assistant"):
+        store.rate(got.messages[0].id, 1, by=carer)
+    with pytest.raises(ValidationError, match=r"\+1"):
+        store.rate(reply.id, 2, by=carer)
+    with pytest.raises(ValidationError, match="role"):
+        store.add_message(conv.id, "robot", "hi", by=carer)
+    with pytest.raises(NotFoundError):
+        store.add_message(12345, "user", "hi", by=carer)
+    verdict = store.record_verdict(conv.id, "input", {"allowed": True, "score": 0.1})
+    assert store.verdicts(conv.id)[0]["id"] == verdict
+    with pytest.raises(ValidationError, match="stage"):
+        store.record_verdict(conv.id, "middle", {})
+
+
+def test_export_training_set_writes_kto_rows(store, tmp_path):
+    carer, _ = store.add_user("Ana", role="carer")
+    twin = store.create_twin(TWIN, by=carer)
+    conv = store.start_conversation(by=carer, twin_id=twin.id)
+    store.add_message(conv.id, "user", "Hola", by=carer)
+    good = store.add_message(conv.id, "assistant", "Hola, Carmen", by=carer, model_version="m1")
+    store.add_message(conv.id, "user", "¿Qué tomo?", by=carer)
+    bad = store.add_message(conv.id, "assistant", "No sé", by=carer, model_version="m1")
+    store.add_message(conv.id, "assistant", "Sin valorar", by=carer, model_version="m1")
+    store.rate(good.id, 1, by=carer)
+    store.rate(bad.id, -1, by=carer)
+    plain = store.start_conversation(by=carer)
+    store.add_message(plain.id, "system", "Be brief.", by=carer)
+    store.add_message(plain.id, "user", "Hi", by=carer)
+    third = store.add_message(plain.id, "assistant", "Hello", by=carer, model_version="m2")
+    store.rate(third.id, 1, by=carer)
+
+    out = tmp_path / "train.jsonl"
+    assert store.export_training_set(out) == 3
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    first, second, last = rows
+    assert first["prompt"][0]["role"] == "system"
+    assert "Carmen Ruiz" in first["prompt"][0]["content"]
+    assert first["prompt"][1:] == [{"role": "user", "content": "Hola"}]
+    assert first["completion"] == [{"role": "assistant", "content": "Hola, Carmen"}]
+    assert first["label"] is True and first["model_version"] == "m1"
+    assert (first["message_id"], first["conversation_id"], first["twin_id"]) == (
+        good.id, conv.id, twin.id)
+    assert second["label"] is False and len(second["prompt"]) == 4
+    assert last["prompt"] == [{"role": "system", "content": "Be brief."},
+                              {"role": "user", "content": "Hi"}]
+    assert last["twin_id"] is None and last["label"] is True
+
+
+def test_record_training_links_adapters_to_messages(store):
+    carer, _ = store.add_user("Ana", role="carer")
+    conv = store.start_conversation(by=carer)
+    reply = store.add_message(conv.id, "assistant", "Hello", by=carer)
+    store.record_training("run@abc", [reply.id])
+    store.record_training("run@abc", [reply.id])  # idempotent
+    assert store.trained_on("run@abc") == [reply.id]
+    with pytest.raises(NotFoundError, match="999"):
+        store.record_training("run@abc", [999])
+
+
+def test_open_store_errors_are_one_line_user_errors(tmp_path):
+    with pytest.raises(StoreError, match="does not exist"):
+        open_store(tmp_path / "missing" / "care.db")
+    with pytest.raises(StoreError, match="no store at"):
+        open_store(tmp_path / "care.db", create=False)
+    with pytest.raises(StoreError, match="unsupported database 'mysql'"):
+        open_store("mysql://u@localhost/db")
+    with pytest.raises(StoreError, match="not a database URL"):
+        open_store("postgresql+psycopg://u@host:notaport/db")
+    with pytest.raises(StoreError, match="cannot connect"):
+        open_store("postgresql+psycopg://nobody@127.0.0.1:1/nothing")
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(UserError, match="not a usable liquidcare store"):
+        open_store(junk)
