@@ -7,7 +7,6 @@ import threading
 import time
 from typing import Any
 
-import pytest
 import uvicorn
 from tiny_models import tiny_model, tiny_tokenizer
 
@@ -48,8 +47,3 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(10)
 
-
-def store_location(tmp_path) -> str:
-    """Where a test's store lives: a fresh SQLite file."""
-    pytest.importorskip("liquidcare.feedback", reason="the store (liquidcare.feedback) is missing")
-    return str(tmp_path / "care.db")

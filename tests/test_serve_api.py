@@ -10,15 +10,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import LiveServer, store_location, tiny_engine
+from serve_helpers import LiveServer, tiny_engine
 
 from liquidcare.serve.app import create_app
 from liquidcare.serve.schemas import MAX_BODY_BYTES, MAX_CONTENT_CHARS, MAX_MESSAGES
-
-
-@pytest.fixture
-def store_target(tmp_path):
-    return store_location(tmp_path)
 
 
 @dataclass
@@ -43,10 +38,10 @@ def make_world(store) -> World:
 
 
 @pytest.fixture
-def world(store_target):
+def world(store_url):
     from liquidcare.feedback import open_store
 
-    return make_world(open_store(store_target))
+    return make_world(open_store(store_url))
 
 
 @pytest.fixture
@@ -96,8 +91,9 @@ def test_official_openai_client_gets_plain_and_streamed_replies(world, engine):
             user=str(world.twin.id), max_tokens=5)
         text = reply.choices[0].message.content
         assert text and reply.model == "tiny-llama"
-        assert reply.usage.completion_tokens == 5
-        assert reply.choices[0].finish_reason == "length"
+        assert 1 <= reply.usage.completion_tokens <= 5
+        assert reply.choices[0].finish_reason == (
+            "length" if reply.usage.completion_tokens == 5 else "stop")
 
         stream = api.chat.completions.create(
             model="tiny-llama", messages=[{"role": "user", "content": "w4 w5"}],
@@ -379,13 +375,7 @@ class FakeGuard:
 
 
 def _verdicts(store, conversation_id):
-    from sqlalchemy import text
-
-    with store.engine.connect() as db:
-        rows = db.execute(text("SELECT stage, verdict, message_id FROM guard_verdicts "
-                               "WHERE conversation_id = :c ORDER BY id"),
-                          {"c": conversation_id}).all()
-    return [(r[0], json.loads(r[1]) if isinstance(r[1], str) else r[1], r[2]) for r in rows]
+    return [(v["stage"], v["verdict"], v["message_id"]) for v in store.verdicts(conversation_id)]
 
 
 def test_blocked_input_gets_the_safe_reply_without_the_model(world, engine):

@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from serve_helpers import store_location, tiny_engine
+from serve_helpers import tiny_engine
 from test_serve_api import auth, make_world
 
 from liquidcare.serve.app import create_app
 
 CHAT = {"messages": [{"role": "user", "content": "w4"}], "max_tokens": 2}
-
-
-@pytest.fixture
-def store_target(tmp_path):
-    return store_location(tmp_path)
 
 
 # name, method, path, body, who is right ("carer" | "admin" | "any"), what the wrong user gets
@@ -55,10 +50,10 @@ def _fill(value, ids):
 
 @pytest.mark.parametrize("name,method,path,body,right,wrong_status", ENDPOINTS,
                          ids=[e[0] for e in ENDPOINTS])
-def test_authorisation(store_target, tmp_path, name, method, path, body, right, wrong_status):
+def test_authorisation(store_url, tmp_path, name, method, path, body, right, wrong_status):
     from liquidcare.feedback import open_store
 
-    world = make_world(open_store(store_target))
+    world = make_world(open_store(store_url))
     engine = tiny_engine(loader=lambda name: (engine.loaded.model, engine.loaded.tokenizer),
                          versioner=lambda name: "same")
     client = TestClient(create_app(engine, world.store, default_max_tokens=2))

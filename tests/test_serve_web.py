@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from serve_helpers import LiveServer, store_location, tiny_engine
+from serve_helpers import LiveServer, tiny_engine
 from test_serve_api import make_world
 
 from liquidcare.serve.app import create_app
@@ -21,11 +21,6 @@ from liquidcare.serve.app import create_app
 CHROMIUM = os.environ.get("LIQUIDCARE_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-def store_target(tmp_path):
-    return store_location(tmp_path)
 
 
 def _browser_or_skip():
@@ -57,10 +52,10 @@ def browser_page(tmp_path):
             context.close()
 
 
-def test_web_chat_login_stream_and_thumbs_up(browser_page, store_target):
+def test_web_chat_login_stream_and_thumbs_up(browser_page, store_url):
     from liquidcare.feedback import open_store
 
-    world = make_world(open_store(store_target))
+    world = make_world(open_store(store_url))
     engine = tiny_engine()
     server = LiveServer(create_app(engine, world.store, default_max_tokens=12)).start()
     page = browser_page

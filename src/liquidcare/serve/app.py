@@ -94,6 +94,31 @@ class BodyLimit:
         await response(scope, lambda: None, send)  # type: ignore[arg-type]
 
 
+# -- auth: module-level dependencies (FastAPI resolves annotations in this module's namespace) --
+def current_user(request: Request,
+                 authorization: Annotated[str | None, Header()] = None) -> Any:
+    """The user whose API key is in `Authorization: Bearer <key>`, else 401."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise HTTPException(401, "missing API key: send 'Authorization: Bearer <key>'",
+                            headers={"WWW-Authenticate": "Bearer"})
+    user = request.app.state.store.authenticate(authorization[7:].strip())
+    if user is None:
+        raise HTTPException(401, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
+    return user
+
+
+User = Annotated[Any, Depends(current_user)]
+
+
+def admin_user(user: User) -> Any:
+    if getattr(user, "role", None) != "admin":
+        raise HTTPException(403, "this endpoint needs the admin role")
+    return user
+
+
+Admin = Annotated[Any, Depends(admin_user)]
+
+
 def to_json(obj: Any) -> Any:
     """A store object (dataclass, pydantic model, or anything with to_dict) as JSON values."""
     if hasattr(obj, "to_dict"):
@@ -112,28 +137,10 @@ def create_app(engine: Engine, store: Any, guard: GuardLike | None = None, *,
     app = FastAPI(title="Genuine Carers chat API", version="1", docs_url="/docs",
                   redoc_url=None)
     app.state.service = service
+    app.state.store = store
     app.state.model_dir = model_dir
     errors.install(app)
     app.add_middleware(BodyLimit)
-
-    # -- auth ---------------------------------------------------------------------------------
-    def current_user(authorization: Annotated[str | None, Header()] = None) -> Any:
-        if not authorization or not authorization.lower().startswith("bearer "):
-            raise HTTPException(401, "missing API key: send 'Authorization: Bearer <key>'",
-                                headers={"WWW-Authenticate": "Bearer"})
-        user = store.authenticate(authorization[7:].strip())
-        if user is None:
-            raise HTTPException(401, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
-        return user
-
-    User = Annotated[Any, Depends(current_user)]
-
-    def admin_user(user: User) -> Any:
-        if getattr(user, "role", None) != "admin":
-            raise HTTPException(403, "this endpoint needs the admin role")
-        return user
-
-    Admin = Annotated[Any, Depends(admin_user)]
 
     # -- the page and health ------------------------------------------------------------------
     @app.get("/", include_in_schema=False)
@@ -238,8 +245,10 @@ def create_app(engine: Engine, store: Any, guard: GuardLike | None = None, *,
         app.state.model_dir = body.model
         return {"object": "reload", "previous": before, "model": version}
 
+    # The person's rights: the store decides who may (an admin or the person; the export also
+    # the twin's carers and clinicians), and audits it.
     @app.get("/v1/admin/persons/{person_id}/export")
-    def export_person(person_id: int, user: Admin) -> dict[str, Any]:
+    def export_person(person_id: int, user: User) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="liquidcare-export-") as tmp:
             store.export_person(person_id, tmp, by=user)
             files = {}
@@ -251,13 +260,13 @@ def create_app(engine: Engine, store: Any, guard: GuardLike | None = None, *,
         return {"object": "person_export", "person_id": person_id, "files": files}
 
     @app.post("/v1/admin/persons/{person_id}/forget")
-    def forget_person(person_id: int, user: Admin) -> dict[str, Any]:
+    def forget_person(person_id: int, user: User) -> dict[str, Any]:
         record = store.forget_person(person_id, by=user)
         return {"object": "erasure", "person_id": person_id, "record": to_json(record)}
 
     @app.get("/v1/admin/persons/{person_id}/audit")
-    def audit(person_id: int, user: Admin) -> dict[str, Any]:
-        return {"object": "list", "data": [to_json(e) for e in store.audit(person_id)]}
+    def audit(person_id: int, user: User) -> dict[str, Any]:
+        return {"object": "list", "data": [to_json(e) for e in store.audit(person_id, by=user)]}
 
     return app
 

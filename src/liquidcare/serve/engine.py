@@ -46,6 +46,12 @@ class PromptTooLongError(UserError):
     status = 400
 
 
+class ReloadError(UserError):
+    """The new weights could not be loaded; the old ones keep serving."""
+
+    status = 422
+
+
 class EngineStoppedError(RuntimeError):
     """The engine was closed; no more jobs are taken."""
 
@@ -304,8 +310,13 @@ class Engine:
         if self._loader is None:
             raise UserError("this engine was given a model object, so it cannot load another one")
         with self._reload_lock:  # two reloads at once would load twice for nothing
-            model, tokenizer = self._loader(name_or_dir)
-            version = self._versioner(name_or_dir) if self._versioner else str(name_or_dir)
+            try:
+                model, tokenizer = self._loader(name_or_dir)
+                version = self._versioner(name_or_dir) if self._versioner else str(name_or_dir)
+            except Exception as err:  # noqa: BLE001 - whatever failed, the old model stays
+                log.warning("reload of %s failed: %s", name_or_dir, err)
+                raise ReloadError(f"cannot load {name_or_dir}: {err}; still serving "
+                                  f"{self.version}") from err
             with self._lock:
                 self._loaded = Loaded(model, tokenizer, version)
         log.info("serving %s", version)
