@@ -16,20 +16,21 @@ from liquidcare.serve.app import create_app
 CHAT = {"messages": [{"role": "user", "content": "w4"}], "max_tokens": 2}
 
 
-# name, method, path, body, who is right ("carer" | "admin" | "any"), what the wrong user gets
+# name, method, path, body (#x: the id x as a number, {x}: as text), who is right ("carer" |
+# "admin" | "any"), what the wrong user (a carer neither linked to the twin nor an admin) gets
 ENDPOINTS = [
     ("models", "GET", "/v1/models", None, "any", None),
     ("chat", "POST", "/v1/chat/completions", {**CHAT, "user": "{twin}"}, "carer", 403),
-    ("chat-continue", "POST", "/v1/chat/completions", {**CHAT, "conversation_id": "{conv}"},
+    ("chat-continue", "POST", "/v1/chat/completions", {**CHAT, "conversation_id": "#conv"},
      "carer", 403),
-    ("feedback", "POST", "/v1/feedback", {"message_id": "{msg}", "value": 1}, "carer", 403),
+    ("feedback", "POST", "/v1/feedback", {"message_id": "#msg", "value": 1}, "carer", 403),
     ("conversations", "GET", "/v1/conversations", None, "carer", "hidden:conv"),
     ("conversation", "GET", "/v1/conversations/{conv}", None, "carer", 403),
     ("twins", "GET", "/v1/twins", None, "carer", "hidden:twin"),
     ("twin-create", "POST", "/v1/twins", {"name": "Pepe", "language": "es"}, "any", None),
     ("twin", "GET", "/v1/twins/{twin}", None, "carer", 403),
     ("twin-patch", "PATCH", "/v1/twins/{twin}",
-     {"expected_version": "{version}", "changes": {"age": 85}}, "carer", 403),
+     {"expected_version": "#version", "changes": {"age": 85}}, "carer", 403),
     ("timeline", "GET", "/v1/twins/{twin}/timeline", None, "carer", 403),
     ("reload", "POST", "/v1/admin/reload", {"model": "{model}"}, "admin", 403),
     ("export", "GET", "/v1/admin/persons/{twin}/export", None, "admin", 403),
@@ -39,8 +40,8 @@ ENDPOINTS = [
 
 
 def _fill(value, ids):
-    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
-        return ids[value[1:-1]]
+    if isinstance(value, str) and value.startswith("#"):  # the id itself, a number
+        return ids[value[1:]]
     if isinstance(value, str):
         return value.format(**ids)
     if isinstance(value, dict):
@@ -74,7 +75,7 @@ def test_authorisation(store_url, tmp_path, name, method, path, body, right, wro
             assert r.headers["WWW-Authenticate"] == "Bearer"
             assert r.json()["error"]["type"] == "authentication_error"
 
-        wrong_key = world.other_key if right != "admin" else world.carer_key
+        wrong_key = world.other_key  # a carer who is neither linked nor an admin
         r = call(auth(wrong_key))
         hidden = str(wrong_status).startswith("hidden:")
         if hidden:  # a list: the other user's things are simply not in it
