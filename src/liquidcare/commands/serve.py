@@ -89,7 +89,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     chat.add_argument("--store", default=None, help="SQLite file or database URL")
     chat.add_argument("--key", default=None,
                       help="API key for --store (default: $LIQUIDCARE_API_KEY)")
-    chat.add_argument("--twin", default=None, help="id of the twin the chat is about")
+    chat.add_argument("--twin", type=int, default=None,
+                      help="id of the twin the chat is about")
     chat.add_argument("--guard", choices=["on", "off"], default="off",
                       help="check requests and replies with liquidcare.safety (default: off)")
     chat.add_argument("--max-tokens", type=int, default=256)

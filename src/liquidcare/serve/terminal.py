@@ -85,10 +85,15 @@ class TerminalChat:
         self.console.print("[green]thank you: rating stored[/green]" if value > 0
                            else "[yellow]thank you: rating stored[/yellow]")
 
-    def _twin(self, twin_id: str | None) -> None:
+    def _twin(self, arg: str | None) -> None:
         if self.store is None:
             self.console.print("twins live in a store: start the chat with --store")
             return
+        if arg is not None and not arg.isdigit():
+            self.console.print(f"[red]error:[/red] a twin id is a number, not {arg!r}",
+                               highlight=False)
+            return
+        twin_id = int(arg) if arg is not None else None
         try:
             if twin_id is not None:
                 self.store.get_twin(twin_id, by=self.user)
