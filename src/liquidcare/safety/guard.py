@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PolicyError
-from .language import conversation_language
-from .normalize import fold, unleet, unspace, variants
+from .language import conversation_language, detect_language
+from .normalize import disguise, fold, unleet, unspace, variants
 from .policy import Policy, Rule, load_policy
 
 
@@ -165,6 +165,18 @@ class Guard:
             text += " " + self.policy.message("crisis", language)
         return text
 
+    def _language(self, msgs: list[dict[str, str]], text_variants: dict[str, str]) -> str:
+        """The user's language, read through any disguise (decoded and folded forms count)."""
+        # Leetspeak decoding of hex or base64 turns digits into stray letters ("i", "a") that
+        # would sway the count, so it is read only when nothing else decides.
+        language = detect_language(" ".join(v for k, v in text_variants.items()
+                                            if k != "leetspeak"), default="")
+        if not language and "leetspeak" in text_variants:
+            language = detect_language(text_variants["leetspeak"], default="")
+        if not language:
+            language = conversation_language(msgs, self.policy.default_language)
+        return language if language in self.policy.languages else self.policy.default_language
+
     def _blocked(self, stage: str, category: str, reason: str, language: str,
                  flags: list[Rule], score: float | None = None) -> Verdict:
         reply = self.policy.message(category, language)
@@ -178,13 +190,11 @@ class Guard:
         """Checks the conversation's latest user turn (and the recent ones joined together)."""
         msgs = _validate(messages)
         users = [m["content"] for m in msgs if m["role"] == "user"]
-        language = conversation_language(msgs, self.policy.default_language)
-        if language not in self.policy.languages:
-            language = self.policy.default_language
         if not users:
-            return Verdict(True, None, "no user message", None, language)
+            return Verdict(True, None, "no user message", None, self.policy.default_language)
         last = self._clip(users[-1])
         text_variants = variants(last)
+        language = self._language(msgs, text_variants)
         flags = self._red_flags(text_variants)
 
         found = self._match_input(text_variants)
@@ -195,6 +205,15 @@ class Guard:
                                      language, flags)
             return self._blocked("input", "obfuscation",
                                  f"{rule.name} after decoding {how}: {rule.description}",
+                                 language, flags)
+        hidden = [name for name in ("base64", "hex") if name in text_variants]
+        if self.policy.block_encoded_text and hidden:
+            return self._blocked("input", "obfuscation",
+                                 f"readable text hidden as {hidden[0]}", language, flags)
+        disguised = disguise(last)
+        if disguised > self.policy.max_disguised_chars:
+            return self._blocked("input", "obfuscation",
+                                 f"{disguised} invisible, look-alike or full-width characters",
                                  language, flags)
         split = self._split_payload(users)
         if split is not None:
@@ -246,11 +265,10 @@ class Guard:
         msgs = _validate(messages)
         if not isinstance(reply, str):
             raise GuardInputError(f"reply must be text, got {type(reply).__name__}")
-        language = conversation_language(msgs, self.policy.default_language)
-        if language not in self.policy.languages:
-            language = self.policy.default_language
         users = [m["content"] for m in msgs if m["role"] == "user"]
-        flags = self._red_flags(variants(self._clip(users[-1]))) if users else []
+        text_variants = variants(self._clip(users[-1])) if users else {}
+        language = self._language(msgs, text_variants)
+        flags = self._red_flags(text_variants)
 
         text = fold(self._clip(reply))
         for rule in self.policy.output_rules:

@@ -7,6 +7,7 @@ reliable on it, costs microseconds and needs no model.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _EN = frozenset("""the and is are was to of in on it my his her he she you your what how can do
 does should i me with for this that be have has not don't can't at when which there they we our
@@ -19,11 +20,18 @@ sobre también hasta cuando donde dónde porque hace hacer día días noche bien
 _WORD = re.compile(r"[a-záéíóúüñ']+")
 
 
+def _plain(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+_ES_PLAIN = frozenset(_plain(w) for w in _ES)
+
+
 def detect_language(text: str, default: str = "en") -> str:
     """"es" or "en" for a message (ties and empty text give `default`)."""
     lowered = text.lower()
-    words = _WORD.findall(lowered)
-    es = sum(w in _ES for w in words) + 2 * len(re.findall(r"[ñ¿¡]|ci[oó]n(es)?\b", lowered))
+    words = [_plain(w) for w in _WORD.findall(lowered)]
+    es = sum(w in _ES_PLAIN for w in words) + 2 * len(re.findall(r"[ñ¿¡]|ci[oó]n(es)?\b", lowered))
     en = sum(w in _EN for w in words)
     if es == en:
         return default

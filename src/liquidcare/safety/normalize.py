@@ -28,6 +28,9 @@ _HOMOGLYPHS = str.maketrans({
     "υ": "u", "χ": "x",
 })
 
+_HOMOGLYPH_DROP = str.maketrans(dict.fromkeys(
+    "авекмнорстухіјѕԁոɡαβεικνορτυχ" + "авекмнорстухіјѕԁոɡαβεικνορτυχ".upper()))
+
 # Leetspeak digits and symbols, applied only inside words that also hold letters, so that
 # "take 2 tablets" or "call 112" keep their numbers.
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
@@ -42,14 +45,15 @@ _HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:]?){8,}\b")
 _WS = re.compile(r"\s+")
 
 
-def fold(text: str) -> str:
-    """Lower-case ASCII-ish text: NFKC, no invisible characters, no accents, no homoglyphs."""
+def fold(text: str, collapse: bool = True) -> str:
+    """Lower-case ASCII-ish text: NFKC, no invisible characters, no accents, no homoglyphs.
+    `collapse=False` keeps runs of spaces (they separate words in spaced-out text)."""
     text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).lower()
     text = text.translate(_HOMOGLYPHS)
     # Strip accents (é→e, ñ→n): Spanish rules are written without them and still match text
     # typed with or without accents.
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return _WS.sub(" ", text).strip()
+    return _WS.sub(" ", text).strip() if collapse else text.strip()
 
 
 def _printable(raw: bytes) -> str | None:
@@ -93,12 +97,37 @@ def decode_hex(text: str) -> list[str]:
     return found
 
 
+_DIGITS_IN_WORD = re.compile(r"\b(?=\w*[a-z])(?=\w*\d)\w+\b")
+
+
 def unleet(folded: str) -> str:
+    """Leetspeak undone. When several words mix letters and digits the whole message is leet,
+    and lone digits ("17" for "it", "70" for "to") are translated too."""
+    if len(_DIGITS_IN_WORD.findall(folded)) >= 3:
+        return folded.translate(_LEET)
     return _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), folded)
 
 
+def disguise(text: str) -> int:
+    """How many characters of the raw text hide letters: invisible ones, Cyrillic or Greek
+    look-alikes, full-width forms."""
+    invisible = sum(1 for c in text if ord(c) in _INVISIBLE)
+    lookalike = len(text) - len(text.translate(_HOMOGLYPH_DROP))
+    fullwidth = sum(1 for c in text if 0xFF01 <= ord(c) <= 0xFF5E)
+    return invisible + lookalike + fullwidth
+
+
+_WORD_BREAK = re.compile(r"\s{2,}|\s*[/|]\s*")
+
+
 def unspace(folded: str) -> str:
-    return _SPACED.sub(lambda m: re.sub(r"[\s.\-_*/]", "", m.group(0)), folded)
+    """Spaced-out letters joined back into words; two or more spaces, or a slash, between
+    letters mark the end of a word."""
+    def join(m: re.Match[str]) -> str:
+        words = _WORD_BREAK.split(m.group(0))
+        return " ".join(re.sub(r"[\s.\-_*]", "", w) for w in words)
+
+    return _WS.sub(" ", _SPACED.sub(join, folded)).strip()
 
 
 def variants(text: str) -> dict[str, str]:
@@ -120,8 +149,9 @@ def variants(text: str) -> dict[str, str]:
     decoded = decode_hex(text)
     if decoded:
         add("hex", " ".join(decoded))
-    add("leetspeak", unspace(unleet(plain)))
-    add("spacing", unspace(plain))
+    loose = fold(text, collapse=False)
+    add("leetspeak", unspace(unleet(loose)))
+    add("spacing", unspace(loose))
     # ROT13 and reversal are cheap but would turn ordinary text into noise that could match by
     # chance, so they are tried only when the message talks about them.
     if re.search(r"rot ?-?13|caesar|cesar", plain):

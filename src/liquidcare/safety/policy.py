@@ -24,7 +24,8 @@ _TOP = {"version", "languages", "default_language", "emergency", "detector", "th
 _REQUIRED_TOP = {"languages", "emergency", "input_rules", "red_flags", "output_rules", "messages"}
 _EMERGENCY_KEYS = {"number", "urgent", "crisis_line"}
 _DETECTOR_KEYS = {"enabled", "threshold", "max_tokens"}
-_THRESHOLD_KEYS = {"split_window", "system_leak_words", "max_chars"}
+_THRESHOLD_KEYS = {"split_window", "system_leak_words", "max_chars", "block_encoded_text",
+                   "max_disguised_chars"}
 _INPUT_RULE_KEYS = {"description", "patterns"}
 _RED_FLAG_KEYS = {"patterns", "crisis"}
 _OUTPUT_RULE_KEYS = {"description", "patterns", "unless", "negation_scope"}
@@ -67,6 +68,8 @@ class Policy:
     split_window: int = 4
     system_leak_words: int = 10
     max_chars: int = 8000
+    block_encoded_text: bool = True
+    max_disguised_chars: int = 3
     source: str = "<dict>"
 
     def message(self, key: str, language: str, **extra: str) -> str:
@@ -131,9 +134,9 @@ def _number(where: str, value: Any, kind: type, low: float, high: float) -> Any:
 
 def parse_policy(data: Any, source: str = "<dict>") -> Policy:
     """A `Policy` from the mapping a YAML file holds; any mistake is a `PolicyError` naming it."""
-    _check_keys("", data, _TOP, _REQUIRED_TOP)
     where = f"{source}: " if source != "<dict>" else ""
     try:
+        _check_keys("", data, _TOP, _REQUIRED_TOP)
         languages = data["languages"]
         if not isinstance(languages, list) or not languages or not all(
                 isinstance(lang, str) for lang in languages):
@@ -188,6 +191,9 @@ def parse_policy(data: Any, source: str = "<dict>") -> Policy:
                                       thresholds.get("system_leak_words", 10), int, 3, 1000),
             max_chars=_number("thresholds.max_chars", thresholds.get("max_chars", 8000),
                               int, 100, 10_000_000),
+            block_encoded_text=bool(thresholds.get("block_encoded_text", True)),
+            max_disguised_chars=_number("thresholds.max_disguised_chars",
+                                        thresholds.get("max_disguised_chars", 3), int, 0, 10_000),
             source=source,
         )
     except PolicyError as err:
