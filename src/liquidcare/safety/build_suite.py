@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (prompt templates stay one per line, whole, so they can be read and edited)
 """Writes the red-team suite, the benign care questions and the detector's training prompts.
 
     python -m liquidcare.safety.build_suite            # rewrites data/*.jsonl byte for byte
