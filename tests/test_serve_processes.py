@@ -28,7 +28,8 @@ def start_server(model_dir: Path, store: str, *extra: str) -> tuple[subprocess.P
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "liquidcare.cli", "serve", "--model", str(model_dir), "--store",
-         store, "--port", str(port), "--device", "cpu", "--max-tokens", "4", *extra],
+         store, "--port", str(port), "--device", "cpu", "--max-tokens", "4", "--guard", "off",
+         *extra],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     return proc, f"http://127.0.0.1:{port}"
 
@@ -141,12 +142,14 @@ def test_worker_processes_build_their_app_from_the_environment(tmp_path, tiny_di
 
     db = str(tmp_path / "care.db")
     _, key = open_store(db).add_user("Ana", role="carer")
-    config = ServeConfig(model=str(tiny_dir), store=db, workers=2, device="cpu", max_tokens=3)
+    config = ServeConfig(model=str(tiny_dir), store=db, workers=2, device="cpu", max_tokens=3,
+                         guard="on")
     monkeypatch.setenv(ENV, json.dumps(asdict(config)))
     app = app_from_env()
     try:
         client = TestClient(app)
-        assert client.get("/healthz").json()["model"] == str(tiny_dir)
+        health = client.get("/healthz").json()
+        assert health["model"] == str(tiny_dir) and health["guard"] is True
         r = client.post("/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
                         json={"messages": [{"role": "user", "content": "w4"}]})
         assert r.status_code == 200 and r.json()["usage"]["completion_tokens"] <= 3
@@ -157,7 +160,8 @@ def test_worker_processes_build_their_app_from_the_environment(tmp_path, tiny_di
 def test_serve_command_refuses_a_bad_store_in_one_line(tiny_dir, capsys):
     from liquidcare.cli import main
 
-    code = main(["serve", "--model", str(tiny_dir), "--store", "mysql://nope", "--port", "1"])
+    code = main(["serve", "--model", str(tiny_dir), "--store", "mysql://nope", "--port", "1",
+                 "--guard", "off"])
     err = capsys.readouterr().err
     assert code == 1
     assert err.startswith("liquidcare: error:") and "Traceback" not in err

@@ -65,9 +65,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     serve.add_argument("--workers", type=int, default=1,
                        help="server processes, each with its own copy of the model (default: 1)")
-    serve.add_argument("--guard", choices=["on", "off"], default="off",
+    serve.add_argument("--guard", choices=["on", "off"], default="on",
                        help="check every request and reply with liquidcare.safety.Guard "
-                       "(default: off)")
+                       "(default: on; with it a streamed reply is sent once checked)")
     serve.add_argument("--guard-policy", default=None, help="YAML policy for the guard")
     serve.add_argument("--max-queue", type=int, default=64,
                        help="requests waiting for the model before new ones get 503 "
@@ -91,8 +91,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                       help="API key for --store (default: $LIQUIDCARE_API_KEY)")
     chat.add_argument("--twin", type=int, default=None,
                       help="id of the twin the chat is about")
-    chat.add_argument("--guard", choices=["on", "off"], default="off",
-                      help="check requests and replies with liquidcare.safety (default: off)")
+    chat.add_argument("--guard", choices=["on", "off"], default="on",
+                      help="check requests and replies with liquidcare.safety (default: on)")
     chat.add_argument("--max-tokens", type=int, default=256)
     chat.add_argument("--device", default="auto")
     chat.set_defaults(func=cmd_chat)

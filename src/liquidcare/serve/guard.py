@@ -14,7 +14,7 @@ class VerdictLike(Protocol):
     allowed: bool
     category: str | None
     reason: str
-    safe_reply: str | None
+    safe_reply: str | None  # blocked: the reply to send; allowed: a rewrite (escalation) or None
 
 
 @runtime_checkable
@@ -34,7 +34,10 @@ FALLBACK_REPLY = {
 
 
 def verdict_dict(verdict: VerdictLike) -> dict[str, Any]:
-    """The verdict as stored: plain JSON values only."""
+    """The verdict as stored: plain JSON values only (the guard's own `to_dict` when it has
+    one, which adds language, red flags and the detector's score)."""
+    if hasattr(verdict, "to_dict"):
+        return dict(verdict.to_dict())
     return {
         "allowed": bool(verdict.allowed),
         "category": verdict.category,

@@ -23,7 +23,7 @@ class ServeConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    guard: str = "off"  # on | off
+    guard: str = "on"  # on | off
     guard_policy: str | None = None
     max_queue: int = 64
     max_tokens: int = 256

@@ -98,7 +98,10 @@ class ChatService:
         turn = Turn(conv_id, _attr(twin, "id"), [{"role": "system", "content": system}, *chat],
                     lang=lang)
         if self.guard is not None:
-            verdict = self.guard.check_input(chat)
+            # the guard sees what the model would see, system prompt included (it looks for
+            # replies that leak it); an allowed verdict may still carry an emergency escalation,
+            # which the output check adds to the reply
+            verdict = self.guard.check_input(turn.prompt)
             if not verdict.allowed:
                 reply = verdict.safe_reply or FALLBACK_REPLY.get(lang, FALLBACK_REPLY["en"])
                 msg = store.add_message(conv_id, role="assistant", content=reply, by=user,
@@ -130,10 +133,12 @@ class ChatService:
 
         def on_complete(job: Job) -> None:
             if self.guard is not None:
-                verdict = self.guard.check_output(turn.prompt[1:], job.text)
+                verdict = self.guard.check_output(turn.prompt, job.text)
                 if not verdict.allowed:
                     job.text = verdict.safe_reply or FALLBACK_REPLY.get(turn.lang,
                                                                         FALLBACK_REPLY["en"])
+                elif verdict.safe_reply is not None:  # allowed, rewritten (an escalation)
+                    job.text = verdict.safe_reply
             msg = self.store.add_message(turn.conversation_id, role="assistant", content=job.text,
                                          by=user, model_version=job.version)
             job.extra["message_id"] = _attr(msg, "id")
