@@ -55,7 +55,8 @@ def start_servers(args, store: str) -> tuple[list[subprocess.Popen], list[str]]:
         port = free_port()
         cmd = [sys.executable, "-m", "liquidcare.cli", "serve", "--model", args.model,
                "--store", store, "--port", str(port), "--max-tokens", str(args.max_tokens),
-               "--max-queue", str(max(64, 2 * max(args.clients))), "--device", args.device]
+               "--max-queue", str(max(64, 2 * max(args.clients))), "--device", args.device,
+               "--guard", args.guard]
         procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE, text=True))
         urls.append(f"http://127.0.0.1:{port}")
@@ -167,6 +168,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2, help="requests per client")
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--guard", choices=["on", "off"], default="off",
+                        help="the servers' --guard (on: replies are sent once checked, so TTFT "
+                        "equals latency)")
     parser.add_argument("--json", default=None, help="also write the rows here")
     args = parser.parse_args()
 
@@ -193,7 +197,7 @@ def main() -> int:
         for p in procs:
             p.wait(30)
     kind = "postgresql" if "://" in store_url else "sqlite"
-    print(f"model {args.model}, {args.servers} server(s), store {kind}, "
+    print(f"model {args.model}, {args.servers} server(s), store {kind}, guard {args.guard}, "
           f"{args.requests} streamed requests per client, max_tokens {args.max_tokens}")
     header = (f"{'clients':>7} {'req':>5} {'req/s':>6} {'p50 s':>7} {'p95 s':>7} "
               f"{'TTFT p50':>9} {'TTFT p95':>9} {'tok/s':>6} {'errors':>6} {'lost':>5}")
