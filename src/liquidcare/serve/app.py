@@ -16,6 +16,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, is_dataclass
 from importlib import resources
 from pathlib import Path
@@ -134,8 +135,15 @@ def create_app(engine: Engine, store: Any, guard: GuardLike | None = None, *,
                default_max_tokens: int = 256, model_dir: str | None = None) -> FastAPI:
     """The FastAPI app around one engine and one store (see the module docstring)."""
     service = ChatService(engine, store, guard, default_max_tokens=default_max_tokens)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # on shutdown, answer and store what is already queued before the process exits
+        await run_in_threadpool(engine.close, 120.0)
+
     app = FastAPI(title="Genuine Carers chat API", version="1", docs_url="/docs",
-                  redoc_url=None)
+                  redoc_url=None, lifespan=lifespan)
     app.state.service = service
     app.state.store = store
     app.state.model_dir = model_dir

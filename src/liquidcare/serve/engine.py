@@ -127,7 +127,10 @@ class Job:
 
     def emit(self, event: Event) -> None:
         if self.loop is not None:
-            self.loop.call_soon_threadsafe(self._async.put_nowait, event)
+            try:
+                self.loop.call_soon_threadsafe(self._async.put_nowait, event)
+            except RuntimeError:
+                pass  # the request's event loop is gone (server shut down): nobody is listening
         else:
             self._sync.put(event)
 
