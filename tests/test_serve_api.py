@@ -510,3 +510,15 @@ def test_the_projects_guard_blocks_jailbreaks_and_escalates_red_flags(world, eng
     assert conv.messages[-1].content == text
     stages = [(s, v["category"]) for s, v, _ in _verdicts(world.store, conv.id)]
     assert stages == [("input", "emergency"), ("output", "emergency")]
+
+
+def test_the_web_page_and_its_files_are_served_without_a_key(client):
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    for ref in ("/static/app.js", "/static/style.css"):
+        assert ref in page.text
+        r = client.get(ref)
+        assert r.status_code == 200 and len(r.content) > 500
+    assert "http://" not in page.text and "https://" not in page.text  # nothing from other sites
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok" and health["model"] == "tiny-llama"

@@ -203,3 +203,17 @@ def test_sampling_with_a_seed_repeats(engine):
     b = engine.generate(CHAT, GenerationParams(**params)).text
     assert a == b
     torch.manual_seed(0)
+
+
+def test_a_closed_event_loop_does_not_kill_the_worker(engine):
+    import asyncio
+    import time
+
+    loop = asyncio.new_event_loop()
+    loop.close()  # the request's loop is gone before its job runs (a server shutting down)
+    engine.submit(CHAT, GenerationParams(max_tokens=2), loop=loop)
+    deadline = time.monotonic() + 60
+    while engine.served < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert engine.served == 1
+    assert engine.generate(CHAT, GenerationParams(max_tokens=2)).completion_tokens == 2
