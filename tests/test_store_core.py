@@ -34,12 +34,24 @@ def store(store_url):
         yield s
 
 
-def test_schema_version_is_visible_and_reopening_keeps_data(store_url):
+@pytest.fixture
+def empty_url(request, store_url):
+    """Like `store_url`, but a PostgreSQL database without even the schema (first migration)."""
+    if "postgresql" in request.node.callspec.id:
+        return request.getfixturevalue("postgres_cluster").new_database(migrated=False)
+    return store_url
+
+
+def test_schema_version_is_visible_and_reopening_keeps_data(empty_url):
+    store_url = empty_url
+    with sa.create_engine(store_url if "://" in store_url else f"sqlite:///{store_url}").connect(
+    ) as conn:
+        assert "users" not in sa.inspect(conn).get_table_names()
     with open_store(store_url) as s:
-        assert s.schema_version() == "0001"
+        assert s.schema_version() == "0002"
         s.add_user("Ana", role="carer")
     with open_store(store_url) as s:
-        assert s.schema_version() == "0001"
+        assert s.schema_version() == "0002"
         assert [u.name for u in s.list_users()] == ["Ana"]
 
 
@@ -52,6 +64,15 @@ def test_migrated_schema_matches_the_models(store):
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_ping_answers_while_the_database_is_there(tmp_path):
+    store = open_store(tmp_path / "care.db")
+    assert store.ping() is True
+    store.engine.dispose()
+    (tmp_path / "care.db").unlink()
+    (tmp_path / "care.db").mkdir()  # the file replaced by something SQLite cannot open
+    assert store.ping() is False
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
@@ -222,3 +243,35 @@ def test_open_store_errors_are_one_line_user_errors(tmp_path):
     junk.write_bytes(b"this is not a database at all" * 100)
     with pytest.raises(UserError, match="not a usable liquidcare store"):
         open_store(junk)
+
+
+def test_an_older_store_is_migrated_on_open_and_keeps_its_data(tmp_path):
+    from alembic import command
+
+    from liquidcare.feedback.engine import _alembic_config, make_engine
+
+    path = tmp_path / "old.db"
+    engine = make_engine(str(path))
+    with engine.execution_options(liquidcare_write=True).begin() as conn:
+        command.upgrade(_alembic_config(conn), "0001")
+        conn.execute(sa.text(
+            "INSERT INTO users (name, role, created_at) VALUES ('Ana', 'carer', '2026-01-01')"))
+    engine.dispose()
+    with open_store(path) as store:
+        assert store.schema_version() == "0002"
+        assert [u.name for u in store.list_users()] == ["Ana"]
+
+
+def test_only_an_admin_names_whose_twin_it_is_and_that_person_gets_access(store):
+    carer, _ = store.add_user("Ana", role="carer")
+    admin, _ = store.add_user("Root", role="admin")
+    person, _ = store.add_user("Carmen", role="person")
+    twin = store.create_twin({"name": "Carmen", "language": "es"}, by=carer)
+    from liquidcare.feedback import PermissionDeniedError
+
+    with pytest.raises(PermissionDeniedError, match="admin"):
+        store.update_twin(twin.id, {"person_user_id": person.id}, 1, by=carer)
+    with pytest.raises(ValidationError, match="role 'person'"):
+        store.update_twin(twin.id, {"person_user_id": carer.id}, 1, by=admin)
+    store.update_twin(twin.id, {"person_user_id": person.id}, 1, by=admin)
+    assert store.get_twin(twin.id, by=person).person_user_id == person.id

@@ -8,7 +8,7 @@ functions) so that `liquidcare --help` stays fast.
 import argparse
 import importlib
 
-GROUPS: list[str] = ["serve", "safety"]
+GROUPS: list[str] = ["store", "serve", "safety"]
 
 
 def register_all(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

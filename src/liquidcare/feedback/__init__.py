@@ -7,6 +7,7 @@ means the operator at the console, who may do everything)::
     from liquidcare.feedback import open_store
     store = open_store("care.db")              # or "postgresql+psycopg://u:p@127.0.0.1:5432/care"
     store.schema_version()                     # the Alembic revision; open_store migrates to head
+    store.ping() -> bool                       # the database answers (health checks)
     user, api_key = store.add_user("Ana", role="carer")  # person|carer|clinician|admin; key once
     store.authenticate(api_key) -> User | None           # salted PBKDF2 hash, never the key
     store.new_api_key(user_id) / store.revoke_keys(user_id) / store.list_users() / get_user(id)

@@ -55,9 +55,9 @@ def _sqlite_engine(path: Path, create: bool) -> Engine:
         # implicit BEGIN would be DEFERRED, and two deferred writers deadlock on the upgrade).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses no committed data
         cur.close()
 

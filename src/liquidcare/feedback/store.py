@@ -148,6 +148,15 @@ class Store:
         """The Alembic revision the database is at."""
         return current_revision(self.engine)
 
+    def ping(self) -> bool:
+        """True when the database answers (for a health check); never raises."""
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            return True
+        except sa.exc.SQLAlchemyError:
+            return False
+
     @contextmanager
     def _tx(self, write: bool = False) -> Iterator[Session]:
         engine = self._write_engine if write else self.engine
@@ -181,16 +190,34 @@ class Store:
             action=action, kind=kind, twin_id=twin_id, object_id=object_id,
         ))
 
+    @staticmethod
     def _audit_read(
-        self, s: Session, actor: UserRow | None, kind: str, twin: TwinRow | None,
+        pending: list[dict[str, Any]], actor: UserRow | None, kind: str, twin: TwinRow | None,
         object_id: int | None,
     ) -> None:
-        """Records a read unless the reader is the person themself (or it concerns no twin)."""
+        """Notes a read for the audit log unless the reader is the person themself (or it
+        concerns no twin). `_log_reads` writes the notes after the read transaction."""
         if twin is None:
             return
         if actor is not None and actor.id == twin.person_user_id:
             return
-        self._audit(s, actor, "read", kind, twin.id, object_id)
+        pending.append({
+            "actor_id": actor.id if actor else None,
+            "actor_role": actor.role if actor else "operator",
+            "action": "read", "kind": kind, "twin_id": twin.id, "object_id": object_id,
+        })
+
+    def _log_reads(self, pending: list[dict[str, Any]]) -> None:
+        """Writes audit entries for reads just made, before their data is handed out.
+
+        Reading happens in a read transaction and logging in a short write transaction of its
+        own: on SQLite a reader then never waits for a writer unless there is something to log,
+        and a failed log write still withholds the data (the caller gets the error instead).
+        """
+        if not pending:
+            return
+        with self._tx(write=True) as s:
+            s.add_all(AuditRow(**entry) for entry in pending)
 
     def _is_linked(self, s: Session, twin_id: int, user_id: int) -> bool:
         return s.get(TwinLinkRow, (twin_id, user_id)) is not None
@@ -308,15 +335,19 @@ class Store:
             return _twin(row)
 
     def get_twin(self, twin_id: int, by: Actor) -> Twin:
-        with self._tx(write=True) as s:
+        pending: list[dict[str, Any]] = []
+        with self._tx() as s:
             actor = self._actor(s, by)
             row = self._twin_for(s, twin_id, actor)
-            self._audit_read(s, actor, "twin", row, row.id)
-            return _twin(row)
+            self._audit_read(pending, actor, "twin", row, row.id)
+            twin = _twin(row)
+        self._log_reads(pending)
+        return twin
 
     def list_twins(self, by: Actor) -> list[Twin]:
         """The twins this user is linked to (all of them for an admin or the operator)."""
-        with self._tx(write=True) as s:
+        pending: list[dict[str, Any]] = []
+        with self._tx() as s:
             actor = self._actor(s, by)
             query = select(TwinRow).order_by(TwinRow.id)
             if actor is not None and actor.role != "admin":
@@ -325,8 +356,10 @@ class Store:
                 )
             rows = list(s.scalars(query))
             for row in rows:
-                self._audit_read(s, actor, "twin", row, row.id)
-            return [_twin(r) for r in rows]
+                self._audit_read(pending, actor, "twin", row, row.id)
+            twins = [_twin(r) for r in rows]
+        self._log_reads(pending)
+        return twins
 
     def update_twin(
         self, twin_id: int, changes: dict[str, Any], expected_version: int, by: Actor
@@ -356,6 +389,9 @@ class Store:
                     f"twin {twin_id} is at version {row.version}, not {expected_version}: "
                     "read it again and re-apply the change"
                 )
+            person = data.get("person_user_id")
+            if person is not None and not self._is_linked(s, twin_id, person):
+                s.add(TwinLinkRow(twin_id=twin_id, user_id=person))
             self._audit(s, actor, "update", "twin", twin_id)
             s.refresh(row)
             return _twin(row)
@@ -397,18 +433,20 @@ class Store:
 
     def timeline(self, twin_id: int, by: Actor) -> list[Event]:
         """The twin's events, oldest first: for its carers and clinicians and for admins."""
-        with self._tx(write=True) as s:
+        pending: list[dict[str, Any]] = []
+        with self._tx() as s:
             actor = self._actor(s, by)
             row = self._twin_for(s, twin_id, actor)
             if actor is not None and actor.role not in ("carer", "clinician", "admin"):
                 raise PermissionDeniedError(
                     "a twin's timeline is for its carers and clinicians only"
                 )
-            self._audit_read(s, actor, "timeline", row, row.id)
-            events = s.scalars(
+            self._audit_read(pending, actor, "timeline", row, row.id)
+            events = [_event(e) for e in s.scalars(
                 select(EventRow).where(EventRow.twin_id == twin_id).order_by(EventRow.id)
-            )
-            return [_event(e) for e in events]
+            )]
+        self._log_reads(pending)
+        return events
 
     def add_event(self, twin_id: int, kind: str, evidence: str, by: Actor) -> Event:
         """An event noted by hand (a carer's observation) rather than found in a message."""
@@ -440,13 +478,20 @@ class Store:
             return _conversation(row, with_messages=False)
 
     def get_conversation(self, conv_id: int, by: Actor) -> Conversation:
-        with self._tx(write=True) as s:
+        pending: list[dict[str, Any]] = []
+        with self._tx() as s:
             actor = self._actor(s, by)
             row = self._conversation_for(s, conv_id, actor, write=False)
             twin = s.get(TwinRow, row.twin_id) if row.twin_id is not None else None
+            if twin is None:
+                # A person's own chat without a twin attached is still about that person.
+                twin = s.scalar(select(TwinRow).where(TwinRow.person_user_id == row.user_id)
+                                .order_by(TwinRow.id).limit(1))
             # A carer reading their own chat about the person still reads about the person.
-            self._audit_read(s, actor, "conversation", twin, row.id)
-            return _conversation(row, with_messages=True)
+            self._audit_read(pending, actor, "conversation", twin, row.id)
+            conv = _conversation(row, with_messages=True)
+        self._log_reads(pending)
+        return conv
 
     def list_conversations(self, by: Actor) -> list[Conversation]:
         """This user's conversations (without messages), newest first."""

@@ -1,0 +1,110 @@
+"""`liquidcare users|twins|store ...` end to end through the command-line entry point."""
+
+import json
+
+import pytest
+
+from liquidcare.cli import main
+from liquidcare.feedback import open_store
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_users_add_prints_a_working_key_once(store_url, capsys):
+    code, out, _ = run(capsys, "users", "add", "Ana", "--role", "carer", "--store", store_url)
+    assert code == 0
+    key = out.split("API key (shown once, keep it safe): ")[1].strip()
+    with open_store(store_url) as store:
+        user = store.authenticate(key)
+    assert user is not None and (user.name, user.role) == ("Ana", "carer")
+    code, out, _ = run(capsys, "users", "list", "--store", store_url)
+    assert "carer" in out and "Ana" in out and key not in out
+
+
+def test_store_env_variable_and_init(tmp_path, monkeypatch, capsys):
+    db = tmp_path / "env.db"
+    monkeypatch.setenv("LIQUIDCARE_STORE", str(db))
+    code, out, _ = run(capsys, "store", "init")
+    assert code == 0 and "schema version 0002" in out and db.exists()
+
+
+def test_rights_commands_round_trip(tmp_path, capsys):
+    db = str(tmp_path / "care.db")
+    with open_store(db) as store:
+        carer, _ = store.add_user("Lucía", role="carer")
+    twin_file = tmp_path / "twin.json"
+    twin_file.write_text(json.dumps({"name": "Carmen Ruiz", "language": "es", "age": 84}))
+    code, out, _ = run(capsys, "twins", "add", str(twin_file), "--link", str(carer.id),
+                       "--store", db)
+    assert code == 0 and "added twin 1 'Carmen Ruiz'" in out
+    with open_store(db) as store:
+        conv = store.start_conversation(by=carer, twin_id=1)
+        store.add_message(conv.id, "user", "Carmen se ha caído", by=carer)
+        reply = store.add_message(conv.id, "assistant", "Llame al 112", by=carer,
+                                  model_version="m1")
+        store.rate(reply.id, 1, by=carer)
+        store.record_training("m2@abc", [reply.id])
+        store.get_twin(1, by=carer)
+
+    code, out, _ = run(capsys, "store", "export", "--out", str(tmp_path / "train.jsonl"),
+                       "--store", db)
+    assert "wrote 1 rated replies" in out
+    assert json.loads((tmp_path / "train.jsonl").read_text())["label"] is True
+
+    code, out, _ = run(capsys, "store", "export", "--person", "1", "--out",
+                       str(tmp_path / "carmen"), "--store", db)
+    assert code == 0
+    assert json.loads((tmp_path / "carmen" / "person-1.json").read_text())["twin"]["age"] == 84
+    assert "Carmen Ruiz" in (tmp_path / "carmen" / "person-1.md").read_text()
+
+    code, out, _ = run(capsys, "store", "audit", "--person", "1", "--store", db)
+    assert f"carer #{carer.id}" in out and "read" in out and "export" in out
+
+    code, out, _ = run(capsys, "store", "backup", str(tmp_path / "b.db"), "--store", db)
+    assert code == 0 and (tmp_path / "b.db").exists()
+
+    code, _, err = run(capsys, "store", "forget", "--person", "1", "--store", db)
+    assert code == 1 and "add --yes" in err  # stdin is not a terminal under pytest
+    code, out, _ = run(capsys, "store", "forget", "--person", "1", "--yes", "--store", db)
+    assert code == 0 and "erased person 1" in out and "messages 2" in out
+    assert "model m2@abc learnt from 1 erased example(s)" in out
+    code, out, _ = run(capsys, "store", "erasures", "--store", db)
+    assert "person 1 by operator" in out and "m2@abc" in out
+    code, out, _ = run(capsys, "twins", "list", "--store", db)
+    assert "Carmen" not in out
+
+    code, out, _ = run(capsys, "store", "restore", str(tmp_path / "b.db"), "--store", db)
+    assert code == 0
+    code, out, _ = run(capsys, "twins", "list", "--store", db)
+    assert "Carmen Ruiz" in out and "Lucía (carer)" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["store", "audit", "--person", "1"], "no store at"),
+    (["store", "init", "--store", "mysql://u@h/db"], "unsupported database 'mysql'"),
+    (["store", "export", "--person", "7", "--out", "x"], "no person 7"),
+    (["store", "restore", "missing.db"], "no backup file"),
+    (["twins", "add", "missing.json"], "cannot read twin file missing.json"),
+    (["users", "add", "Ana", "--role", "carer"], None),
+])
+def test_errors_are_one_line(tmp_path, monkeypatch, capsys, argv, message):
+    monkeypatch.chdir(tmp_path)
+    if message and "no store at" not in message and "mysql" not in message:
+        run(capsys, "store", "init")
+    code, out, err = run(capsys, *argv)
+    if message is None:
+        assert code == 0
+        return
+    assert code == 1
+    assert err.startswith("liquidcare: error: ") and message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_postgresql_backup_command_names_pg_dump(postgres_cluster, capsys):
+    url = postgres_cluster.new_database()
+    code, _, err = run(capsys, "store", "backup", "/tmp/x.db", "--store", url)
+    assert code == 1 and "pg_dump" in err and "pg_restore" in err
