@@ -522,3 +522,9 @@ def test_the_web_page_and_its_files_are_served_without_a_key(client):
     assert "http://" not in page.text and "https://" not in page.text  # nothing from other sites
     health = client.get("/healthz").json()
     assert health["status"] == "ok" and health["model"] == "tiny-llama"
+
+
+def test_health_says_503_when_the_store_does_not_answer(client, world, monkeypatch):
+    monkeypatch.setattr(world.store, "ping", lambda: False)
+    r = client.get("/healthz")
+    assert r.status_code == 503 and r.json()["store"] is False

@@ -158,9 +158,13 @@ def create_app(engine: Engine, store: Any, guard: GuardLike | None = None, *,
     app.mount("/static", StaticFiles(directory=str(WEB_DIR)), name="static")
 
     @app.get("/healthz")
-    def healthz() -> dict[str, Any]:
-        return {"status": "ok", "model": engine.version, "queued": engine.queued,
-                "busy": engine.busy, "served": engine.served, "guard": guard is not None}
+    def healthz() -> JSONResponse:
+        # a load balancer takes a server whose database does not answer out of rotation
+        store_ok = bool(store.ping()) if hasattr(store, "ping") else True
+        body = {"status": "ok" if store_ok else "store unreachable", "model": engine.version,
+                "queued": engine.queued, "busy": engine.busy, "served": engine.served,
+                "guard": guard is not None, "store": store_ok}
+        return JSONResponse(body, status_code=200 if store_ok else 503)
 
     # -- OpenAI -------------------------------------------------------------------------------
     @app.get("/v1/models")
