@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,9 @@ def test_web_chat_login_stream_and_thumbs_up(browser_page, store_url):
 
     world = make_world(open_store(store_url))
     engine = tiny_engine()
+    # a tiny model answers in milliseconds, so the whole reply could arrive in one network read;
+    # 80 ms per forward pass makes the stream visibly incremental, as with a real model
+    engine.loaded.model.register_forward_pre_hook(lambda module, args: time.sleep(0.08))
     server = LiveServer(create_app(engine, world.store, default_max_tokens=12)).start()
     page = browser_page
     try:
@@ -74,19 +78,21 @@ def test_web_chat_login_stream_and_thumbs_up(browser_page, store_url):
         page.wait_for_function("document.querySelector('#twin-summary').textContent"
                                ".includes('Carmen Ruiz')")
 
-        # count the text updates while the reply streams in
+        # record each length the reply's text goes through while it streams in
         page.evaluate("""() => {
-            window.__updates = 0;
-            new MutationObserver(() => window.__updates++).observe(
-                document.querySelector('#messages'),
-                {subtree: true, childList: true, characterData: true});
+            window.__lengths = new Set();
+            new MutationObserver(() => {
+                const el = document.querySelector('#messages li.assistant .text');
+                if (el && el.textContent) window.__lengths.add(el.textContent.length);
+            }).observe(document.querySelector('#messages'),
+                       {subtree: true, childList: true, characterData: true});
         }""")
-        page.fill("#input", "She fell in the kitchen")
+        page.fill("#input", "She fell in the kitchen w5 w6")  # w5 w6: words of the tiny vocab
         page.click("#send")
         button = page.wait_for_selector("#messages li.assistant .rate-good", timeout=60_000)
         reply = page.text_content("#messages li.assistant .text")
         assert reply and reply.strip()
-        assert page.evaluate("window.__updates") > 3  # several deltas, not one block
+        assert page.evaluate("window.__lengths.size") >= 3  # it grew piece by piece
 
         button.click()
         page.wait_for_selector("#messages li.assistant .rate-good.chosen")
@@ -107,7 +113,7 @@ def test_web_chat_login_stream_and_thumbs_up(browser_page, store_url):
     assert len(convs) == 1
     conv = world.store.get_conversation(convs[0].id, by=world.carer)
     assert [m.role for m in conv.messages] == ["user", "assistant"]
-    assert conv.messages[0].content == "She fell in the kitchen"
+    assert conv.messages[0].content == "She fell in the kitchen w5 w6"
     assert conv.messages[1].content == reply
     assert conv.messages[1].model_version == "tiny-llama"
     rating = _rating_of(world.store, conv.messages[1].id)
