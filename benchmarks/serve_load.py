@@ -182,6 +182,11 @@ def main() -> int:
     carer, key = store.add_user("Load Tester", role="carer")
     twin = store.create_twin({"name": "Carmen Ruiz", "age": 84, "language": "es"}, by=carer)
     procs, urls = start_servers(args, store_url)
+    kind = "postgresql" if "://" in store_url else "sqlite"
+    print(f"model {args.model}, {args.servers} server(s), store {kind}, guard {args.guard}, "
+          f"{args.requests} streamed requests per client, max_tokens {args.max_tokens}")
+    print(f"{'clients':>7} {'req':>5} {'req/s':>6} {'p50 s':>7} {'p95 s':>7} "
+          f"{'TTFT p50':>9} {'TTFT p95':>9} {'tok/s':>6} {'errors':>6} {'lost':>5}", flush=True)
     rows = []
     try:
         one_request(urls[0], key, twin.id, "warm-up")  # first call pays lazy initialisation
@@ -189,6 +194,12 @@ def main() -> int:
             row = run_level(urls, key, twin.id, clients, args.requests)
             row["lost"] = count_lost(store, row.pop("message_ids"))
             rows.append(row)
+            # each row as soon as it is measured: a long run stopped early keeps what it has
+            r = row
+            print(f"{r['clients']:>7} {r['requests']:>5} {r['req_per_s']:>6.2f} "
+                  f"{r['p50_s']:>7.2f} {r['p95_s']:>7.2f} {r['ttft_p50_s']:>9.2f} "
+                  f"{r['ttft_p95_s']:>9.2f} {r['tok_per_s']:>6.1f} {r['errors']:>6} "
+                  f"{r['lost']:>5}", flush=True)
             if row["failures"]:
                 print(f"failures at {clients} clients: {row['failures']}", file=sys.stderr)
     finally:
@@ -196,16 +207,6 @@ def main() -> int:
             p.terminate()
         for p in procs:
             p.wait(30)
-    kind = "postgresql" if "://" in store_url else "sqlite"
-    print(f"model {args.model}, {args.servers} server(s), store {kind}, guard {args.guard}, "
-          f"{args.requests} streamed requests per client, max_tokens {args.max_tokens}")
-    header = (f"{'clients':>7} {'req':>5} {'req/s':>6} {'p50 s':>7} {'p95 s':>7} "
-              f"{'TTFT p50':>9} {'TTFT p95':>9} {'tok/s':>6} {'errors':>6} {'lost':>5}")
-    print(header)
-    for r in rows:
-        print(f"{r['clients']:>7} {r['requests']:>5} {r['req_per_s']:>6.2f} {r['p50_s']:>7.2f} "
-              f"{r['p95_s']:>7.2f} {r['ttft_p50_s']:>9.2f} {r['ttft_p95_s']:>9.2f} "
-              f"{r['tok_per_s']:>6.1f} {r['errors']:>6} {r['lost']:>5}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2, default=str) + "\n")
     return 0 if all(r["errors"] == 0 and r["lost"] == 0 for r in rows) else 1
