@@ -76,6 +76,9 @@ def start_servers(args, store: str) -> tuple[list[subprocess.Popen], list[str]]:
     return procs, urls
 
 
+TIMEOUT = 1800.0  # seconds a client waits for its reply (queued requests on a slow CPU wait long)
+
+
 def one_request(url: str, key: str, twin_id: int, prompt: str) -> dict:
     body = {"model": "any", "messages": [{"role": "user", "content": prompt}],
             "user": str(twin_id), "stream": True,
@@ -83,7 +86,7 @@ def one_request(url: str, key: str, twin_id: int, prompt: str) -> dict:
     start = time.perf_counter()
     ttft, tokens, message_id, ok = None, 0, None, False
     try:
-        with httpx.stream("POST", url + "/v1/chat/completions", json=body, timeout=600,
+        with httpx.stream("POST", url + "/v1/chat/completions", json=body, timeout=TIMEOUT,
                           headers={"Authorization": f"Bearer {key}"}) as r:
             if r.status_code != 200:
                 r.read()
@@ -171,8 +174,12 @@ def main() -> int:
     parser.add_argument("--guard", choices=["on", "off"], default="off",
                         help="the servers' --guard (on: replies are sent once checked, so TTFT "
                         "equals latency)")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT,
+                        help="seconds a client waits for a reply (default: %(default)s)")
     parser.add_argument("--json", default=None, help="also write the rows here")
     args = parser.parse_args()
+    global TIMEOUT
+    TIMEOUT = args.timeout
 
     from liquidcare.feedback import open_store
 
@@ -204,9 +211,12 @@ def main() -> int:
                 print(f"failures at {clients} clients: {row['failures']}", file=sys.stderr)
     finally:
         for p in procs:
-            p.terminate()
+            p.terminate()  # a server finishes (and stores) what is queued before it exits
         for p in procs:
-            p.wait(30)
+            try:
+                p.wait(300)
+            except subprocess.TimeoutExpired:
+                p.kill()
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2, default=str) + "\n")
     return 0 if all(r["errors"] == 0 and r["lost"] == 0 for r in rows) else 1
