@@ -79,14 +79,15 @@ def start_servers(args, store: str) -> tuple[list[subprocess.Popen], list[str]]:
 TIMEOUT = 1800.0  # seconds a client waits for its reply (queued requests on a slow CPU wait long)
 
 
-def one_request(url: str, key: str, twin_id: int, prompt: str) -> dict:
+def one_request(url: str, key: str, twin_id: int, prompt: str,
+                timeout: float = TIMEOUT) -> dict:
     body = {"model": "any", "messages": [{"role": "user", "content": prompt}],
             "user": str(twin_id), "stream": True,
             "stream_options": {"include_usage": True}}
     start = time.perf_counter()
     ttft, tokens, message_id, ok = None, 0, None, False
     try:
-        with httpx.stream("POST", url + "/v1/chat/completions", json=body, timeout=TIMEOUT,
+        with httpx.stream("POST", url + "/v1/chat/completions", json=body, timeout=timeout,
                           headers={"Authorization": f"Bearer {key}"}) as r:
             if r.status_code != 200:
                 r.read()
@@ -115,14 +116,14 @@ def one_request(url: str, key: str, twin_id: int, prompt: str) -> dict:
             "tokens": tokens, "message_id": message_id}
 
 
-def run_level(urls, key, twin_id, clients: int, requests: int) -> dict:
+def run_level(urls, key, twin_id, clients: int, requests: int, timeout: float) -> dict:
     results: list[dict] = []
     lock = threading.Lock()
 
     def client(c: int) -> None:
         for r in range(requests):
             url = urls[(c + r) % len(urls)]
-            res = one_request(url, key, twin_id, PROMPTS[(c + r) % len(PROMPTS)])
+            res = one_request(url, key, twin_id, PROMPTS[(c + r) % len(PROMPTS)], timeout)
             with lock:
                 results.append(res)
 
@@ -178,8 +179,6 @@ def main() -> int:
                         help="seconds a client waits for a reply (default: %(default)s)")
     parser.add_argument("--json", default=None, help="also write the rows here")
     args = parser.parse_args()
-    global TIMEOUT
-    TIMEOUT = args.timeout
 
     from liquidcare.feedback import open_store
 
@@ -198,7 +197,7 @@ def main() -> int:
     try:
         one_request(urls[0], key, twin.id, "warm-up")  # first call pays lazy initialisation
         for clients in args.clients:
-            row = run_level(urls, key, twin.id, clients, args.requests)
+            row = run_level(urls, key, twin.id, clients, args.requests, args.timeout)
             row["lost"] = count_lost(store, row.pop("message_ids"))
             rows.append(row)
             # each row as soon as it is measured: a long run stopped early keeps what it has
