@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+from tiny_models import save_tiny, tiny_model, tiny_tokenizer
 
 from liquidcare.cli import main
 from liquidcare.errors import UserError
@@ -16,7 +17,6 @@ from liquidcare.safety.harness import load_suite, run_suite, spread
 from liquidcare.safety.judge import SYSTEM_PROMPTS, is_refusal, judge_attack, judge_benign
 from liquidcare.safety.report import summarise
 from liquidcare.safety.targets import HTTPTarget, LocalTarget, chat_url
-from tests.tiny_models import save_tiny, tiny_model, tiny_tokenizer
 
 
 def canned_reply(messages: list[dict]) -> str:
