@@ -293,3 +293,19 @@ def test_suite_files_are_reproducible_and_large_enough():
     train = {d["text"] for d in suite("detector_train.jsonl")}
     evaluation = {t for item in attacks + benign for t in item["turns"]}
     assert not train & evaluation
+
+
+def test_the_care_corpus_answers_pass_the_output_rules(guard):
+    """The bundled corpus's assistant turns are what a good care reply looks like: none of
+    them may be blocked (this caught "deje las pastillas junto a la taza", "stop driving")."""
+    from liquidcare.data import load_care_corpus
+
+    checked = 0
+    for doc in load_care_corpus("train") + load_care_corpus("validation"):
+        messages = doc.get("messages") or []
+        for i, m in enumerate(messages):
+            if m["role"] == "assistant":
+                v = guard.check_output(messages[:i], m["content"])
+                assert v.allowed, (m["content"], v.reason)
+                checked += 1
+    assert checked > 400
