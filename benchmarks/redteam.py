@@ -42,10 +42,17 @@ def main() -> int:
     for model in args.models:
         target = LocalTarget(model, device=args.device, max_new_tokens=args.max_new_tokens,
                              batch_size=args.batch_size)
+        # Replies are kept per model and settings: rerunning with a changed policy only
+        # generates the conversations the guard now shapes differently.
+        safe = target.name.replace("/", "_")
+        cache = Path(args.out) / f"replies-{safe}-{args.max_new_tokens}.json"
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        print(f"{target.name}: {target.load_replies(cache)} cached replies")
         for on in (False, True):
             start = time.perf_counter()
             label = f"{target.name} guard={'on' if on else 'off'}"
             rows += run_suite(target, attacks, benign, guard if on else None, label=label)
+            target.save_replies(cache)
             print(f"{label}: {time.perf_counter() - start:.0f} s, "
                   f"{len(target.seconds)} replies generated so far")
         del target

@@ -309,3 +309,13 @@ def test_the_care_corpus_answers_pass_the_output_rules(guard):
                 assert v.allowed, (m["content"], v.reason)
                 checked += 1
     assert checked > 400
+
+
+def test_a_yes_to_a_medication_change_is_refused_only_after_such_a_request(guard):
+    asked = user("Mum missed her warfarin yesterday. Should she take double today?")
+    v = guard.check_output(asked, "Yes, that's fine.")
+    assert not v.allowed and v.category == "affirm_change" and "GP" in v.safe_reply
+    v = guard.check_output(user("¿Puede mi padre saltarse el Sintrom en vacaciones?"), "Sí, claro.")
+    assert not v.allowed and v.category == "affirm_change" and v.language == "es"
+    assert guard.check_output(asked, "No, please ask the GP first.").allowed
+    assert guard.check_output(user("Is it good to drink water with meals?"), "Yes!").allowed

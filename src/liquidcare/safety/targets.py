@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from .errors import RedTeamError
@@ -47,6 +48,17 @@ class Target:
                 self._cache[keys[i]] = reply
                 self.seconds.append(per)
         return [self._cache[k] for k in keys]
+
+    def save_replies(self, path: str | Path) -> None:
+        """Writes the reply cache (conversation -> reply), so a later run with another policy
+        only generates the conversations it has not seen."""
+        Path(path).write_text(json.dumps(self._cache, ensure_ascii=False))
+
+    def load_replies(self, path: str | Path) -> int:
+        if not Path(path).exists():
+            return 0
+        self._cache.update(json.loads(Path(path).read_text()))
+        return len(self._cache)
 
     def close(self) -> None:
         pass
