@@ -154,6 +154,18 @@ def test_local_target_batches_like_one_at_a_time():
     assert len(target.seconds) == 3
 
 
+def test_saved_replies_are_reused(tmp_path):
+    model, tok = tiny_model("llama"), tiny_tokenizer()
+    convs = [[{"role": "user", "content": "w1 w2 w3"}]]
+    first = LocalTarget(loaded=(model, tok), name="tiny", max_new_tokens=3)
+    reply = first.generate(convs)
+    first.save_replies(tmp_path / "replies.json")
+    second = LocalTarget(loaded=(model, tok), name="tiny", max_new_tokens=3)
+    assert second.load_replies(tmp_path / "replies.json") == 1
+    assert second.generate(convs) == reply and second.seconds == []
+    assert second.load_replies(tmp_path / "missing.json") == 0
+
+
 def test_guard_on_reuses_replies_and_blocks_before_the_model():
     class Counting(LocalTarget):
         def __init__(self):
