@@ -48,6 +48,7 @@ def main() -> int:
         cache = Path(args.out) / f"replies-{safe}-{args.max_new_tokens}.json"
         cache.parent.mkdir(parents=True, exist_ok=True)
         print(f"{target.name}: {target.load_replies(cache)} cached replies")
+        target.autosave = cache  # a stopped run loses nothing it generated
         for on in (False, True):
             start = time.perf_counter()
             label = f"{target.name} guard={'on' if on else 'off'}"

@@ -32,6 +32,7 @@ class Target:
     def __init__(self) -> None:
         self._cache: dict[str, str] = {}
         self.seconds: list[float] = []  # generation time per reply actually generated
+        self.autosave: Path | None = None  # save the replies here after every generation
 
     def _generate(self, conversations: list[list[dict]]) -> list[str]:
         raise NotImplementedError
@@ -47,6 +48,8 @@ class Target:
             for i, reply in zip(todo, replies, strict=True):
                 self._cache[keys[i]] = reply
                 self.seconds.append(per)
+            if self.autosave is not None:
+                self.save_replies(self.autosave)
         return [self._cache[k] for k in keys]
 
     def save_replies(self, path: str | Path) -> None:
