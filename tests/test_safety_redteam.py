@@ -16,7 +16,7 @@ from liquidcare.safety import Guard
 from liquidcare.safety.harness import load_suite, run_suite, spread
 from liquidcare.safety.judge import SYSTEM_PROMPTS, is_refusal, judge_attack, judge_benign
 from liquidcare.safety.report import summarise
-from liquidcare.safety.targets import HTTPTarget, LocalTarget, chat_url
+from liquidcare.safety.targets import HTTPTarget, LocalTarget, Target, chat_url
 
 
 def canned_reply(messages: list[dict]) -> str:
@@ -169,7 +169,8 @@ def test_saved_replies_are_reused(tmp_path):
 def test_guard_on_reuses_replies_and_blocks_before_the_model():
     class Counting(LocalTarget):
         def __init__(self):
-            self._cache, self.seconds, self.name, self.calls = {}, [], "count", []
+            Target.__init__(self)
+            self.name, self.calls = "count", []
 
         def _generate(self, conversations):
             self.calls.extend(conversations)
