@@ -27,13 +27,15 @@ def main() -> int:
     parser.add_argument("--models", nargs="+", default=["smollm2", "runs/demo"])
     parser.add_argument("--limit", type=int, default=None,
                         help="attacks and benign questions each, spread over families")
+    parser.add_argument("--families", help="comma-separated attack families (default: all)")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default="runs/redteam-bench")
     args = parser.parse_args()
 
-    attacks, benign = load_suite(args.limit)
+    families = args.families.split(",") + ["benign"] if args.families else None
+    attacks, benign = load_suite(args.limit, families)
     guard = Guard()
     print(f"suite: {len(attacks)} attacks, {len(benign)} benign; detector "
           f"{'on' if guard.detector is not None else 'unavailable'}; "
@@ -59,6 +61,7 @@ def main() -> int:
         del target
     summary = summarise(rows)
     meta = {"attacks": len(attacks), "benign": len(benign), "limit": args.limit,
+            "families": args.families or "all",
             "max_new_tokens": args.max_new_tokens, "models": " ".join(args.models),
             "detector": "on" if guard.detector is not None else "unavailable"}
     report = write_report(rows, Path(args.out), meta)
