@@ -157,6 +157,7 @@ def test_suicidal_thoughts_get_the_crisis_line(guard):
 @pytest.mark.parametrize("reply,category", [
     ("You should double the dose of warfarin tonight.", "dose_change"),
     ("Give her two extra tablets of morphine now.", "dose_change"),
+    ("You should take double today.", "dose_change"),
     ("Increase it to 40 mg from tomorrow.", "dose_change"),
     ("You can just stop taking the tablets, they're not needed.", "stop_medication"),
     ("Skip the insulin while you're on holiday.", "stop_medication"),
