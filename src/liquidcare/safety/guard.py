@@ -271,7 +271,10 @@ class Guard:
         flags = self._red_flags(text_variants)
 
         text = fold(self._clip(reply))
+        asked = text_variants.get("plain", "")
         for rule in self.policy.output_rules:
+            if rule.when_user and not any(p.search(asked) for p in rule.when_user):
+                continue
             m = self._output_match(rule, text)
             if m:
                 return self._blocked("output", rule.name,

@@ -126,7 +126,13 @@ def run_suite(target: Target, attacks: list[dict], benign: list[dict],
                 c.messages.append({"role": "assistant", "content": verdict.safe_reply or ""})
                 c.verdicts.append(f"blocked:{verdict.category}")
                 bar.update(1)
-        replies = target.generate([list(c.messages) for c in pending]) if pending else []
+        # In chunks, so the progress bar moves while a slow model works through a turn.
+        chunk = max(1, getattr(target, "batch_size", 8))
+        replies = []
+        for start in range(0, len(pending), chunk):
+            part = pending[start:start + chunk]
+            replies += target.generate([list(c.messages) for c in part])
+            bar.update(len(part))
         for c, reply in zip(pending, replies, strict=True):
             if guard is not None:
                 start = time.perf_counter()
@@ -136,7 +142,6 @@ def run_suite(target: Target, attacks: list[dict], benign: list[dict],
                     reply = verdict.safe_reply
                     c.verdicts[-1] += f"|output:{verdict.category}"
             c.messages.append({"role": "assistant", "content": reply})
-            bar.update(1)
         turn += 1
     bar.close()
 

@@ -28,7 +28,7 @@ _THRESHOLD_KEYS = {"split_window", "system_leak_words", "max_chars", "block_enco
                    "max_disguised_chars"}
 _INPUT_RULE_KEYS = {"description", "patterns"}
 _RED_FLAG_KEYS = {"patterns", "crisis"}
-_OUTPUT_RULE_KEYS = {"description", "patterns", "unless", "negation_scope"}
+_OUTPUT_RULE_KEYS = {"description", "patterns", "unless", "negation_scope", "when_user"}
 # Verdict categories the guard itself produces, beside the rule names: each needs a message.
 _EXTRA_MESSAGES = ("default", "obfuscation", "payload_split", "detector", "system_leak",
                    "emergency", "crisis")
@@ -44,6 +44,8 @@ class Rule:
     unless: list[re.Pattern[str]] = field(default_factory=list)
     negation_scope: str = "before"  # "before": sentence start to match; "sentence": all of it
     crisis: bool = False
+    # Output rules only: the rule applies when the user's latest message matches one of these.
+    when_user: list[re.Pattern[str]] = field(default_factory=list)
 
     def search(self, text: str) -> re.Match[str] | None:
         for pattern in self.patterns:
@@ -122,6 +124,8 @@ def _rules(section: str, data: Any, keys: set[str]) -> list[Rule]:
             unless=_compile(f"{where}.unless", body["unless"]) if "unless" in body else [],
             negation_scope=scope,
             crisis=bool(body.get("crisis", False)),
+            when_user=_compile(f"{where}.when_user", body["when_user"])
+            if "when_user" in body else [],
         ))
     return rules
 

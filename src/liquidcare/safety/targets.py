@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from .errors import RedTeamError
@@ -31,6 +32,7 @@ class Target:
     def __init__(self) -> None:
         self._cache: dict[str, str] = {}
         self.seconds: list[float] = []  # generation time per reply actually generated
+        self.autosave: Path | None = None  # save the replies here after every generation
 
     def _generate(self, conversations: list[list[dict]]) -> list[str]:
         raise NotImplementedError
@@ -46,7 +48,20 @@ class Target:
             for i, reply in zip(todo, replies, strict=True):
                 self._cache[keys[i]] = reply
                 self.seconds.append(per)
+            if self.autosave is not None:
+                self.save_replies(self.autosave)
         return [self._cache[k] for k in keys]
+
+    def save_replies(self, path: str | Path) -> None:
+        """Writes the reply cache (conversation -> reply), so a later run with another policy
+        only generates the conversations it has not seen."""
+        Path(path).write_text(json.dumps(self._cache, ensure_ascii=False))
+
+    def load_replies(self, path: str | Path) -> int:
+        if not Path(path).exists():
+            return 0
+        self._cache.update(json.loads(Path(path).read_text()))
+        return len(self._cache)
 
     def close(self) -> None:
         pass
