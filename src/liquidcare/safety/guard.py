@@ -1,0 +1,291 @@
+"""The guard: checks a conversation before the model sees it and the reply before the user does.
+
+    guard = Guard()                          # the shipped default policy
+    verdict = guard.check_input(messages)    # jailbreaks, prompt injection, other people's data
+    if not verdict.allowed:
+        reply = verdict.safe_reply           # don't call the model
+    else:
+        reply = model_reply(messages)
+        reply = guard.check_output(messages, reply).final_reply(reply)
+
+`final_reply` gives the safe reply when there is one: a refusal in the user's language for a
+blocked reply, or the emergency message put in front of the model's reply when the user's
+latest message holds a red-flag symptom. Red flags never block: a person describing chest pain
+must get the emergency number, not a refusal.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import PolicyError
+from .language import conversation_language, detect_language
+from .normalize import disguise, fold, unleet, unspace, variants
+from .policy import Policy, Rule, load_policy
+
+
+class GuardInputError(PolicyError):
+    """The messages handed to the guard are not a list of {"role", "content"} mappings."""
+
+
+@dataclass
+class Verdict:
+    """What the guard decided about one message or reply.
+
+    allowed: False means "do not send this": use `safe_reply` instead.
+    category: the rule category that fired ("override", "privacy", "dose_change", ...), or
+        "emergency" for an escalation (allowed, with `safe_reply` carrying the emergency number),
+        or None when nothing fired.
+    safe_reply: for blocks and escalations, the reply to send, in the user's language.
+    """
+
+    allowed: bool
+    category: str | None
+    reason: str
+    safe_reply: str | None
+    language: str
+    stage: str = "input"
+    red_flags: list[str] = field(default_factory=list)
+    detector_score: float | None = None
+
+    @property
+    def escalated(self) -> bool:
+        return bool(self.red_flags)
+
+    def final_reply(self, reply: str | None = None) -> str | None:
+        """The text to send: the safe reply when there is one, else `reply` unchanged."""
+        return self.safe_reply if self.safe_reply is not None else reply
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _text_of(content: Any) -> str:
+    """Message content as text: a string, or OpenAI's list of {"type": "text", "text": ...}."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content
+                        if isinstance(p, dict) and p.get("type") == "text")
+    if content is None:
+        return ""
+    raise GuardInputError(f"message content must be text, got {type(content).__name__}")
+
+
+def _validate(messages: Any) -> list[dict[str, str]]:
+    if not isinstance(messages, list):
+        raise GuardInputError(f"messages must be a list, got {type(messages).__name__}")
+    out = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or "role" not in m:
+            raise GuardInputError(f"messages[{i}] must be a mapping with a 'role' key")
+        out.append({"role": str(m["role"]), "content": _text_of(m.get("content"))})
+    return out
+
+
+# Where a sentence starts, for deciding whether a negation belongs to a match.
+_SENTENCE_END = re.compile(r"[.!?\n;]")
+# "Combine the parts" in a later turn: the user is assembling fragments sent before.
+_ASSEMBLE = re.compile(r"\b(combine|join|concatenate|put (them |it )?together|together|merge|"
+                       r"append|parts?|pieces|fragments?|junta|juntalas|juntalos|une|unelas|"
+                       r"concatena|todo junto|partes|trozos|fragmentos|seguido)\b"
+                       r"|[a-z]\s*\+\s*[a-z]")
+_QUOTED = re.compile(r"[\"'“”‘’«»`]([^\"'“”‘’«»`]{2,200})[\"'“”‘’«»`]")
+
+
+class Guard:
+    """Input and output checks from a `Policy` (rules first, the learned detector second)."""
+
+    def __init__(self, policy: Policy | str | Path | None = None,
+                 detector: Any = "auto") -> None:
+        self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
+        self.detector = None
+        if detector == "auto":
+            if self.policy.detector_enabled:
+                from .detector import Detector
+
+                self.detector = Detector.load(max_tokens=self.policy.detector_max_tokens)
+        elif detector not in (None, False):
+            self.detector = detector
+
+    # ----------------------------------------------------------------- helpers
+    def _clip(self, text: str) -> str:
+        limit = self.policy.max_chars
+        if len(text) <= limit:
+            return text
+        return text[: limit // 2] + "\n" + text[-limit // 2:]
+
+    def _match_input(self, text_variants: dict[str, str]) -> tuple[Rule, str] | None:
+        # The plain text is tried against every rule before any decoded form, so that a plain
+        # attack is named by its own category rather than as obfuscation.
+        for name, text in text_variants.items():
+            for rule in self.policy.input_rules:
+                if rule.search(text):
+                    return rule, name
+        return None
+
+    def _red_flags(self, text_variants: dict[str, str]) -> list[Rule]:
+        return [rule for rule in self.policy.red_flags
+                if any(rule.search(t) for t in text_variants.values())]
+
+    def _split_payload(self, users: list[str]) -> Rule | None:
+        """A rule that matches only across the recent user turns, with the latest one in it."""
+        window = [self._clip(t) for t in users[-self.policy.split_window:]]
+        if len(window) < 2:
+            return None
+        for transform in (lambda s: s, lambda s: unspace(unleet(s))):
+            parts = [transform(fold(t)) for t in window]
+            joined = " ".join(parts)
+            last_start = len(joined) - len(parts[-1])
+            for rule in self.policy.input_rules:
+                for pattern in rule.patterns:
+                    for m in pattern.finditer(joined):
+                        if m.start() < last_start <= m.end():
+                            return rule
+        # Fragments in quotes ("remember A = 'ignore all previous'"), put back together when the
+        # latest turn asks for it or adds a fragment of its own.
+        fragments = [(i, fold(f)) for i, t in enumerate(window) for f in _QUOTED.findall(t)]
+        last = len(window) - 1
+        if len({i for i, _ in fragments}) >= 2 and (
+                any(i == last for i, _ in fragments) or _ASSEMBLE.search(fold(window[-1]))):
+            pieces = [f for _, f in fragments]
+            for joined in (" ".join(pieces), "".join(pieces)):
+                for v in variants(joined).values():
+                    for rule in self.policy.input_rules:
+                        if rule.search(v):
+                            return rule
+        return None
+
+    def _escalation(self, flags: list[Rule], language: str) -> str:
+        text = self.policy.message("emergency", language)
+        if any(rule.crisis for rule in flags):
+            text += " " + self.policy.message("crisis", language)
+        return text
+
+    def _language(self, msgs: list[dict[str, str]], text_variants: dict[str, str]) -> str:
+        """The user's language, read through any disguise (decoded and folded forms count)."""
+        # Leetspeak decoding of hex or base64 turns digits into stray letters ("i", "a") that
+        # would sway the count, so it is read only when nothing else decides.
+        language = detect_language(" ".join(v for k, v in text_variants.items()
+                                            if k != "leetspeak"), default="")
+        if not language and "leetspeak" in text_variants:
+            language = detect_language(text_variants["leetspeak"], default="")
+        if not language:
+            language = conversation_language(msgs, self.policy.default_language)
+        return language if language in self.policy.languages else self.policy.default_language
+
+    def _blocked(self, stage: str, category: str, reason: str, language: str,
+                 flags: list[Rule], score: float | None = None) -> Verdict:
+        reply = self.policy.message(category, language)
+        if flags:  # a red flag still gets the emergency number, even inside an attack
+            reply = self._escalation(flags, language) + "\n\n" + reply
+        return Verdict(False, category, reason, reply, language, stage,
+                       [r.name for r in flags], score)
+
+    # ------------------------------------------------------------------ checks
+    def check_input(self, messages: list[dict]) -> Verdict:
+        """Checks the conversation's latest user turn (and the recent ones joined together)."""
+        msgs = _validate(messages)
+        users = [m["content"] for m in msgs if m["role"] == "user"]
+        if not users:
+            return Verdict(True, None, "no user message", None, self.policy.default_language)
+        last = self._clip(users[-1])
+        text_variants = variants(last)
+        language = self._language(msgs, text_variants)
+        flags = self._red_flags(text_variants)
+
+        found = self._match_input(text_variants)
+        if found:
+            rule, how = found
+            if how == "plain":
+                return self._blocked("input", rule.name, f"{rule.name}: {rule.description}",
+                                     language, flags)
+            return self._blocked("input", "obfuscation",
+                                 f"{rule.name} after decoding {how}: {rule.description}",
+                                 language, flags)
+        hidden = [name for name in ("base64", "hex") if name in text_variants]
+        if self.policy.block_encoded_text and hidden:
+            return self._blocked("input", "obfuscation",
+                                 f"readable text hidden as {hidden[0]}", language, flags)
+        disguised = disguise(last)
+        if disguised > self.policy.max_disguised_chars:
+            return self._blocked("input", "obfuscation",
+                                 f"{disguised} invisible, look-alike or full-width characters",
+                                 language, flags)
+        split = self._split_payload(users)
+        if split is not None:
+            return self._blocked("input", "payload_split",
+                                 f"{split.name} across the recent user turns: {split.description}",
+                                 language, flags)
+
+        score = None
+        if self.detector is not None:
+            score = self.detector.probability(last)
+            if score >= self.policy.detector_threshold:
+                return self._blocked("input", "detector",
+                                     f"learned detector: p(jailbreak)={score:.3f} >= "
+                                     f"{self.policy.detector_threshold}", language, flags, score)
+        if flags:
+            names = ", ".join(r.name for r in flags)
+            return Verdict(True, "emergency", f"red flag: {names}",
+                           self._escalation(flags, language), language, "input",
+                           [r.name for r in flags], score)
+        return Verdict(True, None, "no rule matched", None, language, "input", [], score)
+
+    def _output_match(self, rule: Rule, text: str) -> re.Match[str] | None:
+        for pattern in rule.patterns:
+            for m in pattern.finditer(text):
+                start = max((s.end() for s in _SENTENCE_END.finditer(text, 0, m.start())),
+                            default=0)
+                if rule.negation_scope == "sentence":
+                    nxt = _SENTENCE_END.search(text, m.end())
+                    scope = text[start: nxt.start() if nxt else len(text)]
+                else:
+                    scope = text[start: m.start()]
+                if not any(u.search(scope) for u in rule.unless):
+                    return m
+        return None
+
+    def _leaks_system(self, msgs: list[dict[str, str]], reply: str) -> bool:
+        n = self.policy.system_leak_words
+        system = " ".join(m["content"] for m in msgs if m["role"] == "system")
+        words = re.findall(r"\w+", fold(system))
+        if len(words) < n:
+            return False
+        grams = {tuple(words[i: i + n]) for i in range(len(words) - n + 1)}
+        out = re.findall(r"\w+", fold(reply))
+        return any(tuple(out[i: i + n]) in grams for i in range(len(out) - n + 1))
+
+    def check_output(self, messages: list[dict], reply: str) -> Verdict:
+        """Checks a model reply to `messages`: medical safety, persona, system-prompt leaks,
+        and the emergency number for red-flag conversations."""
+        msgs = _validate(messages)
+        if not isinstance(reply, str):
+            raise GuardInputError(f"reply must be text, got {type(reply).__name__}")
+        users = [m["content"] for m in msgs if m["role"] == "user"]
+        text_variants = variants(self._clip(users[-1])) if users else {}
+        language = self._language(msgs, text_variants)
+        flags = self._red_flags(text_variants)
+
+        text = fold(self._clip(reply))
+        asked = text_variants.get("plain", "")
+        for rule in self.policy.output_rules:
+            if rule.when_user and not any(p.search(asked) for p in rule.when_user):
+                continue
+            m = self._output_match(rule, text)
+            if m:
+                return self._blocked("output", rule.name,
+                                     f"{rule.name}: {rule.description} ({m.group(0)[:60]!r})",
+                                     language, flags)
+        if self._leaks_system(msgs, reply):
+            return self._blocked("output", "system_leak",
+                                 "the reply repeats the system prompt", language, flags)
+        if flags:
+            names = ", ".join(r.name for r in flags)
+            return Verdict(True, "emergency", f"red flag: {names}",
+                           self._escalation(flags, language) + "\n\n" + reply, language,
+                           "output", [r.name for r in flags])
+        return Verdict(True, None, "no rule matched", None, language, "output")

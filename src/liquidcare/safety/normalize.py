@@ -1,0 +1,161 @@
+"""Turning a message into the forms an attacker may have hidden an instruction in.
+
+Rules match lower-case ASCII text, so every message is first folded: Unicode compatibility forms
+(full-width letters, ligatures), look-alike Cyrillic and Greek letters, accents and invisible
+characters all collapse onto plain letters. Then each *decoding* an attacker might rely on the
+model to do — base64, leetspeak, letters spaced or dotted apart, ROT13, reversed text — produces
+one more variant. A rule that matches any variant matches the message; the variant's name says
+which trick was used, so the verdict can tell an obfuscated attack from a plain one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import re
+import unicodedata
+
+# Characters that render as nothing (or as a plain space) and are used to break up keywords.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u034f\u061c\u180e\u200b\u200c\u200d\u200e\u200f"
+                               "\u2060\u2061\u2062\u2063\u2064\ufeff"), None)
+
+# Cyrillic and Greek letters that look like Latin ones (NFKC leaves them alone).
+_HOMOGLYPHS = str.maketrans({
+    "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
+    "т": "t", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ո": "n", "ɡ": "g",
+    "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
+    "υ": "u", "χ": "x",
+})
+
+_HOMOGLYPH_DROP = str.maketrans(dict.fromkeys(
+    "авекмнорстухіјѕԁոɡαβεικνορτυχ" + "авекмнорстухіјѕԁոɡαβεικνορτυχ".upper()))
+
+# Leetspeak digits and symbols, applied only inside words that also hold letters, so that
+# "take 2 tablets" or "call 112" keep their numbers.
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
+                       "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e"})
+_LEET_WORD = re.compile(r"[a-z0-9@$!|+€]*[a-z][a-z0-9@$!|+€]*|[0-9@$!|+€]*[@$!|+€][a-z0-9@$!|+€]*")
+
+# Single letters separated by spaces, dots, dashes, underscores or stars: "i g n o r e".
+_SPACED = re.compile(r"\b(?:[a-z][\s.\-_*/]{1,3}){3,}[a-z]\b")
+
+_BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
+_HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:]?){8,}\b")
+_WS = re.compile(r"\s+")
+
+
+def fold(text: str, collapse: bool = True) -> str:
+    """Lower-case ASCII-ish text: NFKC, no invisible characters, no accents, no homoglyphs.
+    `collapse=False` keeps runs of spaces (they separate words in spaced-out text)."""
+    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).lower()
+    text = text.translate(_HOMOGLYPHS)
+    # Strip accents (é→e, ñ→n): Spanish rules are written without them and still match text
+    # typed with or without accents.
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return _WS.sub(" ", text).strip() if collapse else text.strip()
+
+
+def _printable(raw: bytes) -> str | None:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if len(text) < 4 or sum(c.isprintable() or c.isspace() for c in text) < 0.95 * len(text):
+        return None
+    # Decoded binary noise rarely holds words; demand some letters and a space.
+    if sum(c.isalpha() for c in text) < 0.6 * len(text.replace(" ", "")) or " " not in text:
+        return None
+    return text
+
+
+def decode_base64(text: str) -> list[str]:
+    """Every run of base64 in the text that decodes to readable UTF-8."""
+    found = []
+    for m in _BASE64.finditer(text):
+        chunk = m.group(0)
+        try:
+            raw = base64.b64decode(chunk + "=" * (-len(chunk) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        decoded = _printable(raw)
+        if decoded:
+            found.append(decoded)
+    return found
+
+
+def decode_hex(text: str) -> list[str]:
+    found = []
+    for m in _HEX.finditer(text):
+        try:
+            raw = bytes.fromhex(re.sub(r"[\s:]", "", m.group(0)))
+        except ValueError:
+            continue
+        decoded = _printable(raw)
+        if decoded:
+            found.append(decoded)
+    return found
+
+
+_DIGITS_IN_WORD = re.compile(r"\b(?=\w*[a-z])(?=\w*\d)\w+\b")
+
+
+def unleet(folded: str) -> str:
+    """Leetspeak undone. When several words mix letters and digits the whole message is leet,
+    and lone digits ("17" for "it", "70" for "to") are translated too."""
+    if len(_DIGITS_IN_WORD.findall(folded)) >= 3:
+        return folded.translate(_LEET)
+    return _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), folded)
+
+
+def disguise(text: str) -> int:
+    """How many characters of the raw text hide letters: invisible ones, Cyrillic or Greek
+    look-alikes, full-width forms."""
+    invisible = sum(1 for c in text if ord(c) in _INVISIBLE)
+    lookalike = len(text) - len(text.translate(_HOMOGLYPH_DROP))
+    fullwidth = sum(1 for c in text if 0xFF01 <= ord(c) <= 0xFF5E)
+    return invisible + lookalike + fullwidth
+
+
+_WORD_BREAK = re.compile(r"\s{2,}|\s*[/|]\s*")
+
+
+def unspace(folded: str) -> str:
+    """Spaced-out letters joined back into words; two or more spaces, or a slash, between
+    letters mark the end of a word."""
+    def join(m: re.Match[str]) -> str:
+        words = _WORD_BREAK.split(m.group(0))
+        return " ".join(re.sub(r"[\s.\-_*]", "", w) for w in words)
+
+    return _WS.sub(" ", _SPACED.sub(join, folded)).strip()
+
+
+def variants(text: str) -> dict[str, str]:
+    """The folded text and every decoding of it worth matching, by the trick's name.
+
+    "plain" is always present; the others appear only when they differ from it.
+    """
+    plain = fold(text)
+    out = {"plain": plain}
+
+    def add(name: str, value: str) -> None:
+        value = fold(value)
+        if value and value != plain and value not in out.values():
+            out[name] = value
+
+    decoded = decode_base64(text)
+    if decoded:
+        add("base64", " ".join(decoded))
+    decoded = decode_hex(text)
+    if decoded:
+        add("hex", " ".join(decoded))
+    loose = fold(text, collapse=False)
+    add("leetspeak", unspace(unleet(loose)))
+    add("spacing", unspace(loose))
+    # ROT13 and reversal are cheap but would turn ordinary text into noise that could match by
+    # chance, so they are tried only when the message talks about them.
+    if re.search(r"rot ?-?13|caesar|cesar", plain):
+        add("rot13", codecs.decode(text, "rot13"))
+    if re.search(r"revers|backwards|al reves|invertid|de atras", plain):
+        add("reversed", text[::-1])
+    return out

@@ -1,0 +1,406 @@
+"""The generation engine: one model, one worker thread, one bounded queue of jobs.
+
+A CPU (or one GPU) runs one generation at a time best, and a web server receives requests
+concurrently. So requests never call the model themselves: each becomes a `Job` on a bounded
+queue, a worker thread takes jobs in order and runs `model.generate` with a streamer that pushes
+text deltas back to the job. A request that finds the queue full gets `EngineBusyError` (the server
+answers 503 with Retry-After) instead of being dropped silently or piling up without limit.
+
+The model is held in an immutable `Loaded` snapshot. `reload` loads the new weights beside the
+old ones and then swaps the snapshot under a lock: a job takes the snapshot when it starts, so
+replies in flight finish on the model they started with and record its version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from liquidcare.errors import UserError
+
+log = logging.getLogger(__name__)
+
+Loader = Callable[[str], tuple[Any, Any]]  # name_or_dir -> (model, tokenizer)
+
+
+class EngineBusyError(Exception):
+    """The job queue is full: try again in a moment (the server answers 503 + Retry-After)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"the model is busy; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class PromptTooLongError(UserError):
+    """The conversation does not fit the model's context (400, like OpenAI's
+    context_length_exceeded)."""
+
+    status = 400
+
+
+class ReloadError(UserError):
+    """The new weights could not be loaded; the old ones keep serving."""
+
+    status = 422
+
+
+class EngineStoppedError(RuntimeError):
+    """The engine was closed; no more jobs are taken."""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """One set of weights: swapped whole by `Engine.reload`, never changed in place."""
+
+    model: Any
+    tokenizer: Any
+    version: str  # liquidcare.surgery.model_version of what was loaded
+
+    @property
+    def context_length(self) -> int:
+        config = getattr(self.model, "config", None)
+        for name in ("max_position_embeddings", "n_positions"):
+            value = getattr(config, name, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return 2048
+
+
+@dataclass
+class GenerationParams:
+    max_tokens: int = 256
+    temperature: float = 0.0  # 0: greedy
+    top_p: float = 1.0
+    seed: int | None = None
+    stop: Sequence[str] = ()
+    # True: send the reply only once it is complete (and checked by an output guard), so that
+    # no unchecked text ever reaches the client
+    buffered: bool = False
+
+
+@dataclass
+class Event:
+    """What a job reports: `start` (prompt read), `delta` (more text), `replace` (the whole
+    reply, replacing what was sent), `done`, or `error`."""
+
+    kind: str
+    text: str = ""
+    error: BaseException | None = None
+
+
+@dataclass
+class Job:
+    """One chat completion. The worker fills it; the request reads its events.
+
+    `on_complete(job)` runs in the worker thread after the last token and before `done` is
+    reported, so whatever it stores (the reply row) exists even if the client has gone away, and
+    it may replace `job.text` (an output guard does) before the client sees the end.
+    """
+
+    messages: list[dict[str, str]]
+    params: GenerationParams
+    on_complete: Callable[[Job], None] | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+    # filled by the worker
+    version: str = ""
+    text: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = "stop"
+    error: BaseException | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # what on_complete wants to hand back
+    queued_at: float = field(default_factory=time.monotonic)
+    _sync: queue.Queue[Event] = field(default_factory=queue.Queue, repr=False)
+    _async: asyncio.Queue[Event] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.loop is not None:
+            self._async = asyncio.Queue()
+
+    def emit(self, event: Event) -> None:
+        if self.loop is not None:
+            try:
+                self.loop.call_soon_threadsafe(self._async.put_nowait, event)
+            except RuntimeError:
+                pass  # the request's event loop is gone (server shut down): nobody is listening
+        else:
+            self._sync.put(event)
+
+    def events(self, timeout: float | None = None) -> Iterator[Event]:
+        """The job's events in order, ending with `done` or `error` (blocking)."""
+        while True:
+            event = self._sync.get(timeout=timeout)
+            yield event
+            if event.kind in ("done", "error"):
+                return
+
+    async def aevents(self) -> AsyncIterator[Event]:
+        if self._async is None:
+            raise RuntimeError("this job was created without an event loop")
+        while True:
+            event = await self._async.get()
+            yield event
+            if event.kind in ("done", "error"):
+                return
+
+
+class _DeltaStreamer:
+    """A `generate` streamer that turns new token ids into text deltas for one job.
+
+    It decodes the whole reply each time (replies are short) so that multi-token characters and
+    word-joining tokenizers come out right; a delta is held back while it ends in a half-decoded
+    character or could be the start of a stop string.
+    """
+
+    def __init__(self, job: Job, tokenizer: Any) -> None:
+        self.job, self.tokenizer = job, tokenizer
+        self.ids: list[int] = []
+        self.sent = 0  # characters of the reply already sent
+        self.prompt_seen = False
+        self.stopped = False  # a stop string was produced
+        self.hold = max((len(s) for s in job.params.stop), default=1) - 1
+
+    def put(self, value: torch.Tensor) -> None:
+        if not self.prompt_seen:  # generate() first hands over the prompt itself
+            self.prompt_seen = True
+            return
+        if self.stopped:
+            return
+        self.ids.extend(int(t) for t in value.reshape(-1).tolist())
+        text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
+        for stop in self.job.params.stop:
+            cut = text.find(stop)
+            if cut != -1:
+                text, self.stopped = text[:cut], True
+        self.job.text = text
+        if self.job.params.buffered:
+            return
+        ready = len(text) if self.stopped else len(text) - self.hold
+        if text.endswith("\ufffd") and not self.stopped:
+            ready = min(ready, len(text.rstrip("\ufffd")))
+        if ready > self.sent:
+            self.job.emit(Event("delta", text[self.sent:ready]))
+            self.sent = ready
+
+    def end(self) -> None:
+        self.job.text = self.job.text.rstrip("\ufffd")
+
+
+class _StopWhen:
+    """Stopping criterion: the streamer saw a stop string."""
+
+    def __init__(self, streamer: _DeltaStreamer) -> None:
+        self.streamer = streamer
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> Any:
+        return torch.full((input_ids.shape[0],), self.streamer.stopped, dtype=torch.bool,
+                          device=input_ids.device)
+
+
+def render_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> dict[str, torch.Tensor]:
+    """Token ids of a chat, ready for the assistant's turn (the chat template when there is one)."""
+    if getattr(tokenizer, "chat_template", None):
+        enc = tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
+        return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
+    # a base model without a template: a plain transcript ending where the assistant speaks
+    text = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
+    enc = tokenizer(text, return_tensors="pt")
+    return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
+
+
+class Engine:
+    """Serialises generation on one model behind a bounded queue; see the module docstring.
+
+        engine = Engine.from_pretrained("smollm2")          # or a run dir holding adapter/
+        engine = Engine(model, tokenizer, version="tiny")   # an already-loaded pair (tests)
+        job = engine.submit(messages, GenerationParams(max_tokens=64))
+        for event in job.events(): ...
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, version: str, *, max_queue: int = 64,
+                 loader: Loader | None = None, versioner: Callable[[str], str] | None = None,
+                 retry_after: int = 2) -> None:
+        if max_queue < 1:
+            raise ValueError("max_queue must be at least 1")
+        self._loaded = Loaded(model, tokenizer, version)
+        self._lock = threading.Lock()
+        self._reload_lock = threading.Lock()
+        self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=max_queue)
+        self._loader = loader
+        self._versioner = versioner
+        self.retry_after = retry_after
+        self.busy = False
+        self.served = 0
+        self._closed = False
+        self._worker = threading.Thread(target=self._run, name="liquidcare-generate", daemon=True)
+        self._worker.start()
+
+    @classmethod
+    def from_pretrained(cls, name_or_dir: str, device: str = "auto", dtype: Any = None,
+                        **kwargs: Any) -> Engine:
+        from liquidcare.surgery import load_model, model_version
+
+        def loader(name: str) -> tuple[Any, Any]:
+            return load_model(name, device=device, dtype=dtype)
+
+        model, tokenizer = loader(name_or_dir)
+        return cls(model, tokenizer, model_version(name_or_dir), loader=loader,
+                   versioner=model_version, **kwargs)
+
+    # -- what the server reads ---------------------------------------------------------------
+    @property
+    def loaded(self) -> Loaded:
+        with self._lock:
+            return self._loaded
+
+    @property
+    def version(self) -> str:
+        return self.loaded.version
+
+    @property
+    def queued(self) -> int:
+        return self._queue.qsize()
+
+    # -- jobs --------------------------------------------------------------------------------
+    def submit(self, messages: list[dict[str, str]], params: GenerationParams | None = None, *,
+               on_complete: Callable[[Job], None] | None = None,
+               loop: asyncio.AbstractEventLoop | None = None) -> Job:
+        """Queue a chat; raises EngineBusyError at once when the queue is full."""
+        if self._closed:
+            raise EngineStoppedError("the engine is closed")
+        job = Job([dict(m) for m in messages], params or GenerationParams(),
+                  on_complete=on_complete, loop=loop)
+        try:
+            self._queue.put_nowait(job)
+        except queue.Full:
+            raise EngineBusyError(self.retry_after) from None
+        return job
+
+    def generate(self, messages: list[dict[str, str]],
+                 params: GenerationParams | None = None) -> Job:
+        """Submit and wait: the finished job (raises its error, if any)."""
+        job = self.submit(messages, params)
+        for event in job.events():
+            if event.kind == "error":
+                raise event.error  # type: ignore[misc]
+        return job
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish the queued jobs, then stop the worker."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._worker.join(timeout)
+
+    # -- reload ------------------------------------------------------------------------------
+    def reload(self, name_or_dir: str) -> str:
+        """Load new weights and switch to them; returns the new version.
+
+        Loading happens beside the running model (the worker keeps serving); the switch is one
+        assignment under a lock. A failed load leaves the old model serving.
+        """
+        if self._loader is None:
+            raise UserError("this engine was given a model object, so it cannot load another one")
+        with self._reload_lock:  # two reloads at once would load twice for nothing
+            try:
+                model, tokenizer = self._loader(name_or_dir)
+                version = self._versioner(name_or_dir) if self._versioner else str(name_or_dir)
+            except Exception as err:  # noqa: BLE001 - whatever failed, the old model stays
+                log.warning("reload of %s failed: %s", name_or_dir, err)
+                raise ReloadError(f"cannot load {name_or_dir}: {err}; still serving "
+                                  f"{self.version}") from err
+            with self._lock:
+                self._loaded = Loaded(model, tokenizer, version)
+        log.info("serving %s", version)
+        return version
+
+    # -- the worker --------------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            self.busy = True
+            try:
+                self._generate(job)
+            except BaseException as err:  # noqa: BLE001 - a job's failure must not kill the worker
+                if not isinstance(err, UserError):
+                    log.exception("generation failed")
+                job.error = err
+                job.emit(Event("error", error=err))
+            else:
+                self.served += 1
+                job.emit(Event("done"))
+            finally:
+                self.busy = False
+
+    def _generate(self, job: Job) -> None:
+        loaded = self.loaded  # the snapshot this job keeps to its end, whatever reload does
+        job.version = loaded.version
+        model, tokenizer = loaded.model, loaded.tokenizer
+        enc = render_prompt(tokenizer, job.messages)
+        prompt_len = enc["input_ids"].shape[1]
+        job.prompt_tokens = prompt_len
+        room = loaded.context_length - prompt_len
+        if room < 1:
+            raise PromptTooLongError(
+                f"the conversation is {prompt_len} tokens and this model reads at most "
+                f"{loaded.context_length}; send fewer or shorter messages"
+            )
+        max_new = min(job.params.max_tokens, room)
+        job.emit(Event("start"))
+
+        device = next(model.parameters()).device
+        enc = {k: v.to(device) for k, v in enc.items()}
+        streamer = _DeltaStreamer(job, tokenizer)
+        sampling: dict[str, Any] = {"do_sample": False}
+        if job.params.temperature > 0:
+            if job.params.seed is not None:
+                torch.manual_seed(job.params.seed)
+            sampling = {"do_sample": True, "temperature": job.params.temperature,
+                        "top_p": job.params.top_p}
+        pad = tokenizer.pad_token_id
+        if pad is None:
+            pad = tokenizer.eos_token_id
+        with torch.inference_mode():
+            out = model.generate(
+                **enc, max_new_tokens=max_new, streamer=streamer, pad_token_id=pad,
+                stopping_criteria=[_StopWhen(streamer)], **sampling,
+            )
+        streamer.end()
+        new_ids = out[0, prompt_len:].tolist()
+        job.completion_tokens = len(new_ids)
+        eos = _eos_ids(model, tokenizer)
+        ended = streamer.stopped or (new_ids and new_ids[-1] in eos)
+        job.finish_reason = "stop" if ended or len(new_ids) < max_new else "length"
+        sent = job.text[: streamer.sent]
+        if job.on_complete is not None:
+            job.on_complete(job)  # may store the reply, or replace it (an output guard)
+        if job.text.startswith(sent):
+            if len(job.text) > len(sent):
+                job.emit(Event("delta", job.text[len(sent):]))
+        else:
+            # part of the old reply already went out (an unbuffered job): say it is replaced
+            job.emit(Event("replace", job.text))
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
+    ids: set[int] = set()
+    for value in (getattr(getattr(model, "generation_config", None), "eos_token_id", None),
+                  getattr(tokenizer, "eos_token_id", None)):
+        if isinstance(value, int):
+            ids.add(value)
+        elif isinstance(value, list | tuple):
+            ids.update(v for v in value if isinstance(v, int))
+    return ids

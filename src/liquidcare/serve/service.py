@@ -1,0 +1,160 @@
+"""One chat turn, from a request to a stored reply: shared by the HTTP server and the terminal chat.
+
+The rule that ties a request to the store (docs/serve.md says the same):
+
+* `user` is a twin id. With it, the twin's system prompt comes first and replaces any system
+  message the client sent (a client cannot rewrite the care instructions); the caller must be
+  allowed to read that twin (403 otherwise). Without it the chat has no twin and uses the client's
+  system message, or the project's care system prompt.
+* Without a `conversation_id`, a new conversation starts and every user/assistant message of the
+  request is stored in order, so the stored conversation is exactly what the model saw.
+* With a `conversation_id` (the field, or the `X-Conversation-Id` header), the stored conversation
+  is the history: the model sees it plus the request's trailing user message(s), which are then
+  stored; the client's own copy of earlier turns is not used. The caller must own it.
+
+The reply is stored by the engine's worker (`on_complete`), with the version of the weights that
+wrote it, so a client that goes away mid-stream loses nothing. Guard verdicts are stored too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from liquidcare.errors import UserError
+
+from .engine import Engine, GenerationParams, Job
+from .guard import FALLBACK_REPLY, GuardLike, verdict_dict
+
+log = logging.getLogger(__name__)
+
+GUARD_VERSION = "guard"  # model_version of a reply the guard wrote instead of the model
+
+
+class ConversationMismatchError(UserError):
+    """`user` names another twin than the conversation's (a 409: the client mixed two chats)."""
+
+    status = 409
+
+
+@dataclass
+class Turn:
+    """One prepared chat turn: what the model will read and where the reply goes."""
+
+    conversation_id: Any
+    twin_id: Any
+    prompt: list[dict[str, str]]  # system prompt first
+    lang: str = "en"
+    blocked_reply: str | None = None  # set when the input guard blocked: no model call
+    reply_id: Any = None  # the stored reply's message id (known at once when blocked)
+    version: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _attr(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+class ChatService:
+    def __init__(self, engine: Engine, store: Any, guard: GuardLike | None = None,
+                 default_max_tokens: int = 256) -> None:
+        self.engine, self.store, self.guard = engine, store, guard
+        self.default_max_tokens = default_max_tokens
+
+    # -- before the model --------------------------------------------------------------------
+    def prepare(self, user: Any, messages: list[dict[str, str]], twin_id: Any = None,
+                conversation_id: Any = None) -> Turn:
+        """Resolve twin and conversation, store the new user turn(s), run the input guard."""
+        store = self.store
+        twin = None
+        if conversation_id is not None:
+            conv = store.get_conversation(conversation_id, by=user)  # own conversations only
+            conv_twin = _attr(conv, "twin_id")
+            if twin_id is not None and conv_twin is not None and str(conv_twin) != str(twin_id):
+                raise ConversationMismatchError(
+                    f"conversation {conversation_id} is about twin {conv_twin}, not {twin_id}"
+                )
+            twin_id = conv_twin if twin_id is None else twin_id
+            if twin_id is not None:
+                twin = store.get_twin(twin_id, by=user)
+            history = [{"role": _attr(m, "role"), "content": _attr(m, "content")}
+                       for m in _attr(conv, "messages", [])]
+            new = _trailing_user(messages)
+        else:
+            if twin_id is not None:
+                twin = store.get_twin(twin_id, by=user)
+            conv = store.start_conversation(by=user, twin_id=_attr(twin, "id"))
+            history = []
+            new = [m for m in messages if m["role"] in ("user", "assistant")]
+        conv_id = _attr(conv, "id")
+        system, lang = self._system_prompt(twin, messages)
+        for m in new:
+            store.add_message(conv_id, role=m["role"], content=m["content"], by=user)
+        chat = [*history, *new]
+        turn = Turn(conv_id, _attr(twin, "id"), [{"role": "system", "content": system}, *chat],
+                    lang=lang)
+        if self.guard is not None:
+            # the guard sees what the model would see, system prompt included (it looks for
+            # replies that leak it); an allowed verdict may still carry an emergency escalation,
+            # which the output check adds to the reply
+            verdict = self.guard.check_input(turn.prompt)
+            if not verdict.allowed:
+                reply = verdict.safe_reply or FALLBACK_REPLY.get(lang, FALLBACK_REPLY["en"])
+                msg = store.add_message(conv_id, role="assistant", content=reply, by=user,
+                                        model_version=GUARD_VERSION)
+                store.record_verdict(conv_id, stage="input", verdict=verdict_dict(verdict),
+                                     message_id=_attr(msg, "id"))
+                turn.blocked_reply, turn.reply_id, turn.version = reply, _attr(msg, "id"), \
+                    GUARD_VERSION
+            else:
+                store.record_verdict(conv_id, stage="input", verdict=verdict_dict(verdict))
+        return turn
+
+    def _system_prompt(self, twin: Any, messages: list[dict[str, str]]) -> tuple[str, str]:
+        if twin is not None:
+            return twin.system_prompt(), str(_attr(twin, "language", "en") or "en")
+        given = [m["content"] for m in messages if m["role"] in ("system", "developer")]
+        if given:
+            return "\n\n".join(given), "en"
+        from liquidcare.data import CARE_SYSTEM_PROMPT
+
+        return CARE_SYSTEM_PROMPT["en"], "en"
+
+    # -- the model ---------------------------------------------------------------------------
+    def start(self, user: Any, turn: Turn, params: GenerationParams,
+              loop: asyncio.AbstractEventLoop | None = None) -> Job:
+        """Queue the model call; the worker stores the (checked) reply when it is done."""
+        if self.guard is not None:
+            params.buffered = True  # the output check needs the whole reply before any is sent
+
+        def on_complete(job: Job) -> None:
+            if self.guard is not None:
+                verdict = self.guard.check_output(turn.prompt, job.text)
+                if not verdict.allowed:
+                    job.text = verdict.safe_reply or FALLBACK_REPLY.get(turn.lang,
+                                                                        FALLBACK_REPLY["en"])
+                elif verdict.safe_reply is not None:  # allowed, rewritten (an escalation)
+                    job.text = verdict.safe_reply
+            msg = self.store.add_message(turn.conversation_id, role="assistant", content=job.text,
+                                         by=user, model_version=job.version)
+            job.extra["message_id"] = _attr(msg, "id")
+            if self.guard is not None:
+                self.store.record_verdict(turn.conversation_id, stage="output",
+                                          verdict=verdict_dict(verdict),
+                                          message_id=_attr(msg, "id"))
+
+        return self.engine.submit(turn.prompt, params, on_complete=on_complete, loop=loop)
+
+
+def _trailing_user(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The user messages after the last assistant message: the new turn of a continued chat."""
+    tail: list[dict[str, str]] = []
+    for m in reversed(messages):
+        if m["role"] != "user":
+            break
+        tail.append(m)
+    return list(reversed(tail))
