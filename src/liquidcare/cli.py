@@ -275,9 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser(
         "train",
-        help="run a distillation experiment from a YAML config (see configs/)",
-        description="Run the liquify → distil → evaluate → report pipeline with the settings "
-        "of a YAML file (keys of liquidcare.train.pipeline.RunConfig; unknown keys are refused).",
+        help="run a distillation or fine-tuning experiment from a YAML config (see configs/)",
+        description="Run the liquify → distil (or fine-tune) → evaluate → report pipeline with "
+        "the settings of a YAML file (keys of liquidcare.train.pipeline.RunConfig; unknown keys "
+        "are refused). For several processes: torchrun --nproc_per_node=N -m liquidcare.train "
+        "--config X.yaml",
     )
     train.add_argument("--config", required=True,
                        help="YAML file, e.g. configs/cfc-ncp-smollm2.yaml")
