@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from liquidcare.train.report import save_figure
+
 
 def _rounds(state: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
     return sorted((int(k), v) for k, v in state.get("rounds", {}).items())
@@ -37,11 +39,7 @@ def plot_perplexity(state: dict[str, Any], path: Path) -> None:
     ax.set_title("Federated training: validation perplexity per centre")
     if ax.get_legend_handles_labels()[0]:
         ax.legend()
-    fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure(fig, path)
 
 
 def write_report(out: Path, state: dict[str, Any]) -> Path:

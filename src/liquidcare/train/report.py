@@ -34,6 +34,13 @@ def plot_losses(losses: dict[str, list[float]], path: Path) -> None:
         ax.set_xlabel("step")
         ax.set_yscale("log")
         ax.legend()
+    save_figure(fig, path)
+
+
+def save_figure(fig, path: Path) -> None:
+    """Write a matplotlib figure as PNG atomically (temp file + rename) and close it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=110)
