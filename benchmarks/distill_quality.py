@@ -6,9 +6,9 @@
 One teacher pass over the bundled care corpus captures what every replaced MLP saw and gave; then,
 for each preset, a fresh copy of the base model is liquified (``replace``, linear skip), set by
 least squares and distilled end to end (stage 2) for the same time budget, and its validation
-perplexity is compared with the base model's. The budget is CPU seconds of this process by
-default (``--clock cpu``), which stays fair when other work shares the machine; ``--clock wall``
-measures elapsed time instead. Prints one table (and ``--json`` writes it).
+perplexity is compared with the base model's. The budget is wall-clock seconds: run it on an
+otherwise idle machine (CPU time, ``--clock cpu``, is no fairer: torch's threads spin while they
+wait for each other, so a loaded machine inflates it too). Prints one table (``--json`` too).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layers", default="all", help="which MLPs to replace (default: all)")
     parser.add_argument("--budget", type=float, default=300.0,
                         help="seconds of stage 2 per preset (default: %(default)s)")
-    parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
+    parser.add_argument("--clock", choices=["cpu", "wall"], default="wall")
     parser.add_argument("--train-tokens", type=int, default=16_384)
     parser.add_argument("--val-tokens", type=int, default=4_096)
     parser.add_argument("--block-size", type=int, default=128)
@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="liquid neurons per block (default: the preset's)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--json", default=None, help="also write the rows to this file")
+    parser.add_argument("--progress", action="store_true", help="show stage 2's progress bar")
     args = parser.parse_args(argv)
 
     torch.manual_seed(0)
@@ -57,12 +58,19 @@ def main(argv: list[str] | None = None) -> int:
     first = preset(DEFAULT_PRESETS[0], layers=args.layers, linear_skip=True)
     t0 = time.perf_counter()
     # the captured activations depend only on which layers are replaced, not on the cell
-    train = capture(base, train_blocks, first)
-    val = capture(base, val_blocks, first)
+    train = capture(base, train_blocks, first, progress=args.progress)
+    val = capture(base, val_blocks, first, progress=args.progress)
     teacher_s = time.perf_counter() - t0
     base_ppl = evaluate(base, val, teacher=True)["ppl"]
     del base
 
+    print(f"base {args.base}: validation perplexity {base_ppl:.2f} "
+          f"({val.tokens} tokens); teacher pass {teacher_s:.0f} s; layers {args.layers}; "
+          f"stage-2 budget {args.budget:.0f} s ({args.clock} clock) per preset; "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
+    print(f"{'preset':10s} {'units':>5s} {'layers':>6s} {'steps':>6s} {'wall s':>7s} "
+          f"{'ppl surgery':>12s} {'ppl LS':>9s} {'ppl':>8s} {'x base':>7s} {'KL/token':>9s}",
+          flush=True)
     rows = []
     for name in args.presets.split(","):
         torch.manual_seed(0)
@@ -76,30 +84,23 @@ def main(argv: list[str] | None = None) -> int:
         stage = StageConfig(steps=1_000_000, lr=args.lr, batch_size=args.batch_size, warmup=10,
                             skip_lr_scale=1.0, budget_s=args.budget, clock=args.clock)
         started = time.perf_counter()
-        losses = stage2(model, train, DistillConfig(stage2=stage), progress=True)
+        losses = stage2(model, train, DistillConfig(stage2=stage), progress=args.progress)
         result = evaluate(model, val)
-        rows.append({
+        r = {
             "preset": name, "cell": cfg.cell, "wiring": cfg.wiring, "units": cfg.units,
             "layers": len(model.liquid_info.targets), "steps": len(losses),
             "stage2_wall_s": round(time.perf_counter() - started, 1),
             "ppl_surgery": surgery_ppl, "ppl_least_squares": ls_ppl, "ppl": result["ppl"],
-            "kl": result["kl"],
-            "ratio": result["ppl"] / base_ppl,
-        })
-        del model
-
-    print(f"base {args.base}: validation perplexity {base_ppl:.2f} "
-          f"({val.tokens} tokens); teacher pass {teacher_s:.0f} s; layers {args.layers}; "
-          f"stage-2 budget {args.budget:.0f} s ({args.clock} clock) per preset; "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    header = (f"{'preset':10s} {'units':>5s} {'layers':>6s} {'steps':>6s} {'wall s':>7s} "
-              f"{'ppl surgery':>12s} {'ppl LS':>9s} {'ppl':>8s} {'x base':>7s} {'KL/token':>9s}")
-    print(header)
-    for r in rows:
+            "kl": result["kl"], "ratio": result["ppl"] / base_ppl,
+        }
+        rows.append(r)
+        # each row as soon as it is measured: a long run stopped half-way keeps what it did
         print(f"{r['preset']:10s} {r['units']:5d} {r['layers']:6d} {r['steps']:6d} "
               f"{r['stage2_wall_s']:7.1f} {r['ppl_surgery']:12.4g} "
               f"{r['ppl_least_squares']:9.1f} {r['ppl']:8.2f} "
-              f"{r['ratio']:7.3f} {r['kl']:9.4f}")
+              f"{r['ratio']:7.3f} {r['kl']:9.4f}", flush=True)
+        del model
+
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"base_ppl": base_ppl, "args": vars(args), "rows": rows}, f, indent=2)

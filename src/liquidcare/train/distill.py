@@ -55,10 +55,12 @@ class StageConfig:
     skip_lr_scale: float = 0.02
     accumulate: int = 1  # micro-batches of batch_size per optimizer step
     # A time budget instead of a step count (benchmarks compare cells at equal time): the stage
-    # stops after `budget_s` seconds of `clock` ("cpu": this process's CPU time, fair when other
-    # work shares the machine; "wall"), and the cosine schedule follows the elapsed fraction.
+    # stops after `budget_s` seconds of `clock` ("wall", or "cpu": this process's CPU time), and
+    # the cosine schedule follows the elapsed fraction. CPU time is no shield against other work
+    # on the machine: torch's threads spin while they wait for each other, and that counts as
+    # CPU time (measured: 12x more CPU seconds per step on a loaded 2-core machine).
     budget_s: float | None = None
-    clock: str = "cpu"
+    clock: str = "wall"
 
     def __post_init__(self) -> None:
         if self.clock not in ("cpu", "wall"):
