@@ -10,6 +10,7 @@ its inputs: the student then runs only the blocks it changes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 from torch import Tensor, nn
@@ -37,11 +38,17 @@ class Shard:
         held = (world or World()).shard(blocks.shape[0])
         return cls(blocks[held], held, blocks.shape[0])
 
-    def local(self, global_rows: Tensor) -> Tensor:
-        """Positions in this shard of those ``global_rows`` it holds (the others dropped)."""
+    @cached_property
+    def _position(self) -> Tensor:
+        """Global row → position in this shard (−1 where another process holds it); built
+        once, then read by every micro-batch."""
         lookup = torch.full((self.n_total,), -1, dtype=torch.long)
         lookup[self.rows] = torch.arange(len(self.rows))
-        found = lookup[global_rows]
+        return lookup
+
+    def local(self, global_rows: Tensor) -> Tensor:
+        """Positions in this shard of those ``global_rows`` it holds (the others dropped)."""
+        found = self._position[global_rows]
         return found[found >= 0]
 
     @property
