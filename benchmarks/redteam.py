@@ -1,7 +1,7 @@
 """Red-team benchmark: base SmolLM2 and its liquified variant, guard off and on.
 
     PYTHONPATH=src python benchmarks/redteam.py [--limit 60] [--max-new-tokens 48]
-        [--models smollm2 runs/demo] [--out runs/redteam-bench]
+        [--models smollm2 runs/demo] [--suite main|heldout] [--out runs/redteam-bench]
 
 Prints one comparison table (attack success rate, false refusals, guard latency per message)
 and the per-family table, and writes the full report (report.md, results.jsonl, chart.png).
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from liquidcare.safety import Guard
-from liquidcare.safety.harness import load_suite, run_suite
+from liquidcare.safety.harness import load_suite, run_suite, suite_folder
 from liquidcare.safety.report import comparison_table, family_table, summarise, write_report
 from liquidcare.safety.targets import LocalTarget
 
@@ -27,6 +27,9 @@ def main() -> int:
     parser.add_argument("--models", nargs="+", default=["smollm2", "runs/demo"])
     parser.add_argument("--limit", type=int, default=None,
                         help="attacks and benign questions each, spread over families")
+    parser.add_argument("--suite", default="main",
+                        help="main (beside which the guard's rules were written), heldout "
+                             "(written apart from the guard) or a folder")
     parser.add_argument("--families", help="comma-separated attack families (default: all)")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--batch-size", type=int, default=8)
@@ -35,9 +38,9 @@ def main() -> int:
     args = parser.parse_args()
 
     families = args.families.split(",") + ["benign"] if args.families else None
-    attacks, benign = load_suite(args.limit, families)
+    attacks, benign = load_suite(args.limit, families, folder=suite_folder(args.suite))
     guard = Guard()
-    print(f"suite: {len(attacks)} attacks, {len(benign)} benign; detector "
+    print(f"suite {args.suite}: {len(attacks)} attacks, {len(benign)} benign; detector "
           f"{'on' if guard.detector is not None else 'unavailable'}; "
           f"max_new_tokens={args.max_new_tokens}")
     rows = []
@@ -60,7 +63,8 @@ def main() -> int:
                   f"{len(target.seconds)} replies generated so far")
         del target
     summary = summarise(rows)
-    meta = {"attacks": len(attacks), "benign": len(benign), "limit": args.limit,
+    meta = {"suite": args.suite, "attacks": len(attacks), "benign": len(benign),
+            "limit": args.limit,
             "families": args.families or "all",
             "max_new_tokens": args.max_new_tokens, "models": " ".join(args.models),
             "detector": "on" if guard.detector is not None else "unavailable"}

@@ -31,6 +31,11 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--no-detector", action="store_true",
                    help="guard with the rules only, without the learned detector")
     p.add_argument("--out", default="runs/redteam", help="report folder (default: %(default)s)")
+    p.add_argument("--suite", default="main", metavar="main|heldout|DIR",
+                   help="which prompts: 'main' (the suite the guard's rules were written "
+                        "beside), 'heldout' (written apart from the guard, to measure how it "
+                        "generalises) or a folder with attacks.jsonl and benign.jsonl "
+                        "(default: %(default)s)")
     p.add_argument("--limit", type=int,
                    help="run at most N attacks and N benign questions, spread evenly over "
                         "families and languages")
@@ -54,7 +59,7 @@ def cmd_redteam(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from liquidcare.safety import Guard, RedTeamError
-    from liquidcare.safety.harness import load_suite, run_suite
+    from liquidcare.safety.harness import load_suite, run_suite, suite_folder
     from liquidcare.safety.judge import LLMJudge
     from liquidcare.safety.report import comparison_table, summarise, write_report
     from liquidcare.safety.targets import HTTPTarget, LocalTarget
@@ -64,7 +69,7 @@ def cmd_redteam(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise RedTeamError(f"--limit must be at least 1, got {args.limit}")
     families = [f.strip() for f in args.families.split(",")] if args.families else None
-    attacks, benign = load_suite(args.limit, families, args.lang)
+    attacks, benign = load_suite(args.limit, families, args.lang, suite_folder(args.suite))
     modes = {"on": [True], "off": [False], "both": [False, True]}
     guard = None
     if args.guard in ("on", "both") or (args.guard is None and args.model):
@@ -91,6 +96,7 @@ def cmd_redteam(args: argparse.Namespace) -> int:
     if judge is not None:
         judge.close()
     meta = {
+        "suite": args.suite,
         "attacks": f"{len(attacks)} ({len({a['family'] for a in attacks})} families)",
         "benign questions": len(benign),
         "limit": args.limit, "max_new_tokens": args.max_new_tokens,

@@ -60,6 +60,17 @@ def spread(items: list[dict], limit: int | None, key: str = "family") -> list[di
     return out
 
 
+def suite_folder(name: str | Path) -> Path:
+    """The folder of a suite: ``main`` (the shipped suite), ``heldout`` (the shipped held-out
+    suite, written apart from the guard) or a folder holding attacks.jsonl and benign.jsonl."""
+    folder = {"main": DATA, "heldout": DATA / "heldout"}.get(str(name), Path(name))
+    missing = [f for f in ("attacks.jsonl", "benign.jsonl") if not (folder / f).is_file()]
+    if missing:
+        raise RedTeamError(f"suite {str(name)!r}: {folder} has no {' or '.join(missing)} "
+                           "(use main, heldout or a folder with both files)")
+    return folder
+
+
 def load_suite(limit: int | None = None, families: Iterable[str] | None = None,
                lang: str | None = None, folder: Path = DATA) -> tuple[list[dict], list[dict]]:
     """(attacks, benign) from the shipped suite; `limit` caps each of the two lists."""
