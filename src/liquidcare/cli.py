@@ -230,7 +230,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     config = RunConfig(name=args.name, output_dir=args.output_dir, device=args.device)
     if args.quick:
-        config.stage1 = {**config.stage1, "steps": 10}
+        config.stage1 = {**config.stage1, "steps": min(config.stage1["steps"], 10)}
         config.stage2 = {**config.stage2, "steps": 20}
         config.max_train_tokens, config.max_val_tokens = 4096, 2048
     return _run_pipeline(config, resume=args.resume)

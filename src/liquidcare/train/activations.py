@@ -111,11 +111,15 @@ def capture(
 
     handles = [t.module.register_forward_hook(keep(t.layer)) for t in targets]
     first = min(layers)
+    decoder = getattr(model, "base_model", model)
     try:
         bar = tqdm(range(0, n, batch_size), desc="teacher pass", unit="batch", disable=not progress)
         for lo in bar:
             rows = slice(lo, min(lo + batch_size, n))
-            out = model(input_ids=blocks[rows].to(device), output_hidden_states=True)
+            # the decoder without the LM head: the logits of every position (vocabulary ×
+            # width per token, a fifth of SmolLM2's forward pass) are never needed here
+            out = decoder(input_ids=blocks[rows].to(device), output_hidden_states=True,
+                          use_cache=False)
             # hidden_states[i] is the input of decoder block i; the last one is after the norm
             start[rows] = out.hidden_states[first].to("cpu", dtype)
             final[rows] = out.hidden_states[-1].to("cpu", dtype)

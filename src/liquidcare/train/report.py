@@ -75,6 +75,12 @@ def write_report(run_dir: Path, summary: dict[str, Any]) -> Path:
         kl = f"{row['kl']:.4f}" if "kl" in row else "—"  # fine-tuning has no teacher
         lines.append(f"| {row['label']} | {row['ppl']:.2f} | {row['ppl'] / base_ppl:.3f} | "
                      f"{kl} |")
+    if summary.get("mode", "distill") == "distill":
+        names = {"stage1": "stage 1 (each block matches its MLP)", "stage2": "stage 2 (end to end)"}
+        skipped = [text for key, text in names.items()
+                   if not summary.get("config", {}).get(key, {}).get("steps", 1)]
+        if skipped:
+            lines += ["", f"Skipped (0 steps in the config): {', '.join(skipped)}."]
     errors = summary.get("layer_errors", {})
     if errors:
         lines += ["", "## Relative MSE of each liquid block against its MLP (validation)", "",
