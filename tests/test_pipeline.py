@@ -120,3 +120,18 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tiny_dir, corpus, tmp_pat
     assert stage2[:6] == whole["losses"]["stage 2: end to end"][:6]
     assert resumed["losses"]["stage 1: MLP matching"] == whole["losses"]["stage 1: MLP matching"]
     assert saves == [("stage 2", 9), ("stage 2", 10)]  # only the steps after the kill ran
+
+
+def test_the_demo_config_file_holds_the_settings_that_make_demo_runs():
+    # `liquidcare demo` runs RunConfig's defaults; configs/cfc-ncp-smollm2.yaml documents them
+    # for `liquidcare train` and torchrun. The two must not drift apart.
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(__file__).resolve().parents[1] / "configs" / "cfc-ncp-smollm2.yaml"
+    data = yaml.safe_load(path.read_text())
+    shipped, default = RunConfig.from_dict(data).to_dict(), RunConfig().to_dict()
+    for key in data:
+        if key != "name":
+            assert shipped[key] == default[key], key
