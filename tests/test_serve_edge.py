@@ -234,3 +234,14 @@ def test_the_openapi_schema_lists_fields_and_error_statuses(client):
         for method, op in ops.items():
             if path.startswith("/v1/"):
                 assert {"401", "404", "422", "429"} <= set(op["responses"]), (method, path)
+
+
+def test_a_refusal_on_a_record_the_caller_can_see_stays_403(client, world):
+    person, person_key = world.store.add_user("Pilar", role="person")
+    twin = world.store.create_twin({"name": "Pilar", "language": "es",
+                                    "person_user_id": person.id}, by=world.admin)
+    assert client.get(f"/v1/twins/{twin.id}", headers=auth(person_key)).status_code == 200
+    r = client.get(f"/v1/twins/{twin.id}/timeline", headers=auth(person_key))
+    assert r.status_code == 403  # their own twin: they know it exists; the timeline is not theirs
+    r = client.get(f"/v1/twins/{twin.id}/timeline", headers=auth(world.other_key))
+    assert r.status_code == 404 and r.json()["error"]["message"] == f"no twin {twin.id}"

@@ -83,16 +83,26 @@ def is_denied(err: BaseException) -> bool:
 
 
 class hidden:  # noqa: N801 - used as a context manager: `with hidden("twin", twin_id):`
-    """Turns the store's PermissionDeniedError about one record into a 404 naming it."""
+    """Turns the store's PermissionDeniedError about one record into a 404 naming it.
 
-    def __init__(self, kind: str, ident: Any) -> None:
-        self.kind, self.ident = kind, ident
+    `known`, when given, says whether the caller may know the record exists (it is called only
+    on a refusal); then the refusal stays a 403 (their role may not do this to it).
+    """
+
+    def __init__(self, kind: str, ident: Any, known: Any = None) -> None:
+        self.kind, self.ident, self.known = kind, ident, known
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, kind: Any, err: BaseException | None, tb: Any) -> None:
         if err is not None and is_denied(err):
+            if self.known is not None:
+                try:
+                    self.known()
+                    return  # they may see it: the 403 stands
+                except Exception:  # noqa: BLE001, S110 - any refusal: hide it
+                    pass
             raise HiddenError(f"no {self.kind} {self.ident}") from None
 
 

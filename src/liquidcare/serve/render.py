@@ -91,13 +91,11 @@ async def sse(turn: Turn, job: Job | None, events: AsyncIterator[Any] | None,
         return f"data: {json.dumps(jsonable_encoder(body), ensure_ascii=False)}\n\n"
 
     finished = False
-    visible = None
     try:
         yield chunk({"role": "assistant", "content": ""})
         if events is not None:
             entry = turn.extra.get("journal_id")
-            visible = client_events(events, gate, journal, entry)
-            async for kind, value in visible:
+            async for kind, value in client_events(events, gate, journal, entry):
                 if kind == "delta":
                     yield chunk({"content": value})
                 elif kind == "replace":

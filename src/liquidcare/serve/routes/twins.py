@@ -62,5 +62,7 @@ def patch_twin(twin_id: PathId, body: TwinPatch, user: User, store: StoreDep) ->
 
 @router.get("/{twin_id}/timeline")
 def timeline(twin_id: PathId, user: User, store: StoreDep) -> dict[str, Any]:
-    with hidden("twin", twin_id):
+    # a person linked to their own twin may know it exists (and their reads are not audited):
+    # they get 403, the timeline being for carers and clinicians
+    with hidden("twin", twin_id, known=lambda: store.get_twin(twin_id, by=user)):
         return {"object": "list", "data": [to_json(e) for e in store.timeline(twin_id, by=user)]}
