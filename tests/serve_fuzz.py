@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.modes import GenerationMode
@@ -92,7 +92,8 @@ def run_fuzz(app: Any, keys: dict[str, str], examples: int, seed: int = 0,
 def _drive(operation: Any, mode: GenerationMode, examples: int, keys: dict[str, str],
            roles: list[str], pick: random.Random, report: FuzzReport) -> None:
     @settings(max_examples=examples, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck), phases=[Phase.generate])
+              suppress_health_check=list(HealthCheck), phases=[Phase.generate],
+              verbosity=Verbosity.quiet)
     @given(case=operation.as_strategy(generation_mode=mode))
     def one(case: Any) -> None:
         headers = {"Authorization": f"Bearer {keys[pick.choice(roles)]}"}

@@ -27,3 +27,18 @@ def test_generated_requests_get_no_5xx_and_conform_to_the_schema(tmp_path):
     assert operations == declared and report.cases >= 150  # every operation was exercised
     # the model ran, not only the validation in front of it
     assert report.statuses[("POST /v1/chat/completions", 200)] >= 1
+
+
+def test_the_run_would_see_a_500(tmp_path, monkeypatch):
+    """The harness itself: a route that breaks is counted (so a pass above means something)."""
+    app, store, engine, keys = fuzz_app(tmp_path)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(store, "list_twins", broken)
+    try:
+        report = run_fuzz(app, {"carer": keys["carer"]}, examples=2, seed=2)
+    finally:
+        engine.close()
+    assert report.statuses[("GET /v1/twins", 500)] >= 1 and report.at_least_500 >= 1
