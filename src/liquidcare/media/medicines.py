@@ -63,9 +63,23 @@ def find_in_lexicon(name: str) -> Medicine | None:
     return lexicon()[index] if score >= SIMILARITY else None
 
 
+# letters OCR mixes up, folded to one of each pair before comparing (only inside words with a
+# letter, so that "40" stays a number): 0/o, 1/l/i, 5/s, "rn"/m
+_CONFUSABLE = str.maketrans({"0": "o", "1": "l", "i": "l", "5": "s"})
+
+
+def _shape(word: str) -> str:
+    if not any(ch.isalpha() for ch in word):
+        return word
+    return word.translate(_CONFUSABLE).replace("rn", "m")
+
+
 def _similarity(a: str, b: str) -> float:
     if a == b:
         return 1.0
+    a, b = _shape(a), _shape(b)
+    if a == b:
+        return 0.99
     if min(len(a), len(b)) < 5:  # short names must be exact: "sen" is not "seno"
         return 0.0
     return SequenceMatcher(None, a, b).ratio()
