@@ -17,8 +17,11 @@ from importlib import resources
 from typing import Any
 
 SIMILARITY = 0.82  # a word this close to a name (OCR slips a letter or two) is that name
-DOSE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(mg|mcg|µg|ug|g|ml|ui|iu|%|microgramos|micrograms)\b",
-                  re.IGNORECASE)
+# a dose as printed; "my", "mq", "m9" and "rng" are how OCR misreads a blurred "mg"
+DOSE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(mg|m[qy9]|rng|mcg|µg|ug|g|ml|ui|iu|%|microgramos|"
+                  r"micrograms)(?![a-z])", re.IGNORECASE)
+_UNIT = {"microgramos": "mcg", "micrograms": "mcg", "iu": "ui", "µg": "mcg", "ug": "mcg",
+         "my": "mg", "mq": "mg", "m9": "mg", "rng": "mg"}
 
 
 def fold(text: str) -> str:
@@ -109,8 +112,7 @@ def _best(words: list[str], aliases: set[str] | tuple[str, ...]) -> tuple[float,
 def _dose_numbers(dose: str) -> list[tuple[float, str]]:
     out = []
     for number, unit in DOSE.findall(dose):
-        unit = unit.lower().replace("µg", "mcg").replace("ug", "mcg")
-        unit = {"microgramos": "mcg", "micrograms": "mcg", "iu": "ui"}.get(unit, unit)
+        unit = _UNIT.get(unit.lower(), unit.lower())
         out.append((float(number.replace(",", ".")), unit))
     return out
 
@@ -156,8 +158,8 @@ def match_medicines(text: str, medications: list[dict[str, Any]] | None = None,
     """The medicines named in `text`: each twin medication it names (with the dose check), then
     each lexicon medicine it names that is not on the list."""
     words = fold(text).split()
-    doses = [f"{n} {u}" for n, u in DOSE.findall(text)]
-    seen_doses = [_dose_numbers(d)[0] for d in doses]
+    seen_doses = [_dose_numbers(f"{n} {u}")[0] for n, u in DOSE.findall(text)]
+    doses = [f"{n:g} {u}" for n, u in seen_doses]
     matches: list[MedicineMatch] = []
     claimed: set[int] = set()  # word positions already explained by a medicine
     covered: set[str] = set()
