@@ -127,26 +127,31 @@ class MedicineMatch:
     doses_seen: list[str] = field(default_factory=list)
     dose_agrees: bool | None = None  # None: no dose on the box or on the list
 
-    def describe(self, lang: str, person: str | None) -> str:
+    def describe(self, lang: str, person: str | None, has_list: bool = True) -> str:
+        """One line for the model (and the carer): what this is and whether it is on the list."""
         dose = f" {self.doses_seen[0]}" if self.doses_seen else ""
+        es = lang == "es"
         if not self.on_list:
-            if person:
-                return (f"{self.name_seen}{dose} NO está en la lista de medicación de {person}"
-                        if lang == "es" else
-                        f"{self.name_seen}{dose} is NOT on {person}'s medication list")
-            return (f"parece {self.name_seen}{dose}" if lang == "es"
-                    else f"this looks like {self.name_seen}{dose}")
+            if not has_list:
+                return f"parece {self.name_seen}{dose}" if es else \
+                    f"this looks like {self.name_seen}{dose}"
+            whose = (f"de {person}" if person else "") if es else \
+                (f"{person}'s " if person else "the ")
+            return (f"{self.name_seen}{dose} NO está en la lista de medicación {whose}".rstrip()
+                    if es else f"{self.name_seen}{dose} is NOT on {whose}medication list")
         entry = self.listed or {}
         times = ", ".join(entry.get("schedule") or [])
         listed = entry.get("name", self.name_seen) + (f" {entry['dose']}" if entry.get("dose")
                                                       else "")
-        if lang == "es":
-            text = f"es {self.name_seen}{dose}: está en la lista de {person} ({listed}"
+        if es:
+            text = f"es {self.name_seen}{dose}: está en la lista" + \
+                (f" de {person}" if person else "") + f" ({listed}"
             text += f", a las {times})" if times else ")"
             if self.dose_agrees is False:
                 text += f"; OJO: la dosis de la caja ({self.doses_seen[0]}) no es la de la lista"
         else:
-            text = f"this is {self.name_seen}{dose}: on {person}'s list ({listed}"
+            text = f"this is {self.name_seen}{dose}: on " + \
+                (f"{person}'s list" if person else "the list") + f" ({listed}"
             text += f", at {times})" if times else ")"
             if self.dose_agrees is False:
                 text += f"; CAUTION: the box's dose ({self.doses_seen[0]}) is not the listed one"

@@ -79,7 +79,6 @@ _NOTE = {
                 "take it again, closer and in good light, or to read the name aloud.]",
         "check": "Medicine check",
         "unknown": "no medicine name recognised",
-        "person": "the person",
     },
     "es": {
         "head": "[Foto: el texto de abajo se ha leído automáticamente de una foto que ha enviado "
@@ -89,7 +88,6 @@ _NOTE = {
                 "alta.]",
         "check": "Comprobación de medicamentos",
         "unknown": "no se ha reconocido ningún nombre de medicamento",
-        "person": "la persona",
     },
 }
 
@@ -103,8 +101,7 @@ def photo_note(reading: PhotoReading, lang: str, person: str | None = None,
     quoted = "\n".join(f"> {line}" for line in reading.text.splitlines())
     lines = [t["head"], quoted]
     if reading.medicines:
-        who = person or (t["person"] if has_list else None)
-        checks = "; ".join(m.describe(lang, who) for m in reading.medicines)
+        checks = "; ".join(m.describe(lang, person, has_list) for m in reading.medicines)
         lines.append(f"{t['check']}: {checks}.")
     elif has_list:
         lines.append(f"{t['check']}: {t['unknown']}.")
