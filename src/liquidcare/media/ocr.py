@@ -195,6 +195,11 @@ def tesseract(img: Any, langs: str = LANGS, psm: int = 3, timeout: float = 60.0)
         word = cols[11].strip()
         if confidence < MIN_WORD_CONFIDENCE or not any(ch.isalnum() for ch in word):
             continue
+        # a "word" far wider than its letters could be is the edge of a band or a shadow
+        # ("OO]" over a whole coloured stripe): letters are at most ~2x as wide as tall
+        width, height = int(cols[8]), max(1, int(cols[9]))
+        if width / len(word) > 2.5 * height:
+            continue
         lines.setdefault(tuple(cols[1:5]), []).append(word)
     return "\n".join(" ".join(words) for words in lines.values())
 

