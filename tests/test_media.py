@@ -223,3 +223,23 @@ def test_too_long_audio_is_refused_before_decoding_it_all(transcriber):
     with pytest.raises(AudioTooLongError):
         stt.Transcriber(transcriber.model_dir, max_seconds=0.5).transcribe(
             audio_mod.wav_bytes(tone(2.0)))
+
+
+# --- the command line -------------------------------------------------------------------------
+def test_say_then_read_photo_on_the_command_line(tmp_path, capsys):
+    need("espeak")
+    need("ocr")
+    from liquidcare.cli import main
+
+    out = tmp_path / "aviso.wav"
+    assert main(["say", "Es la hora de la furosemida", "-o", str(out)]) == 0
+    assert "voice espeak-es" in capsys.readouterr().out
+    assert audio_mod.read_wav(out.read_bytes()).seconds > 1.0
+    assert main(["say", "hola", "-o", str(tmp_path / "aviso.doc")]) == 1
+    assert "the extension must be one of .wav" in capsys.readouterr().err
+    photo = tmp_path / "caja.jpg"
+    photo.write_bytes(synth.render_box(synth.Box(["SINTROM", "4 mg"]), tilt=-5, jpeg=70))
+    assert main(["read-photo", str(photo), "--medicines", "Acenocumarol", "--language",
+                 "es"]) == 0
+    printed = capsys.readouterr().out
+    assert "SINTROM" in printed and "está en la lista (Acenocumarol)" in printed
