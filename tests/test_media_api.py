@@ -17,10 +17,9 @@ from liquidcare.serve.app import create_app
 
 
 @pytest.fixture(scope="module")
-def transcriber(tmp_path_factory):
-    need("stt")
-    folder = stt.prepare_whisper_base(tmp_path_factory.mktemp("whisper") / "whisper-base")
-    return stt.Transcriber(folder)
+def transcriber(embedded_home):
+    need("stt")  # the joined model is kept in pytest's cache folder, joined once per checkout
+    return stt.Transcriber(stt.prepare_whisper_base(embedded_home / "media" / "whisper-base"))
 
 
 @pytest.fixture

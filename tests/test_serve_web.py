@@ -178,7 +178,7 @@ SOURCES_STREAM = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in [
 ]) + "data: [DONE]\n\n"
 
 
-def test_voice_photo_sources_and_axe_audit_of_every_state(tmp_path):
+def test_voice_photo_sources_and_axe_audit_of_every_state(tmp_path, embedded_home):
     _browser_or_skip()
     if not AXE.exists():
         _missing(f"{AXE} is missing (scripts/system-deps runs npm ci)")
@@ -195,7 +195,8 @@ def test_voice_photo_sources_and_axe_audit_of_every_state(tmp_path):
     engine = tiny_engine()
     engine.loaded.model.config.max_position_embeddings = 2048  # room for a photo's note
     app = create_app(engine, store, default_max_tokens=6)
-    app.state.transcriber = stt.Transcriber(stt.prepare_whisper_base(tmp_path / "wb"))
+    app.state.transcriber = stt.Transcriber(
+        stt.prepare_whisper_base(embedded_home / "media" / "whisper-base"))
     server = LiveServer(app).start()
     p, context = _launch(tmp_path, ["--use-fake-ui-for-media-stream",
                                     "--use-fake-device-for-media-stream",
