@@ -24,7 +24,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -234,8 +233,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     parts = args.only or ["stt", "tts", "ocr"]
     if args.home:
-        import os
-
         os.environ["LIQUIDCARE_HOME"] = args.home
 
     def log(msg: str) -> None:
@@ -293,5 +290,4 @@ def table(results: dict) -> str:
 
 
 if __name__ == "__main__":
-    with tempfile.TemporaryDirectory():
-        sys.exit(main())
+    sys.exit(main())
