@@ -239,7 +239,7 @@ def test_voice_photo_sources_and_axe_audit_of_every_state(tmp_path, embedded_hom
         with page.expect_response("**/v1/audio/speech") as speech:
             page.click("#messages li.assistant .read-aloud")
         assert speech.value.status == 200
-        assert speech.value.headers["content-type"] == "audio/mpeg"
+        assert speech.value.headers["content-type"] == "audio/wav"
         assert speech.value.headers["x-voice"] == "espeak-es"
 
         # a photo of a medicine box, through the photo button's file input

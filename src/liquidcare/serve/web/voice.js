@@ -13,7 +13,8 @@ export function stopSpeaking() {
 
 export async function speak(api, text, language, onEnd) {
   stopSpeaking();
-  const body = { model: "tts-1", voice: "auto", input: text, response_format: "mp3" };
+  // WAV: no encoding to wait for (the reply is spoken as soon as it is synthesised)
+  const body = { model: "tts-1", voice: "auto", input: text, response_format: "wav" };
   if (language) body.language = language;
   const response = await api("/v1/audio/speech", {
     method: "POST", body: JSON.stringify(body), raw: true,
