@@ -186,8 +186,15 @@ def cmd_store_backup(args: argparse.Namespace) -> int:
 
 def cmd_store_restore(args: argparse.Namespace) -> int:
     with _open(args, create=True) as store:
-        store.restore(args.path)
+        report = store.restore(args.path)
         print(f"restored {args.path} (schema version {store.schema_version()})")
+    print(f"kept the store as it was in {report.kept_copy}")
+    if report.reapplied_erasures:
+        ids = ", ".join(f"#{i}" for i in report.reapplied_erasures)
+        print(f"re-applied {len(report.reapplied_erasures)} erasure record(s) newer than the "
+              f"backup ({ids}): erased people stay erased")
+    if report.audit_entries_kept:
+        print(f"carried over {report.audit_entries_kept} audit entries written since the backup")
     return 0
 
 
@@ -271,7 +278,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     backup.set_defaults(func=cmd_store_backup)
     restore = ssub.add_parser(
         "restore", help="replace the SQLite store's content with a backup (PostgreSQL: "
-                        "use pg_restore)")
+                        "use pg_restore)",
+        description="Checks the backup whole (SQLite integrity_check) before touching anything, "
+                    "keeps a copy of the current store beside it (STORE.before-restore-TIME), "
+                    "copies the backup in, and applies again every erasure the backup does not "
+                    "know of, so that a person erased since the backup stays erased.")
     restore.add_argument("path")
     _add_store_option(restore)
     restore.set_defaults(func=cmd_store_restore)
