@@ -25,6 +25,7 @@ def rated_store(tmp_path):
     ids = []
     with open_store(db) as store:
         user, _ = store.add_user("Ana", role="carer")
+        store.grant_consent("research_retraining", user_id=user.id, by=user)
         for row in rated_rows(6):
             conv = store.start_conversation(by=user)
             store.add_message(conv.id, "user", row["prompt"][-1]["content"], by=user)

@@ -25,6 +25,10 @@ def fill(store):
          "notes": "vive con su gata Misi"}, by=carmen_user)
     store.link(carmen.id, carer.id, by=None)
     john = store.create_twin({"name": "John Smith", "language": "en"}, by=john_carer)
+    store.grant_consent("research_retraining", twin_id=carmen.id, by=carmen_user)
+    store.grant_consent("research_retraining", twin_id=john.id, by=None, note="signed form")
+    for user in (carmen_user, carer, john_carer):
+        store.grant_consent("research_retraining", user_id=user.id, by=user)
 
     own = store.start_conversation(by=carmen_user, twin_id=carmen.id)
     store.add_message(own.id, "user", CARMEN_SAYS[0], by=carmen_user)
@@ -35,12 +39,14 @@ def fill(store):
                          message_id=reply.id)
     about = store.start_conversation(by=carer, twin_id=carmen.id)
     store.add_message(about.id, "user", CARMEN_SAYS[1], by=carer)
-    reply2 = store.add_message(about.id, "assistant", "Tómela ahora, Carmen", by=carer)
+    reply2 = store.add_message(about.id, "assistant", "Tómela ahora, Carmen", by=carer,
+                               model_version="m1")
     store.rate(reply2.id, -1, by=carer)
 
     jconv = store.start_conversation(by=john_carer, twin_id=john.id)
     store.add_message(jconv.id, "user", JOHN_SAYS, by=john_carer)
-    jreply = store.add_message(jconv.id, "assistant", "I'm here for you, John", by=john_carer)
+    jreply = store.add_message(jconv.id, "assistant", "I'm here for you, John", by=john_carer,
+                               model_version="m1")
     store.rate(jreply.id, 1, by=john_carer)
 
     store.record_training("adapter@1", [reply.id, jreply.id])
@@ -73,7 +79,7 @@ def test_forget_erases_every_trace_and_keeps_the_others(store_url, tmp_path):
         assert erasure.kinds == {
             "twin": 1, "twin_links": 2, "timeline_events": 2, "conversations": 2,
             "messages": 4, "ratings": 2, "guard_verdicts": 1, "training_examples": 1,
-            "user_accounts": 1,
+            "consents": 1, "user_accounts": 1,
         }
         assert [e.person_id for e in store.erasures()] == [w["carmen"].id]
         assert store.erasures()[0].by_role == "operator"

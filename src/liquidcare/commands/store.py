@@ -122,8 +122,9 @@ def cmd_store_export(args: argparse.Namespace) -> int:
             for path in paths:
                 print(f"  {path}")
         else:
-            count = store.export_training_set(args.out)
-            print(f"wrote {count} rated replies to {args.out}")
+            count = store.export_training_set(args.out, scope=args.scope)
+            print(f"wrote {count} rated replies to {args.out} (scope {args.scope}: only replies "
+                  "the model wrote, with consent, personal data masked)")
     return 0
 
 
@@ -174,6 +175,34 @@ def cmd_store_erasures(args: argparse.Namespace) -> int:
         print("models that still carry erased data (retrain them without it):")
         for c in carried:
             print(f"  {c.adapter_version}: {c.examples} example(s) of erasure #{c.erasure_id}")
+    return 0
+
+
+def cmd_store_consent(args: argparse.Namespace) -> int:
+    from liquidcare.feedback import ValidationError
+
+    who = {"twin_id": args.twin, "user_id": args.user}
+    if (args.twin is None) == (args.user is None):
+        raise ValidationError("name one person (--twin ID) or one user (--user ID)")
+    subject = f"person {args.twin}" if args.twin is not None else f"user {args.user}"
+    with _open(args) as store:
+        if args.consent_action == "grant":
+            c = store.grant_consent(args.scope, by=None, note=args.note or "", **who)
+            print(f"{subject} consents to {c.scope} since "
+                  f"{c.granted_at.isoformat(timespec='seconds')} (record #{c.id})")
+        elif args.consent_action == "withdraw":
+            n = store.withdraw_consent(args.scope, by=None, **who)
+            print(f"withdrew {n} consent(s) of {subject} to {args.scope}"
+                  + ("; the next training export leaves their data out" if n else ""))
+        else:
+            records = store.consents(by=None, **who)
+            if not records:
+                print(f"no consent recorded for {subject}")
+            for c in records:
+                state = ("active" if c.active else
+                         f"withdrawn {c.withdrawn_at.isoformat(timespec='seconds')}")
+                print(f"#{c.id} {c.scope:<20} given {c.granted_at.isoformat(timespec='seconds')} "
+                      f"by {c.granted_by_role}: {state}" + (f" ({c.note})" if c.note else ""))
     return 0
 
 
@@ -254,6 +283,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="the JSONL file (training set) or, with --person, a folder")
     export.add_argument("--person", type=int, metavar="ID",
                         help="the person's id (their twin's id): export their data instead")
+    export.add_argument("--scope", default="research_retraining",
+                        choices=["research_retraining", "federated"],
+                        help="the use the training set is for: only conversations whose user "
+                             "and person consent to it are exported (default "
+                             "research_retraining)")
     _add_store_option(export)
     export.set_defaults(func=cmd_store_export)
     forget = ssub.add_parser(
@@ -271,6 +305,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         "erasures", help="erasure records and the models that still carry erased data")
     _add_store_option(erasures)
     erasures.set_defaults(func=cmd_store_erasures)
+    consent = ssub.add_parser(
+        "consent", help="record, withdraw or list a person's or a user's consent",
+        description="Consent per person (--twin ID) or per user (--user ID) and scope: service, "
+                    "research_retraining (retraining this centre's model) or federated. A "
+                    "conversation enters a training set only while its user and, when it is "
+                    "about a twin, that person consent to the set's scope.")
+    csub = consent.add_subparsers(dest="consent_action", metavar="<action>", title="actions",
+                                  required=True)
+    for action, text in (("grant", "record consent (e.g. from a signed form: --note)"),
+                         ("withdraw", "withdraw consent (the next export leaves the data out)"),
+                         ("list", "every consent given and withdrawn")):
+        c = csub.add_parser(action, help=text)
+        group = c.add_mutually_exclusive_group(required=True)
+        group.add_argument("--twin", type=int, metavar="ID", help="the person (their twin's id)")
+        group.add_argument("--user", type=int, metavar="ID", help="a user's own consent")
+        if action != "list":
+            c.add_argument("--scope", required=True,
+                           choices=["service", "research_retraining", "federated"])
+        if action == "grant":
+            c.add_argument("--note", help="how it was given (form, representative, ...)")
+        _add_store_option(c)
+        c.set_defaults(func=cmd_store_consent)
     backup = ssub.add_parser(
         "backup", help="copy a live SQLite store to PATH (PostgreSQL: use pg_dump)")
     backup.add_argument("path")

@@ -34,6 +34,7 @@ from .models import (
     AdapterErasureRow,
     ApiKeyRow,
     AuditRow,
+    ConsentRow,
     ConversationRow,
     ErasureRow,
     EventRow,
@@ -256,6 +257,7 @@ def erase_rows(s: Session, twin: TwinRow) -> tuple[dict[str, int], list[tuple[st
         "ratings": count(RatingRow, RatingRow.message_id.in_(msg_ids)),
         "guard_verdicts": count(VerdictRow, VerdictRow.conversation_id.in_(conv_ids)),
         "training_examples": sum(n for _, n in trained),
+        "consents": count(ConsentRow, ConsentRow.twin_id == twin.id),
     }
     account = twin.person_user_id
     # The person's own chats about another twin stay (they are that twin's record too), and
@@ -276,8 +278,10 @@ def erase_rows(s: Session, twin: TwinRow) -> tuple[dict[str, int], list[tuple[st
     s.execute(delete(MessageRow).where(MessageRow.id.in_(msg_ids)))
     s.execute(delete(ConversationRow).where(ConversationRow.id.in_(conv_ids)))
     s.execute(delete(TwinLinkRow).where(TwinLinkRow.twin_id == twin.id))
+    s.execute(delete(ConsentRow).where(ConsentRow.twin_id == twin.id))
     s.execute(delete(TwinRow).where(TwinRow.id == twin.id))
     if account is not None:
+        s.execute(delete(ConsentRow).where(ConsentRow.user_id == account))
         s.execute(delete(RatingRow).where(RatingRow.user_id == account))
         s.execute(delete(ApiKeyRow).where(ApiKeyRow.user_id == account))
         s.execute(delete(TwinLinkRow).where(TwinLinkRow.user_id == account))
