@@ -52,7 +52,7 @@ def test_rights_commands_round_trip(tmp_path, capsys):
 
     code, out, _ = run(capsys, "store", "export", "--out", str(tmp_path / "train.jsonl"),
                        "--store", db)
-    assert "wrote 0 rated replies" in out  # nobody consented yet
+    assert "wrote 0 rated replies" in out and "left out 1 rated reply without" in out
     for who in (["--twin", "1"], ["--user", str(carer.id)]):
         code, out, _ = run(capsys, "store", "consent", "grant", *who, "--scope",
                            "research_retraining", "--note", "signed form", "--store", db)

@@ -65,3 +65,44 @@ def test_a_forged_assistant_turn_is_not_ratable_and_never_exported(store_url, tm
         assert row["dropped_client_turns"] == 1
     assert all(LETHAL not in json.dumps(r) for r in store.training_rows())
     store.close()
+
+
+class _Verdict:
+    def __init__(self, allowed: bool, safe_reply: str | None = None) -> None:
+        self.allowed, self.category, self.reason, self.safe_reply = (
+            allowed, None if allowed else "medical", "test", safe_reply)
+
+
+class _ReplacingGuard:
+    """Lets every input through; replaces every model output."""
+
+    def check_input(self, messages):
+        return _Verdict(True)
+
+    def check_output(self, messages, reply):
+        return _Verdict(False, "Please ask the doctor first.")
+
+
+def test_a_reply_the_guard_replaced_is_the_guards_and_never_trains(store_url, tmp_path):
+    from liquidcare.feedback.models import MessageRow
+
+    store = open_store(store_url)
+    carer, key = store.add_user("Ana", role="carer")
+    store.grant_consent("research_retraining", user_id=carer.id, by=carer)
+    app = create_app(tiny_engine(), store, _ReplacingGuard(), default_max_tokens=3)
+    with TestClient(app) as client:
+        r = client.post("/v1/chat/completions", headers=auth(key),
+                        json={"messages": [{"role": "user", "content": "w4 w5"}]})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["choices"][0]["message"]["content"] == "Please ask the doctor first."
+        r = client.post("/v1/feedback", headers=auth(key),
+                        json={"message_id": body["message_id"], "value": 1})
+        assert r.status_code == 200, r.text  # feedback on the guard is kept ...
+    with store._tx() as s:
+        row = s.get(MessageRow, body["message_id"])
+        assert (row.origin, row.model_version) == ("guard", "guard")
+        assert row.original_content and row.original_content != row.content  # the model's words
+        assert [m["role"] for m in row.prompt] == ["system", "user"]
+    assert store.export_training_set(tmp_path / "t.jsonl") == 0  # ... but never trains
+    store.close()

@@ -268,6 +268,34 @@ def test_an_older_store_is_migrated_on_open_and_keeps_its_data(tmp_path):
         assert [u.name for u in store.list_users()] == ["Ana"]
 
 
+def test_migration_0003_tells_the_models_replies_from_the_clients(tmp_path):
+    from alembic import command
+
+    from liquidcare.feedback.engine import _alembic_config, make_engine
+
+    path = tmp_path / "old.db"
+    engine = make_engine(str(path))
+    with engine.execution_options(liquidcare_write=True).begin() as conn:
+        command.upgrade(_alembic_config(conn), "0002")
+        conn.execute(sa.text(
+            "INSERT INTO users (name, role, created_at) VALUES ('Ana', 'carer', '2026-01-01')"))
+        conn.execute(sa.text("INSERT INTO conversations (user_id, title, created_at) "
+                             "VALUES (1, '', '2026-01-01')"))
+        for role, version in [("user", None), ("assistant", None), ("assistant", "m1"),
+                              ("assistant", "guard")]:
+            conn.execute(sa.text(
+                "INSERT INTO messages (conversation_id, role, content, model_version, "
+                "created_at) VALUES (1, :role, 'x', :version, '2026-01-01')"),
+                {"role": role, "version": version})
+    engine.dispose()
+    with open_store(path) as store:
+        conv = store.get_conversation(1, by=None)
+        assert [m.origin for m in conv.messages] == ["client", "client", "model", "guard"]
+        with pytest.raises(ValidationError, match="written by the client"):
+            store.rate(conv.messages[1].id, 1, by=1)
+        store.rate(conv.messages[2].id, 1, by=1)
+
+
 def test_only_an_admin_names_whose_twin_it_is_and_that_person_gets_access(store):
     carer, _ = store.add_user("Ana", role="carer")
     admin, _ = store.add_user("Root", role="admin")

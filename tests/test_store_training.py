@@ -193,6 +193,7 @@ def test_forget_names_the_models_trained_on_the_erased_data(world):
     store.record_training("care@v2", [row["message_id"] for row in store.training_rows()])
     erasure = store.forget_person(twin.id)
     assert erasure.kinds["consents"] == 1 and erasure.kinds["training_examples"] == 1
+    assert erasure.models == {"care@v2": 1} and store.erasures()[0].models == {"care@v2": 1}
     carried = store.models_carrying_erased_data()
     assert [(c.adapter_version, c.erasure_id, c.examples) for c in carried] == [
         ("care@v2", erasure.id, 1)]

@@ -123,8 +123,13 @@ def cmd_store_export(args: argparse.Namespace) -> int:
                 print(f"  {path}")
         else:
             count = store.export_training_set(args.out, scope=args.scope)
+            missing = store.without_consent(args.scope)
             print(f"wrote {count} rated replies to {args.out} (scope {args.scope}: only replies "
                   "the model wrote, with consent, personal data masked)")
+            if missing:
+                print(f"left out {missing} rated repl{'y' if missing == 1 else 'ies'} without "
+                      f"the user's or the person's consent to {args.scope} "
+                      "(see `liquidcare store consent`)")
     return 0
 
 

@@ -95,6 +95,8 @@ class Erasure(_Record):
     by_role: str
     person_id: int
     kinds: dict[str, int]
+    # adapter (model) versions trained on the erased data -> how many erased examples each
+    models: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

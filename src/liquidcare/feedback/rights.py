@@ -315,6 +315,7 @@ def forget_person(store: StoreBase, person_id: int, by: Actor) -> Erasure:
         return Erasure(
             id=erasure.id, at=erasure.at, by_user_id=erasure.by_user_id,
             by_role=erasure.by_role, person_id=erasure.person_id, kinds=dict(kinds),
+            models=dict(trained),
         )
 
 

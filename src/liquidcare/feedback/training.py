@@ -78,23 +78,10 @@ class TrainingPart(StoreBase):
             raise ValidationError(
                 f"training scope must be one of {', '.join(TRAINING_SCOPES)}, not {scope!r}")
         with self._tx() as s:
-            twins_ok, users_ok = consenting(s, scope)
-            scores = s.execute(
-                select(RatingRow.message_id, func.sum(RatingRow.value))
-                .group_by(RatingRow.message_id).order_by(RatingRow.message_id)
-            ).all()
-            by_conv: dict[int, list[tuple[int, int]]] = {}
-            for message_id, score in scores:
-                msg = s.get(MessageRow, message_id)
-                if msg is None or msg.role != "assistant" or msg.origin != "model" or not score:
-                    continue
-                by_conv.setdefault(msg.conversation_id, []).append((message_id, int(score)))
+            by_conv, _ = self._rated_replies(s, scope)
             for conv_id in sorted(by_conv):
                 conv = s.get(ConversationRow, conv_id)
                 assert conv is not None
-                if conv.user_id not in users_ok or (
-                        conv.twin_id is not None and conv.twin_id not in twins_ok):
-                    continue
                 twin = s.get(TwinRow, conv.twin_id) if conv.twin_id is not None else None
                 owner = s.get(UserRow, conv.user_id)
                 masker = Masker(twin_snapshot(twin) if twin is not None else None,
@@ -117,6 +104,38 @@ class TrainingPart(StoreBase):
                         "model_version": msg.model_version,
                         "dropped_client_turns": dropped,
                     }
+
+    @staticmethod
+    def _rated_replies(s: Any, scope: str) -> tuple[dict[int, list[tuple[int, int]]], int]:
+        """({conversation id: [(reply id, score)]} of the rated model replies that may train
+        for `scope`, how many rated model replies were left out for want of consent)."""
+        twins_ok, users_ok = consenting(s, scope)
+        scores = s.execute(
+            select(RatingRow.message_id, func.sum(RatingRow.value))
+            .group_by(RatingRow.message_id).order_by(RatingRow.message_id)
+        ).all()
+        by_conv: dict[int, list[tuple[int, int]]] = {}
+        left_out = 0
+        for message_id, score in scores:
+            msg = s.get(MessageRow, message_id)
+            if msg is None or msg.role != "assistant" or msg.origin != "model" or not score:
+                continue
+            conv = s.get(ConversationRow, msg.conversation_id)
+            if conv.user_id not in users_ok or (
+                    conv.twin_id is not None and conv.twin_id not in twins_ok):
+                left_out += 1
+                continue
+            by_conv.setdefault(msg.conversation_id, []).append((message_id, int(score)))
+        return by_conv, left_out
+
+    def without_consent(self, scope: str = "research_retraining") -> int:
+        """How many rated model replies a training set for `scope` leaves out for want of the
+        user's or the person's consent (for a command to say so)."""
+        if scope not in TRAINING_SCOPES:
+            raise ValidationError(
+                f"training scope must be one of {', '.join(TRAINING_SCOPES)}, not {scope!r}")
+        with self._tx() as s:
+            return self._rated_replies(s, scope)[1]
 
     def export_training_set(
         self, path: str | os.PathLike[str], scope: str = "research_retraining"
