@@ -17,13 +17,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import time
 from pathlib import Path
 
 import torch
+
+from liquidcare.atomic import write_json
 
 
 def _wire_bytes(obj) -> int:
@@ -84,7 +85,6 @@ def centralised(cfg, clients: int, steps: int, batch: int) -> float:
         evaluate_nll,
         initial_liquid_state,
         load_shard,
-        perplexity,
         train_lm,
     )
     from liquidcare.federated.params import load_arrays
@@ -100,7 +100,7 @@ def centralised(cfg, clients: int, steps: int, batch: int) -> float:
     pooled = Shard(cat("train"), cat("val"), shards[0].first, cat("train_start"),
                    cat("val_start"))
     train_lm(model, pooled, steps, cfg.lr, batch, seed=cfg.seed)
-    return perplexity(*evaluate_nll(model, pooled))
+    return evaluate_nll(model, pooled).ppl
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"(federated {fed_seconds:.0f} s including Ray and model start-up; "
               f"centralised {central_seconds:.0f} s)")
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        write_json(args.json, results)
     return 0
 
 

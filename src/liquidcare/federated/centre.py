@@ -12,7 +12,6 @@ server asks for it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from liquidcare.surgery import (
     preset,
 )
 from liquidcare.train import final_hidden, supports_suffix
+from liquidcare.train.evaluation import Scores, next_token_nll, score
 
 from .config import FedConfig, FederatedConfigError
 
@@ -166,12 +166,6 @@ def _hidden(model: nn.Module, shard: Shard, ids: Tensor, start: Tensor | None) -
     return final_hidden(model, shard.first, start, ids)
 
 
-def _nll(model: nn.Module, hidden: Tensor, ids: Tensor) -> Tensor:
-    logits = model.get_output_embeddings()(hidden[:, :-1]).float()
-    return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                       ids[:, 1:].reshape(-1), reduction="sum")
-
-
 def train_lm(model: nn.Module, shard: Shard, steps: int, lr: float, batch_size: int,
              proximal_mu: float = 0.0, seed: int = 0) -> list[float]:
     """``steps`` AdamW steps of LM loss on the shard's training blocks (liquid weights only);
@@ -188,7 +182,9 @@ def train_lm(model: nn.Module, shard: Shard, steps: int, lr: float, batch_size: 
         rows = torch.randperm(n, generator=g)[:batch_size]
         ids = shard.train[rows].to(device)
         start = None if shard.train_start is None else shard.train_start[rows].to(device)
-        lm = _nll(model, _hidden(model, shard, ids, start), ids) / ids[:, 1:].numel()
+        hidden = _hidden(model, shard, ids, start)
+        lm = next_token_nll(model.get_output_embeddings()(hidden[:, :-1]), ids) \
+            / ids[:, 1:].numel()
         loss = lm
         if proximal_mu > 0:
             loss = loss + proximal_mu / 2 * sum((p - a).pow(2).sum()
@@ -202,18 +198,15 @@ def train_lm(model: nn.Module, shard: Shard, steps: int, lr: float, batch_size: 
     return losses
 
 
-@torch.no_grad()
-def evaluate_nll(model: nn.Module, shard: Shard, batch: int = 8) -> tuple[float, int]:
-    """(summed next-token NLL, tokens scored) on the shard's validation blocks."""
+def evaluate_nll(model: nn.Module, shard: Shard, batch: int = 8) -> Scores:
+    """Summed next-token NLL and tokens scored on the shard's validation blocks (this centre
+    only: a Flower client is no data-parallel process)."""
     device = next(model.parameters()).device
-    total, count = 0.0, 0
-    for lo in range(0, shard.val.shape[0], batch):
-        ids = shard.val[lo:lo + batch].to(device)
-        start = None if shard.val_start is None else shard.val_start[lo:lo + batch].to(device)
-        total += _nll(model, _hidden(model, shard, ids, start), ids).item()
-        count += ids[:, 1:].numel()
-    return total, count
+    head = model.get_output_embeddings()
 
+    def batch_logits(rows: Tensor):
+        ids = shard.val[rows].to(device)
+        start = None if shard.val_start is None else shard.val_start[rows].to(device)
+        return ids, head(_hidden(model, shard, ids, start)[:, :-1]), None
 
-def perplexity(nll_sum: float, count: int) -> float:
-    return math.exp(nll_sum / max(count, 1))
+    return score(model, shard.val.shape[0], batch_logits, batch, across_processes=False)

@@ -99,8 +99,8 @@ def build_client_app(defaults: dict[str, Any] | None = None,
         model, _tok = build_model(cfg)
         load_arrays(model, msg.content["arrays"])
         shard = load_shard(cfg, partition, centres, corpus)
-        nll, tokens = evaluate_nll(model, shard)
-        metrics = MetricRecord({"num-examples": tokens, "val-nll": nll / max(tokens, 1),
+        scores = evaluate_nll(model, shard)
+        metrics = MetricRecord({"num-examples": scores.tokens, "val-nll": scores.mean_nll,
                                 "partition-id": partition})
         return Message(content=RecordDict({"metrics": metrics}), reply_to=msg)
 

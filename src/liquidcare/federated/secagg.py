@@ -181,10 +181,10 @@ def legacy_evaluate(msg: Message, cfg: FedConfig, partition: int, centres: int,
     ins = compat.recorddict_to_evaluateins(msg.content, keep_input=True)
     model, _ = build_model(cfg)
     _load_ndarrays(model, parameters_to_ndarrays(ins.parameters))
-    nll, tokens = evaluate_nll(model, load_shard(cfg, partition, centres, corpus))
-    res = EvaluateRes(status=Status(code=Code.OK, message=""), loss=nll / max(tokens, 1),
-                      num_examples=tokens,
-                      metrics={"val-nll": nll / max(tokens, 1), "partition-id": partition})
+    scores = evaluate_nll(model, load_shard(cfg, partition, centres, corpus))
+    res = EvaluateRes(status=Status(code=Code.OK, message=""), loss=scores.mean_nll,
+                      num_examples=scores.tokens,
+                      metrics={"val-nll": scores.mean_nll, "partition-id": partition})
     return Message(content=compat.evaluateres_to_recorddict(res), reply_to=msg)
 
 

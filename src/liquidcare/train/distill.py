@@ -39,6 +39,7 @@ from liquidcare.surgery import LiquidConfigError, liquid_blocks
 
 from . import parallel
 from .activations import Activations, Shard
+from .evaluation import score
 from .suffix import final_hidden
 
 PRECISIONS = {"auto", "fp32", "bf16", "fp16"}
@@ -440,7 +441,6 @@ def stage2(model: nn.Module, acts: Activations, cfg: DistillConfig, log: Log | N
                       cfg.seed + 2, log, progress, checkpoint, cfg.precision)
 
 
-@torch.no_grad()
 def evaluate(model: nn.Module, acts: Activations, batch_size: int = 8,
              teacher: bool = False) -> dict[str, float]:
     """Perplexity and mean KL(teacher ‖ model) per token on the packed blocks of ``acts``:
@@ -448,22 +448,17 @@ def evaluate(model: nn.Module, acts: Activations, batch_size: int = 8,
     cached final hidden states, nothing re-run; KL 0). Summed over every process's shard."""
     head = model.get_output_embeddings()
     device = head.weight.device
-    nll_sum = kl_sum = 0.0
-    count = 0
-    for lo in range(0, acts.blocks.shape[0], batch_size):
-        rows = torch.arange(lo, min(lo + batch_size, acts.blocks.shape[0]))
+
+    def batch_logits(rows: Tensor):
         ids = acts.blocks[rows].to(device)
         target = acts.final[rows].to(device)
-        hidden = target if teacher else final_hidden(
-            model, acts.first_layer, acts.start[rows].to(device), ids)
-        logp = head(hidden[:, :-1]).float().log_softmax(-1)
-        nll_sum += -logp.gather(-1, ids[:, 1:, None]).sum().item()
-        if not teacher:
-            logq = head(target[:, :-1]).float().log_softmax(-1)
-            kl_sum += (logq.exp() * (logq - logp)).sum().item()
-        count += ids[:, 1:].numel()
-    nll_sum, kl_sum, count = parallel.sum_floats(nll_sum, kl_sum, count)
-    return {"ppl": math.exp(nll_sum / max(count, 1)), "kl": kl_sum / max(count, 1)}
+        if teacher:
+            return ids, head(target[:, :-1]), None
+        hidden = final_hidden(model, acts.first_layer, acts.start[rows].to(device), ids)
+        return ids, head(hidden[:, :-1]), head(target[:, :-1])
+
+    return score(model, acts.blocks.shape[0], batch_logits, batch_size,
+                 compare_teacher=True).as_dict()
 
 
 def perplexity(model: nn.Module, acts: Activations, batch_size: int = 8,
