@@ -3,10 +3,10 @@ validation data pooled, bytes sent) and `perplexity.png` (one line per centre, o
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
+from liquidcare.atomic import write_text
 from liquidcare.train.report import save_figure
 
 
@@ -82,10 +82,7 @@ def write_report(out: Path, state: dict[str, Any]) -> Path:
             lines.append(f"| {r} | | {row['failures']} centre(s) failed; aggregated: "
                          f"{row.get('aggregated')} | | | |")
     lines += ["", "![perplexity per round](perplexity.png)", ""]
-    path = out / "report.md"
-    tmp = path.with_name(".report.md.tmp")
-    tmp.write_text("\n".join(lines))
-    os.replace(tmp, path)
+    path = write_text(out / "report.md", "\n".join(lines))
     if any("val_ppl" in c for _, row in rounds for c in row["clients"].values()):
         plot_perplexity(state, out / "perplexity.png")
     return path

@@ -15,7 +15,6 @@ round numbers), so a run of ``rounds=5`` killed after round 3 runs rounds 4 and 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterable
 from logging import INFO, WARNING
@@ -28,6 +27,8 @@ from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, 
 from flwr.common import log
 from flwr.serverapp import Grid, ServerApp
 from flwr.serverapp.strategy import Strategy
+
+from liquidcare.atomic import write_json, write_with
 
 from .config import FedConfig, FederatedConfigError
 
@@ -158,12 +159,6 @@ def _base_strategy(strategy: Strategy) -> Strategy:
     return strategy
 
 
-def _atomic_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
 def read_state(out: Path) -> dict[str, Any] | None:
     path = out / "state.json"
     if not path.is_file():
@@ -183,10 +178,9 @@ def _save_optimizer(out: Path, strategy: Strategy) -> None:
     moments = {k: getattr(base, k) for k in ("m_t", "v_t") if getattr(base, k, None)}
     if not moments:
         return
-    tmp = out / ".server_state.pt.tmp"
-    torch.save({k: {n: torch.from_numpy(np.asarray(a)) for n, a in v.items()}
-                for k, v in moments.items()}, tmp)
-    os.replace(tmp, out / "server_state.pt")
+    state = {k: {n: torch.from_numpy(np.asarray(a)) for n, a in v.items()}
+             for k, v in moments.items()}
+    write_with(out / "server_state.pt", lambda tmp: torch.save(state, tmp))
 
 
 def _load_optimizer(out: Path, strategy: Strategy) -> None:
@@ -269,7 +263,7 @@ class Session:
         from .report import write_report
 
         saved = {"round": self.last_saved, **self.info, "rounds": self.history.rounds}
-        _atomic_json(self.out / "state.json", saved)
+        write_json(self.out / "state.json", saved)
         write_report(self.out, saved)
         return saved
 

@@ -35,6 +35,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from liquidcare.atomic import write_with
 from liquidcare.surgery import LiquidConfigError, liquid_blocks
 
 from . import parallel
@@ -258,9 +259,7 @@ class Checkpointer:
         if not parallel.current().main:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, self.path)
+        write_with(self.path, lambda tmp: torch.save(state, tmp))
 
 
 # loss_fn(local_rows, step) -> (mean loss over those rows, {part: float}, tokens)
