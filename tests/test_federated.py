@@ -301,7 +301,7 @@ def test_a_secagg_centre_answers_with_its_update(world, tmp_path):
     assert all(np.allclose(s + u, t, atol=1e-6) for s, u, t in zip(start, update, trained,
                                                                    strict=True))
     with pytest.raises(FederatedConfigError, match="secagg"):
-        FedConfig(secagg=True, strategy="fedprox")
+        FedConfig(secagg=True, strategy="fedadam")
 
 
 def test_a_centre_with_ratings_adds_kto_and_still_sends_no_text(world, tmp_path):

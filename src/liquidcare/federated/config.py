@@ -76,10 +76,11 @@ class FedConfig:
         for name in ("local_steps", "kto_steps", "units"):
             if int(getattr(self, name)) < 0:
                 raise FederatedConfigError(f"{_key(name)}={getattr(self, name)!r}: must be >= 0")
-        if self.secagg and (self.strategy != "fedavg" or self.dp != "none"):
+        if self.secagg and (self.strategy not in ("fedavg", "fedprox") or self.dp != "none"):
             raise FederatedConfigError(
-                "secagg=true runs Flower's SecAgg+ workflow, which aggregates with FedAvg and "
-                f"no DP wrapper; got strategy={self.strategy!r}, dp={self.dp!r}")
+                "secagg=true runs Flower's SecAgg+ workflow: the server sees only the mean "
+                "update, so it aggregates with fedavg or fedprox and no DP wrapper; got "
+                f"strategy={self.strategy!r}, dp={self.dp!r}")
         if self.lr <= 0:
             raise FederatedConfigError(f"lr={self.lr!r}: must be > 0")
 
