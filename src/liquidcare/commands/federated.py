@@ -52,8 +52,13 @@ def cmd_federate(args: argparse.Namespace) -> int:
             "(docs/federated.md)")
     values = _read_config(args.config) if args.config else {}
     values = {str(k).replace("-", "_"): v for k, v in values.items()}
-    values.update({k: getattr(args, k) for k in _FLAGS if getattr(args, k) is not None})
-    cfg = FedConfig.from_mapping(values)  # a bad key or value stops here, before any loading
+    if values:  # the file's own mistakes are named with the file
+        FedConfig.from_mapping(values, source=f"--config {args.config}")
+    flags = {k: getattr(args, k) for k in _FLAGS if getattr(args, k) is not None}
+    # a bad key or value stops here, before any loading
+    cfg = FedConfig.from_mapping({**values, **flags},
+                                 source=f"--config {args.config} with the flags"
+                                 if values else "the flags")
     from liquidcare.federated import simulate
 
     state = simulate(cfg, args.clients, cpus_per_client=args.cpus_per_client,

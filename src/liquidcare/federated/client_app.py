@@ -16,7 +16,7 @@ from flwr.app import Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 from flwr.clientapp.mod import fixedclipping_mod
 
-from .config import FedConfig
+from .config import RUN_CONFIG, FedConfig
 from .local_round import CentreData, evaluate_round, train_round
 
 NODE_KEYS = ("partition-id", "num-partitions", "corpus", "ratings")
@@ -34,7 +34,7 @@ def _config(defaults: dict[str, Any], context: Context, msg: Message) -> FedConf
         import json
 
         merged.update(json.loads(str(sent["fed-config"])))
-    return FedConfig.from_mapping(merged)
+    return FedConfig.from_mapping(merged, source=RUN_CONFIG)
 
 
 def _centre(context: Context) -> CentreData:

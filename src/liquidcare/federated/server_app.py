@@ -20,7 +20,7 @@ from flwr.common import log
 from flwr.serverapp import Grid, ServerApp
 from flwr.serverapp.strategy import Strategy
 
-from .config import FedConfig
+from .config import RUN_CONFIG, FedConfig
 from .session import RoundLog, Session, load_optimizer, wait_for_nodes
 
 
@@ -162,8 +162,8 @@ def build_server_app(defaults: dict[str, Any] | None = None) -> ServerApp:
 
     @app.main()
     def main(grid: Grid, context: Context) -> None:
-        run_federation(grid, FedConfig.from_mapping({**defaults, **dict(context.run_config)}),
-                       context)
+        run_federation(grid, FedConfig.from_mapping({**defaults, **dict(context.run_config)},
+                                                    source=RUN_CONFIG), context)
 
     return app
 
