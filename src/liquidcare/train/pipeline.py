@@ -27,6 +27,7 @@ from liquidcare.surgery.liquify import liquify
 
 from . import parallel
 from .activations import Shard, capture
+from .corpus import corpus_blocks
 from .distill import (
     Checkpointer,
     DistillConfig,
@@ -113,19 +114,6 @@ class RunConfig:
         )
 
 
-def _blocks(spec: str, split: str, tokenizer, block_size: int, cap: int | None) -> torch.Tensor:
-    from liquidcare.data import CARE_SYSTEM_PROMPT, load_corpus, pack, tokenize_documents
-
-    docs = load_corpus(spec, split=split)
-    blocks = pack(tokenize_documents(docs, tokenizer, default_system=CARE_SYSTEM_PROMPT),
-                  block_size)
-    if cap is not None:
-        blocks = blocks[: max(cap // block_size, 1)]
-    if blocks.shape[0] == 0:
-        raise ValueError(f"corpus {spec!r} ({split}) has fewer than {block_size} tokens")
-    return blocks
-
-
 @torch.no_grad()
 def _samples(model, tokenizer, prompts: list[tuple[str, str]], new_tokens: int) -> list[str]:
     from liquidcare.data import CARE_SYSTEM_PROMPT
@@ -195,9 +183,9 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
         model, tokenizer = load_base(config.base, device=config.device)
     device = next(model.parameters()).device
     precision = resolve_precision(config.precision, device)
-    train_blocks = _blocks(config.corpus, "train", tokenizer, config.block_size,
+    train_blocks = corpus_blocks(config.corpus, "train", tokenizer, config.block_size,
                            config.max_train_tokens)
-    val_blocks = _blocks(config.corpus, "validation", tokenizer, config.block_size,
+    val_blocks = corpus_blocks(config.corpus, "validation", tokenizer, config.block_size,
                          config.max_val_tokens)
     clock.lap("load model and corpus")
     prompts = SAMPLE_PROMPTS[: config.samples]
