@@ -13,7 +13,8 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from .activations import Shard
-from .distill import Checkpointer, Log, StageConfig, autocast, train_loop
+from .checkpoint import Checkpointer
+from .distill import Log, StageConfig, autocast, train_loop
 from .evaluation import score
 
 
