@@ -26,13 +26,19 @@ from .session import RoundLog, Session, load_optimizer, wait_for_nodes
 
 class Federation(Strategy):
     """Wraps a Flower strategy: true round numbers after a resume, a minimum of centres per
-    round (fewer answers leave the global adapter as it was), bytes received per centre."""
+    round (fewer answers leave the global adapter as it was), every answering centre's
+    metrics, bytes and update norm in the log, update-norm clipping (`robust.clip_updates`)
+    before the inner strategy aggregates, and FedProx's mu for a robust aggregator (Flower's
+    FedProx sends it itself)."""
 
-    def __init__(self, inner: Strategy, offset: int, min_clients: int, log_: RoundLog) -> None:
+    def __init__(self, inner: Strategy, offset: int, min_clients: int, log_: RoundLog,
+                 cfg: FedConfig | None = None) -> None:
         self.inner = inner
         self.offset = offset
         self.min_clients = min_clients
         self.log = log_
+        self.cfg = cfg or FedConfig()
+        self.global_arrays: dict[str, Any] = {}
 
     def summary(self) -> None:
         self.inner.summary()
@@ -40,27 +46,39 @@ class Federation(Strategy):
     def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
                         grid: Grid) -> Iterable[Message]:
         self.log.current = server_round + self.offset
+        self.global_arrays = {n: a.numpy().astype("float64") for n, a in arrays.items()}
+        if self.cfg.strategy == "fedprox" and self.cfg.aggregation != "mean":
+            config = ConfigRecord({**dict(config), "proximal-mu": float(self.cfg.proximal_mu)})
         return self.inner.configure_train(server_round + self.offset, arrays, config, grid)
 
     def aggregate_train(self, server_round: int, replies: Iterable[Message]
                         ) -> tuple[ArrayRecord | None, MetricRecord | None]:
         from .params import arrays_bytes
+        from .robust import clip_updates
 
         replies = list(replies)
         valid = [r for r in replies if not r.has_error()]
-        row = self.log._row(server_round + self.offset)
+        current = server_round + self.offset
+        row = self.log._row(current)
         row["failures"] = len(replies) - len(valid)
         for reply in valid:
-            partition = str(int(reply.content["metrics"]["partition-id"]))
-            row["clients"].setdefault(partition, {})["bytes_sent"] = arrays_bytes(
+            metrics = reply.content["metrics"]
+            self.log.note_train(current, metrics, int(metrics["num-examples"]))
+            self.log.client(current, metrics["partition-id"])["bytes_sent"] = arrays_bytes(
                 reply.content["arrays"])
         if len(valid) < self.min_clients:
             log(WARNING, "round %d: %d of the needed %d centres answered; the global adapter "
-                "stays as it was", server_round + self.offset, len(valid), self.min_clients)
+                "stays as it was", current, len(valid), self.min_clients)
             row["aggregated"] = False
             return None, None
+        clipped = clip_updates(valid, self.global_arrays, self.cfg.update_clip,
+                               self.cfg.clip_norm)
+        for i, (norm, scale) in clipped.items():
+            client = self.log.client(current, valid[i].content["metrics"]["partition-id"])
+            client["update_norm"] = norm
+            client["update_scale"] = scale
         row["aggregated"] = True
-        return self.inner.aggregate_train(server_round + self.offset, replies)
+        return self.inner.aggregate_train(current, valid)
 
     def configure_evaluate(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
                            grid: Grid) -> Iterable[Message]:
@@ -73,7 +91,8 @@ class Federation(Strategy):
 
 
 def make_strategy(cfg: FedConfig, log_: RoundLog, sampled: int) -> Strategy:
-    """The Flower strategy ``cfg`` names, wrapped in Flower's DP wrapper when asked."""
+    """The Flower strategy ``cfg`` names — FedAvg, FedProx or FedAdam for the mean, else the
+    robust aggregator (`robust`) — wrapped in Flower's DP wrapper when asked."""
     from flwr.serverapp.strategy import (
         DifferentialPrivacyClientSideFixedClipping,
         DifferentialPrivacyServerSideFixedClipping,
@@ -81,12 +100,21 @@ def make_strategy(cfg: FedConfig, log_: RoundLog, sampled: int) -> Strategy:
         FedAvg,
         FedProx,
     )
+    from flwr.serverapp.strategy.strategy_utils import aggregate_metricrecords
 
+    from .robust import check_centres, robust_strategy
+
+    # training metrics of every centre are logged by Federation (Krum aggregates only the
+    # selected centres' metrics); the evaluation metrics' aggregation logs perplexities
     common = dict(fraction_train=1.0, fraction_evaluate=1.0, min_train_nodes=cfg.min_clients,
                   min_evaluate_nodes=cfg.min_clients, min_available_nodes=cfg.min_clients,
-                  train_metrics_aggr_fn=log_.train, evaluate_metrics_aggr_fn=log_.evaluate)
-    if cfg.strategy == "fedprox":
-        strategy: Strategy = FedProx(**common, proximal_mu=cfg.proximal_mu)
+                  train_metrics_aggr_fn=aggregate_metricrecords,
+                  evaluate_metrics_aggr_fn=log_.evaluate)
+    if cfg.aggregation != "mean":
+        check_centres(cfg, sampled)
+        strategy: Strategy = robust_strategy(cfg, common, sampled)
+    elif cfg.strategy == "fedprox":
+        strategy = FedProx(**common, proximal_mu=cfg.proximal_mu)
     elif cfg.strategy == "fedadam":
         strategy = FedAdam(**common, eta=cfg.server_lr, eta_l=cfg.lr)
     else:
@@ -121,7 +149,7 @@ def run_federation(grid: Grid, cfg: FedConfig, context: Context | None = None
     strategy = make_strategy(cfg, history, sampled)
     if session.state is not None:
         load_optimizer(session.out, strategy)
-    federation = Federation(strategy, start, cfg.min_clients, history)
+    federation = Federation(strategy, start, cfg.min_clients, history, cfg)
     round_config = ConfigRecord({"fed-config": session.fed_config})
 
     arrays = liquid_arrays(session.model)

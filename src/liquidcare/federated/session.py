@@ -33,8 +33,8 @@ _MODEL_KEYS = ("model", "preset", "layers", "placement", "units")
 
 
 class RoundLog:
-    """Per-round metrics of every centre (numbers only), filled by the strategy's metric
-    aggregation on the Flower path and by the SecAgg+ strategy on the other."""
+    """Per-round metrics of every centre (numbers only): filled by `Federation` and the
+    evaluation metrics' aggregation on the Flower path, by the SecAgg+ strategy on the other."""
 
     def __init__(self, history: dict[str, Any] | None = None) -> None:
         self.rounds: dict[str, Any] = history or {}
@@ -69,14 +69,6 @@ class RoundLog:
         mean = nll / max(tokens, 1)
         self._row(server_round)["global_val_ppl"] = float(np.exp(mean))
         return mean
-
-    def train(self, records: list[RecordDict], weight_key: str) -> MetricRecord:
-        from flwr.serverapp.strategy.strategy_utils import aggregate_metricrecords
-
-        for record in records:
-            metrics = record["metrics"]
-            self.note_train(self.current, metrics, int(metrics["num-examples"]))
-        return aggregate_metricrecords(records, weight_key)
 
     def evaluate(self, records: list[RecordDict], weight_key: str) -> MetricRecord:
         from flwr.serverapp.strategy.strategy_utils import aggregate_metricrecords
@@ -162,8 +154,14 @@ class Session:
                 raise FederatedConfigError(
                     f"cannot resume {self.out}: it was run with a different {changed} "
                     f"({[saved.get(k) for k in changed]}); use another --out")
-            load_arrays(self.model,
-                        load_file(str(self.out / "adapter" / "liquid_model.safetensors")))
+            weights = self.out / "adapter" / "liquid_model.safetensors"
+            try:
+                saved_weights = load_file(str(weights))
+            except Exception as err:  # truncated, damaged or missing: named, not a traceback
+                raise FederatedConfigError(
+                    f"cannot resume {self.out}: {weights} is missing or damaged "
+                    f"({str(err).strip() or type(err).__name__}); use another --out") from None
+            load_arrays(self.model, saved_weights)
             self.start = int(self.state["round"])
             log(INFO, "resuming %s after round %d", self.out, self.start)
         total = sum(p.numel() for p in self.model.parameters())
