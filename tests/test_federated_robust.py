@@ -33,7 +33,8 @@ def _reply(weights: dict[str, np.ndarray], partition: int) -> Message:
     request.metadata.__dict__["_message_id"] = request.object_id  # as if received
     arrays = ArrayRecord({k: Array(v.astype(np.float32)) for k, v in weights.items()})
     return Message(content=RecordDict({"arrays": arrays, "metrics": MetricRecord(
-        {"num-examples": 4, "partition-id": partition})}), reply_to=request)
+        {"num-examples": 4, "partition-id": partition, "train-loss-first": 1.0,
+         "train-loss": 0.5})}), reply_to=request)
 
 
 def test_updates_longer_than_the_median_norm_are_scaled_down_to_it():
@@ -154,3 +155,35 @@ def test_one_malicious_centre_moves_fedavg_but_not_the_defended_federation(world
         honest_norm = max(clients[c]["update_norm"] for c in ("0", "1"))
         assert clients["2"]["update_norm"] > 10 * honest_norm
         assert clients["2"]["update_scale"] < 0.1
+
+
+def test_fedprox_behind_a_robust_aggregator_still_sends_mu_and_every_centre_is_logged():
+    """FedMedian knows nothing of FedProx: the federation adds mu to each training message
+    itself; and every answering centre's metrics and update norm are logged, also those a
+    selecting aggregator (Krum) leaves out."""
+    from types import SimpleNamespace
+
+    from liquidcare.federated.server_app import Federation, RoundLog, make_strategy
+
+    grid = SimpleNamespace(get_node_ids=lambda: [11, 12, 13, 14, 15])
+    g = {"a": np.zeros(4, dtype=np.float32)}
+    arrays = ArrayRecord({"a": Array(g["a"])})
+    cfg = FedConfig(strategy="fedprox", proximal_mu=0.25, aggregation="median", min_clients=3)
+    log = RoundLog()
+    fed = Federation(make_strategy(cfg, log, 5), 0, 3, log, cfg)
+    messages = list(fed.configure_train(1, arrays, ConfigRecord({}), grid))
+    assert len(messages) == 5
+    assert all(m.content["config"]["proximal-mu"] == 0.25 for m in messages)
+
+    cfg = FedConfig(aggregation="krum", min_clients=5, update_clip="none")
+    log = RoundLog()
+    fed = Federation(make_strategy(cfg, log, 5), 0, 5, log, cfg)
+    list(fed.configure_train(1, arrays, ConfigRecord({}), grid))
+    deltas = [0.1, 0.11, 0.12, 0.1, -5.0]
+    replies = [_reply({"a": g["a"] + d}, i) for i, d in enumerate(deltas)]
+    new, _ = fed.aggregate_train(1, replies)
+    assert np.allclose(new["a"].numpy(), 0.1, atol=1e-6)  # Krum kept an honest update
+    clients = log.rounds["1"]["clients"]
+    assert sorted(clients) == ["0", "1", "2", "3", "4"]
+    assert all("train_loss" in c and "update_norm" in c for c in clients.values())
+    assert clients["4"]["update_norm"] == pytest.approx(10.0, rel=1e-5)
