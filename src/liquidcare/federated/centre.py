@@ -131,7 +131,9 @@ def _pack(docs: list[dict], tokenizer, block_size: int, cap: int) -> Tensor:
 
 
 @torch.no_grad()
-def _stream_into(model: nn.Module, blocks: Tensor, first: int, batch: int = 8) -> Tensor | None:
+def stream_into(model: nn.Module, blocks: Tensor, first: int, batch: int = 8) -> Tensor | None:
+    """The frozen residual stream entering decoder block ``first`` on each block (computed once
+    per shard: the layers below never change), or None where the model has no suffix run."""
     if not supports_suffix(model):
         return None
     device = next(model.parameters()).device
@@ -155,8 +157,8 @@ def load_shard(cfg: FedConfig, partition: int, centres: int, corpus: str | None 
         val = _pack(centre_documents(corpus, "validation", partition, centres), tokenizer,
                     cfg.block_size, cfg.max_val_tokens)
         first = first_liquid_layer(model)
-        _SHARDS[key] = Shard(train, val, first, _stream_into(model, train, first),
-                             _stream_into(model, val, first))
+        _SHARDS[key] = Shard(train, val, first, stream_into(model, train, first),
+                             stream_into(model, val, first))
     return _SHARDS[key]
 
 

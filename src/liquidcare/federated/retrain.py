@@ -31,7 +31,7 @@ from torch import nn
 from liquidcare.atomic import write_json, write_text
 from liquidcare.errors import UserError
 
-from .centre import Shard, _stream_into, first_liquid_layer, train_lm
+from .centre import Shard, first_liquid_layer, stream_into, train_lm
 
 
 class TrainingSetError(UserError):
@@ -87,7 +87,7 @@ def conversation_shard(model: nn.Module, tokenizer, docs: list[dict[str, Any]],
     size = max(2, min(block_size, total))
     blocks = pack(ids, size)
     first = first_liquid_layer(model)
-    start = _stream_into(model, blocks, first)
+    start = stream_into(model, blocks, first)
     return Shard(blocks, blocks, first, start, start)
 
 

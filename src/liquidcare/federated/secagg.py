@@ -87,7 +87,7 @@ def run_secagg(grid, session, context: Context | None = None) -> dict[str, Any]:
             return super().configure_fit(server_round, parameters, client_manager)
 
         def aggregate_fit(self, server_round, results, failures):
-            row = history._row(server_round + start)
+            row = history.row(server_round + start)
             row["failures"] = len(failures)
             for _, res in results:
                 history.note_train(server_round + start, res.metrics, res.num_examples)

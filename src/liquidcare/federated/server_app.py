@@ -59,7 +59,7 @@ class Federation(Strategy):
         replies = list(replies)
         valid = [r for r in replies if not r.has_error()]
         current = server_round + self.offset
-        row = self.log._row(current)
+        row = self.log.row(current)
         row["failures"] = len(replies) - len(valid)
         for reply in valid:
             metrics = reply.content["metrics"]

@@ -40,11 +40,11 @@ class RoundLog:
         self.rounds: dict[str, Any] = history or {}
         self.current = 0
 
-    def _row(self, server_round: int) -> dict[str, Any]:
+    def row(self, server_round: int) -> dict[str, Any]:
         return self.rounds.setdefault(str(server_round), {"clients": {}})
 
     def client(self, server_round: int, partition: Any) -> dict[str, Any]:
-        return self._row(server_round)["clients"].setdefault(str(int(partition)), {})
+        return self.row(server_round)["clients"].setdefault(str(int(partition)), {})
 
     def note_train(self, server_round: int, metrics: Mapping[str, Any], examples: int) -> None:
         """One centre's training metrics (its ``partition-id`` among them)."""
@@ -67,7 +67,7 @@ class RoundLog:
             nll += float(metrics["val-nll"]) * int(count)
             tokens += int(count)
         mean = nll / max(tokens, 1)
-        self._row(server_round)["global_val_ppl"] = float(np.exp(mean))
+        self.row(server_round)["global_val_ppl"] = float(np.exp(mean))
         return mean
 
     def evaluate(self, records: list[RecordDict], weight_key: str) -> MetricRecord:
