@@ -21,9 +21,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from liquidcare.text import conversation_language, detect_language, fold
+
 from .errors import PolicyError
-from .language import conversation_language, detect_language
-from .normalize import disguise, fold, unleet, unspace, variants
+from .normalize import disguise, unleet, unspace, variants
 from .policy import Policy, Rule, load_policy
 
 
