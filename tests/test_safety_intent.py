@@ -81,3 +81,16 @@ def test_every_character_of_a_long_message_is_read(guard):
                            + filler[5000:])
     assert not v.allowed and v.category == "dose_change"
     assert guard.check_input(user(filler)).allowed
+
+
+def test_the_word_gate_never_changes_a_verdict():
+    from liquidcare.safety.gate import anchors, could_match
+
+    assert anchors(r"\b(fell|falls?)\b.{0,60}\bhead\b|\bconvuls\w*") == {"fell", "fall",
+                                                                         "convuls"}
+    assert anchors(r"\b(no )?(quiero|quiere)") is None  # an optional group: always run
+    assert anchors(r"(^|\s)\[system\]") is None
+    long = "x " * 1000
+    assert not could_match(frozenset({"convuls"}), long)
+    assert could_match(frozenset({"convuls"}), long + " convulsiones")
+    assert could_match(None, long)

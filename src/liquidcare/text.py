@@ -28,16 +28,24 @@ _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": 
 _WS = re.compile(r"\s+")
 
 
+# The combining-mark blocks (accents, diaereses, tildes once decomposed).
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+
+
 def strip_accents(text: str) -> str:
     """é→e, ñ→n, ü→u: the combining marks of the canonical decomposition dropped."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    if text.isascii():
+        return text
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text))
 
 
 def fold(text: str, collapse: bool = True) -> str:
     """Lower-case plain-letter text: NFKC, no invisible characters, no look-alikes, straight
     apostrophes, no accents. `collapse=False` keeps runs of spaces (they separate words in
     spaced-out text)."""
-    text = unicodedata.normalize("NFKC", text).translate(INVISIBLE).lower()
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(INVISIBLE)
+    text = text.lower()
     text = strip_accents(text.translate(_LOOKALIKE_MAP).translate(_QUOTES))
     return _WS.sub(" ", text).strip() if collapse else text.strip()
 

@@ -104,11 +104,6 @@ class Assessment:
         return self.state == "live"
 
 
-def _matches(rule: Rule, text: str) -> list[re.Match[str]]:
-    found = [m for p in rule.patterns for m in p.finditer(text)]
-    return found
-
-
 class EmergencyAssessor:
     """The lexicon from the policy's red flags, and the classifier when its weights and the
     encoder are available."""
@@ -129,14 +124,16 @@ class EmergencyAssessor:
     def _hits(self, text: str, start: int = 0) -> list[Rule]:
         """Rules matching `text` with a match ending after `start` (so that in a window of
         turns the latest turn takes part)."""
-        out = []
-        for rule in self.rules:
-            ms = [m for m in _matches(rule, text) if m.end() > start]
-            if not ms and rule.symptoms and _ACUITY.search(text, start):
-                ms = [m for p in rule.symptoms for m in p.finditer(text) if m.end() > start]
-            if ms:
-                out.append(rule)
-        return out
+        acute = bool(_ACUITY.search(text, start))
+
+        def hit(patterns: list[re.Pattern[str]]) -> bool:
+            if start == 0:
+                return any(p.search(text) for p in patterns)
+            return any(m.end() > start for p in patterns for m in p.finditer(text))
+
+        return [rule for rule in self.rules
+                if hit(rule.candidates(text))
+                or (acute and rule.symptoms and hit(rule.candidates(text, symptoms=True)))]
 
     def lexicon(self, users: list[str]) -> tuple[str | None, list[Rule]]:
         last = IDIOMS.sub(" ", fold(users[-1]))

@@ -172,7 +172,7 @@ class Guard:
             joined = " ".join(parts)
             last_start = len(joined) - len(parts[-1])
             for rule in self.policy.input_rules:
-                for pattern in rule.patterns:
+                for pattern in rule.candidates(joined):
                     for m in pattern.finditer(joined):
                         if m.start() < last_start <= m.end():
                             return rule
@@ -217,10 +217,9 @@ class Guard:
                        found.kinds if found.live else [], score, found.state)
 
     # ------------------------------------------------------------------ checks
-    def _check_chunk(self, text: str, users: list[str], language: str,
+    def _check_chunk(self, text_variants: dict[str, str], language: str,
                      found: Assessment) -> Verdict | None:
         """The rule checks of one piece of the latest message; a block, or None."""
-        text_variants = variants(text)
         hit = self._match_input(text_variants)
         if hit:
             rule, how = hit
@@ -243,12 +242,12 @@ class Guard:
         if not users:
             return Verdict(True, None, "no user message", None, self.policy.default_language)
         last = users[-1]
-        chunks = self._chunks(last)
-        language = self._language(msgs, variants(chunks[-1] if len(chunks) > 1 else last))
+        chunk_variants = [variants(chunk) for chunk in self._chunks(last)]
+        language = self._language(msgs, chunk_variants[-1])
         found = self._assess(users)
 
-        for chunk in chunks:
-            blocked = self._check_chunk(chunk, users, language, found)
+        for text_variants in chunk_variants:
+            blocked = self._check_chunk(text_variants, language, found)
             if blocked is not None:
                 return blocked
         disguised = disguise(last)
@@ -279,7 +278,7 @@ class Guard:
         return Verdict(True, None, "no rule matched", None, language, "input", [], score)
 
     def _output_match(self, rule: Rule, text: str) -> re.Match[str] | None:
-        for pattern in rule.patterns:
+        for pattern in rule.candidates(text):
             for m in pattern.finditer(text):
                 start = max((s.end() for s in _SENTENCE_END.finditer(text, 0, m.start())),
                             default=0)
@@ -311,7 +310,7 @@ class Guard:
             raise GuardInputError(f"reply must be text, got {type(reply).__name__}")
         users = [m["content"] for m in msgs if m["role"] == "user"]
         last = users[-1] if users else ""
-        language = self._language(msgs, variants(last[-self.policy.max_chars:]))
+        language = self._language(msgs, {"plain": fold(last[-2000:])})
         found = self._assess(users) if users else Assessment(None)
 
         asked = fold(last)

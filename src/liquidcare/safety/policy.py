@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
 from .errors import PolicyError
+from .gate import anchors, could_match
 
 DEFAULT_POLICY = Path(__file__).with_name("default_policy.yaml")
 # Verdict categories the guard itself produces, beside the rule names: each needs a message.
@@ -102,8 +103,17 @@ class Rule:
     # Red flags only: symptoms that count as an emergency only beside an acuity cue.
     symptoms: list[re.Pattern[str]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self._anchors = {id(p): anchors(p.pattern) for p in self.patterns + self.symptoms}
+
+    def candidates(self, text: str, symptoms: bool = False) -> list[re.Pattern[str]]:
+        """The patterns (or symptoms) that can match `text` at all (`gate.py`: on a long
+        text the word gate skips those whose first words it does not hold)."""
+        pool = self.symptoms if symptoms else self.patterns
+        return [p for p in pool if could_match(self._anchors.get(id(p)), text)]
+
     def search(self, text: str) -> re.Match[str] | None:
-        for pattern in self.patterns:
+        for pattern in self.candidates(text):
             m = pattern.search(text)
             if m:
                 return m
