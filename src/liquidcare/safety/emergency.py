@@ -51,7 +51,9 @@ IDIOMS = re.compile(
     r"|\bme mata\b|\bme va a dar un (infarto|ictus)\b|\bcasi me da un infarto\b"
     r"|\bme ahogo en un vaso de agua\b|\bme ahogo entre\b|\bnos esta desangrando\b"
     r"|\bcorazon en un puno\b|\bhasta el cuello\b|\bme estalla la cabeza\b|\bcabeza loca\b"
-    r"|\basfixiante\b|\bse quedo frit[oa]\b")
+    r"|\basfixiante\b|\bse quedo frit[oa]\b|\bpain in the (neck|backside|bum|arse)\b"
+    r"|\b(could|would) kill for\b|\bmataria por\b|\bes un dolor de cabeza\b"
+    r"|\bbuen corazon\b|\bheart of gold\b")
 
 # Asking about signs, what to do, or how to prevent: information, not an alarm.
 ABOUT = re.compile(
@@ -79,7 +81,12 @@ PAST = re.compile(
     r"|\bhace (\d+|unos|dos|tres|varios|unas) (anos|meses|semanas)\b|\b(el|la) (ano|mes|semana|"
     r"primavera|verano|invierno) pasad[oa]\b|\ben (19|20)\d\d\b|\bayer\b.{0,40}\bpero\b.{0,30}"
     r"\b(bien|tosiendo|lo echo)\b|\b(esta|parece) (bien|mucho mejor|mejor)\b|\bya (habla|esta) mejor\b"
-    r"|\bse le ha curado\b|\bel medico dijo\b|\bthe gp said\b")
+    r"|\bse le ha curado\b|\bel medico dijo\b|\bthe gp said\b"
+    r"|\b(went|goes|has gone) away\b|\b(stopped|settled|passed) (after|on its own|by itself|"
+    r"straight away|quickly|when)\b|(?<!not )\b(breathing|chatting) (fine|normally|away)\b"
+    r"|\b(hospital|doctor|gp|a&e) said (he|she|they|it)('s| is| was)? ?(fine|ok|okay)\b"
+    r"|\bse (me|le) (paso|ha pasado|quito)\b|\bparo (en|al|enseguida|solo|sola)\b|(?<!no )\b(respira|habla)"
+    r" (bien|normal|sin problema)\b|\bdijeron que (esta|estaba) bien\b|\brecupera\w*\b|recovering\b")
 # Happening now: overrides an about or past frame.
 NOW = re.compile(
     r"\b(right now|just now|at the moment|(he|she|they|mum|dad|it)('s| is| are) having|"
@@ -144,8 +151,30 @@ class EmergencyAssessor:
             hits = self._hits(joined + last, start=len(joined))
         if not hits:
             return None, []
-        framed = (ABOUT.search(last) or PAST.search(last)) and not NOW.search(last)
-        return ("about" if framed else "live"), hits
+        if NOW.search(last):
+            return "live", hits
+        state = self._frame(last)
+        if state is None:  # the matches span clauses: frame the message as a whole
+            state = "about" if ABOUT.search(last) or PAST.search(last) else "live"
+        return state, hits
+
+    def _frame(self, text: str) -> str | None:
+        """"live" when a symptom is told as happening (a statement), "about" when every
+        symptom sits in a general question or in a settled, past event; None when no single
+        clause holds a match."""
+        live = about = False
+        for sentence in _SENTENCE.findall(text):
+            question = sentence.rstrip().endswith("?") or sentence.lstrip().startswith("¿")
+            settled = bool(PAST.search(sentence))
+            for clause in _CLAUSE.split(sentence):
+                if not clause.strip() or not self._hits(clause):
+                    continue
+                asks = question and _QWORD.match(clause.strip(" ¿¡\"'"))
+                if asks or ABOUT.search(clause) or settled:
+                    about = True
+                else:
+                    live = True
+        return "live" if live else ("about" if about else None)
 
     def features(self, users: list[str]) -> np.ndarray:
         window = " \n ".join(users[-WINDOW:])
@@ -195,6 +224,13 @@ class EmergencyAssessor:
         return Assessment(None, [], False, "no red flag", pe)
 
 
+_SENTENCE = re.compile(r"[^.!?;\n]+[.!?;\n]*")
+_CLAUSE = re.compile(r",|\b(?:but|although|pero|aunque)\b")
+# A clause that opens as a question: asked about, not told.
+_QWORD = re.compile(
+    r"(what|how|when|where|which|why|who|should|can|could|is|are|was|do|does|did|will|would|"
+    r"any|que|como|cuando|donde|cual|cuales|cuanto|cuanta|cuantos|por que|quien|debo|debe|"
+    r"deberia|se puede|puedo|puede|es|hay|tiene que|en que)\b")
 # Acuity cues: what turns a symptom into "now, and bad".
 _ACUITY = re.compile(
     r"\b(sudden(ly)?|all of a sudden|now|just|won.?t (stop|go|shift)|getting worse|worse and worse"
