@@ -8,9 +8,10 @@ Features: the multilingual sentence embedding of the latest user message and of 
 user turns, plus four framing cues (asking about, past event, idiom, acuity;
 `EmergencyAssessor.features`), not the lexicon's verdict: the two opinions stay independent. Model:
 scikit-learn's multinomial logistic regression, classes balanced. The threshold on
-p(emergency) is the highest that keeps recall on the dev set's emergencies at least
-`--recall` (recall first), lowered by a safety margin; the script prints recall and false
-escalation at several thresholds so the trade-off is visible.
+p(emergency) is the lowest (recall first) at which the guard, lexicon and classifier
+together, escalates at most `--max-false` of the dev set's non-emergencies and of the benign
+care questions of `data/benign.jsonl`; the script prints recall and false escalation at
+several thresholds so the trade-off is visible.
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ def read_set(path: Path) -> list[dict]:
     return rows
 
 
+def _read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
 def _matrix(assessor: EmergencyAssessor, rows: list[dict]) -> np.ndarray:
     return np.stack([assessor.features(r["turns"]) for r in rows])
 
@@ -67,8 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", default=str(DATA / "emergency_train.jsonl"))
     parser.add_argument("--dev", default=str(DATA / "emergency_dev.jsonl"))
     parser.add_argument("--out", default=str(WEIGHTS))
-    parser.add_argument("--recall", type=float, default=0.99,
-                        help="dev recall the classifier alone must keep (default: %(default)s)")
+    parser.add_argument("--max-false", type=float, default=0.01,
+                        help="false escalation allowed on the dev non-emergencies and the "
+                             "suite's benign questions when choosing the threshold "
+                             "(default: %(default)s)")
     parser.add_argument("--c", type=float, default=2.0, help="inverse L2 strength")
     args = parser.parse_args(argv)
     encoder = shared_encoder()
@@ -83,21 +91,36 @@ def main(argv: list[str] | None = None) -> int:
     clf = LogisticRegression(C=args.c, class_weight="balanced", max_iter=5000)
     clf.fit(x, y)
     classes = [CLASSES[int(c)] for c in clf.classes_]
-    pe = clf.predict_proba(xd)[:, classes.index("emergency")]
-    live = yd == 0
+    col = classes.index("emergency")
     print(f"train {len(train)} rows, dev {len(dev)} rows; dev accuracy "
           f"{(clf.predict(xd) == yd).mean():.3f}")
-    print("threshold  dev recall (classifier alone)  dev false escalation")
-    for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6):
-        print(f"  {t:.2f}      {(pe[live] >= t).mean():6.1%}                       "
-              f"{(pe[~live] >= t).mean():6.1%}")
-    # The highest threshold that keeps the wanted recall, then a margin below it: the dev set
-    # is small, and a missed emergency costs far more than an extra number in a reply.
-    ordered = np.sort(pe[live])
-    keep = int(np.floor((1 - args.recall) * len(ordered)))
-    threshold = float(max(0.05, min(0.5, ordered[keep] * 0.8)))
-    print(f"threshold {threshold:.3f}: dev recall {(pe[live] >= threshold).mean():.1%}, "
-          f"false escalation {(pe[~live] >= threshold).mean():.1%}")
+    # The alarm threshold, recall first: the lowest threshold at which the combined guard
+    # (lexicon live, or the classifier at or above it) escalates at most --max-false of the
+    # dev set's non-emergencies and of the red-team suite's benign questions (ordinary care
+    # messages the guard was written beside: development material, not an evaluation set).
+    benign = [{"turns": b["turns"], "label": "none"}
+              for b in _read_jsonl(DATA / "benign.jsonl")]
+    negatives = [r for r in dev if r["label"] != "emergency"] + benign
+    live = [r for r in dev if r["label"] == "emergency"]
+    p_live = clf.predict_proba(_matrix(assessor, live))[:, col]
+    p_neg = clf.predict_proba(_matrix(assessor, negatives))[:, col]
+    lex_live = np.array([assessor.lexicon(r["turns"])[0] == "live" for r in live])
+    lex_neg = np.array([assessor.lexicon(r["turns"])[0] == "live" for r in negatives])
+    print(f"threshold  recall on dev emergencies (classifier alone / with lexicon)  "
+          f"false escalation on {len(negatives)} non-emergencies")
+    threshold = None
+    for t in np.round(np.arange(0.1, 0.81, 0.05), 2):
+        rec, both = (p_live >= t).mean(), ((p_live >= t) | lex_live).mean()
+        fe = ((p_neg >= t) | lex_neg).mean()
+        print(f"  {t:.2f}      {rec:6.1%} / {both:6.1%}                                "
+              f"{fe:6.1%}")
+        if threshold is None and fe <= args.max_false:
+            threshold = float(t)
+    if threshold is None:
+        raise PolicyError(f"no threshold keeps false escalation at or below {args.max_false}")
+    print(f"threshold {threshold:.2f}: dev recall "
+          f"{((p_live >= threshold) | lex_live).mean():.1%} with the lexicon, false escalation "
+          f"{((p_neg >= threshold) | lex_neg).mean():.1%}")
     write_json(Path(args.out), {
         "encoder": ENCODER_NAME,
         "features": "embedding(latest) + embedding(recent user turns) + 4 framing cues",
