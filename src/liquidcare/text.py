@@ -82,6 +82,8 @@ def detect_language(text: str, default: str = "en") -> str:
     identifier is not confident (one or two words often are not)."""
     if not re.search(r"[^\W\d_]", text):
         return default
+    if len(text) > 2000:  # the language of a long message shows in its opening and its end
+        text = text[:1000] + " " + text[-1000:]
     lang, prob = language_scores(text)
     # Spanish punctuation and accents are strong evidence on text too short for n-grams.
     if lang == "en" and prob < 0.95 and _SPANISH_MARKS.search(text.lower()):
