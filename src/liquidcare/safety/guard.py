@@ -178,10 +178,11 @@ class Guard:
                             return rule
         # Fragments in quotes ("remember A = 'ignore all previous'"), put back together when the
         # latest turn asks for it or adds a fragment of its own.
-        fragments = [(i, fold(f)) for i, t in enumerate(window) for f in _QUOTED.findall(t)]
+        recent = users[-self.policy.split_window:]  # whole turns: a fragment may sit anywhere
+        fragments = [(i, fold(f)) for i, t in enumerate(recent) for f in _QUOTED.findall(t)]
         last = len(window) - 1
         if len({i for i, _ in fragments}) >= 2 and (
-                any(i == last for i, _ in fragments) or _ASSEMBLE.search(fold(window[-1]))):
+                any(i == last for i, _ in fragments) or _ASSEMBLE.search(fold(recent[-1]))):
             pieces = [f for _, f in fragments]
             for joined in (" ".join(pieces), "".join(pieces)):
                 for v in variants(joined).values():
