@@ -212,8 +212,13 @@ class Guard:
     def _blocked(self, stage: str, category: str, reason: str, language: str,
                  found: Assessment, score: float | None = None) -> Verdict:
         reply = self.policy.message(category, language)
-        if found.live:  # a live emergency still gets the number, even inside an attack
+        # A live emergency still gets the number, even inside an attack: first when the
+        # lexicon named the condition, after the refusal when only the classifier suspects one
+        # (an attack's wording often sits near emergencies in meaning: "the lethal dose").
+        if found.live and found.kinds != ["unspecified"]:
             reply = self._escalation(found, language) + "\n\n" + reply
+        elif found.live:
+            reply = reply + "\n\n" + self._escalation(found, language)
         return Verdict(False, category, reason, reply, language, stage,
                        found.kinds if found.live else [], score, found.state)
 
