@@ -127,3 +127,11 @@ def test_the_classifier_hears_what_the_lexicon_has_no_words_for():
     assert guard.emergency.probabilities(probe)["emergency"] > weights["threshold"]
     calm = ["What vegetables are easy to chew for someone with dentures?"]
     assert guard.emergency.probabilities(calm)["emergency"] < weights["threshold"]
+
+
+def test_emergency_texts_for_a_streaming_server(guard):
+    before, after = guard.emergency_texts(user("My wife's lips are blue and she can't breathe"))
+    assert before and "999" in before and after is None
+    before, after = guard.emergency_texts(user("What are the signs of sepsis?"))
+    assert before is None and after and "999" in after
+    assert guard.emergency_texts(user("What time is lunch?")) == (None, None)

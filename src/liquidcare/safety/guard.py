@@ -307,6 +307,24 @@ class Guard:
         out = re.findall(r"\w+", fold(reply))
         return any(tuple(out[i: i + n]) in grams for i in range(len(out) - n + 1))
 
+    def emergency_texts(self, messages: list[dict]) -> tuple[str | None, str | None]:
+        """(text to send before the reply, text to send after it) for the emergency state of
+        the conversation's latest user turn: the escalation first for a live emergency, the
+        `emergency_info` line last for a question about one. A server that streams a reply
+        sentence by sentence checks each sentence with `check_output` for blocks and sends
+        these once, instead of taking each sentence's rewritten `safe_reply`."""
+        msgs = _validate(messages)
+        users = [m["content"] for m in msgs if m["role"] == "user"]
+        if not users:
+            return None, None
+        found = self._assess(users)
+        language = self._language(msgs, {"plain": fold(users[-1][-2000:])})
+        if found.live:
+            return self._escalation(found, language), None
+        if found.state == "about":
+            return None, self.policy.message("emergency_info", language)
+        return None, None
+
     def check_output(self, messages: list[dict], reply: str) -> Verdict:
         """Checks a model reply to `messages`: medical safety, persona, system-prompt leaks,
         the emergency number first for a live emergency, after the answer for a question
