@@ -3,11 +3,13 @@
 import argparse
 
 REDTEAM_HELP = """\
-Run the red-team suite (attacks in 11 families, English and Spanish, single- and multi-turn, and
-benign carers' questions) against OpenAI-compatible endpoints (--target) and/or models loaded in
-this process (--model), and write report.md, results.jsonl, summary.json and chart.png: attack
-success rate per family, false refusals on benign questions, and the guard's latency per message.
-Several --target/--model options and --guard both give a comparison table.
+Run a red-team suite (attacks by family, English and Spanish, single- and multi-turn, and
+benign carers' questions; --suite picks the shipped one, the held-out one or any folder)
+against OpenAI-compatible endpoints (--target) and/or models loaded in this process (--model),
+and write report.md, results.jsonl, summary.json and chart.png: attack success rate per
+family, false refusals on benign questions, and the guard's latency per message; with
+--labels, the rule judge's agreement with hand labels of real replies beside them. Several
+--target/--model options and --guard both give a comparison table.
 """
 
 
