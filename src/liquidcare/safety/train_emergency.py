@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         "threshold": round(threshold, 4),
         "intercept": [round(float(v), 6) for v in clf.intercept_],
         "coef": [[round(float(v), 6) for v in row] for row in clf.coef_],
-    })
+    }, indent=None)
     print(f"wrote {args.out}")
     return 0
 
