@@ -64,6 +64,13 @@ class Turn:
     last_message_id: Any = None  # the last stored message before the reply (set by commit)
     committed: threading.Event = field(default_factory=threading.Event, repr=False)
     cancelled: bool = False  # the request failed before it committed: store no reply
+    # who wrote each prompt message: "server" (system prompt), "client", "model", "guard"; stored
+    # with the reply so training can tell the server's words from a client's forged turns
+    origins: list[str] = field(default_factory=list)
+
+    def seen_prompt(self) -> list[dict[str, str]]:
+        """The prompt as stored with the reply: each message with its origin."""
+        return [{**m, "origin": o} for m, o in zip(self.prompt, self.origins, strict=True)]
 
     def cancel(self) -> None:
         """Nothing of this turn will be stored (the worker's reply included)."""
@@ -101,19 +108,21 @@ class ChatService:
             twin_id = conv_twin if twin_id is None else twin_id
             if twin_id is not None:
                 twin = store.get_twin(twin_id, by=user)
-            history = [{"role": _attr(m, "role"), "content": _attr(m, "content")}
-                       for m in _attr(conv, "messages", [])]
+            stored = list(_attr(conv, "messages", []))
+            history = [{"role": _attr(m, "role"), "content": _attr(m, "content")} for m in stored]
+            history_origins = [str(_attr(m, "origin", "client") or "client") for m in stored]
             new = _trailing_user(messages)
             conv_id = _attr(conv, "id")
         else:
             if twin_id is not None:
                 twin = store.get_twin(twin_id, by=user)
-            history, conv_id = [], None
+            history, history_origins, conv_id = [], [], None
             new = [m for m in messages if m["role"] in ("user", "assistant")]
-        system, lang = self._system_prompt(twin, messages)
+        system, lang, system_origin = self._system_prompt(twin, messages)
         turn = Turn(conv_id, _attr(twin, "id"),
                     [{"role": "system", "content": system}, *history, *new], lang=lang,
-                    user=user, new_messages=new)
+                    user=user, new_messages=new,
+                    origins=[system_origin, *history_origins, *(["client"] * len(new))])
         if self.guard is not None:
             # the guard sees what the model would see, system prompt included (it looks for
             # replies that leak it); an allowed verdict may still carry an emergency escalation,
@@ -135,15 +144,18 @@ class ChatService:
                 conv = store.start_conversation(by=user, twin_id=turn.twin_id)
                 turn.conversation_id = _attr(conv, "id")
             for m in turn.new_messages:
+                # everything in the request is the client's, an "assistant" turn included:
+                # stored as such, it can never be rated or trained on as the model's words
                 msg = store.add_message(turn.conversation_id, role=m["role"],
-                                        content=m["content"], by=user)
+                                        content=m["content"], by=user, origin="client")
                 turn.last_message_id = _attr(msg, "id")
             if turn.input_verdict is not None:
                 verdict = verdict_dict(turn.input_verdict)
                 if turn.blocked_reply is not None:
                     msg = store.add_message(turn.conversation_id, role="assistant",
                                             content=turn.blocked_reply, by=user,
-                                            model_version=GUARD_VERSION)
+                                            model_version=GUARD_VERSION, origin="guard",
+                                            prompt=turn.seen_prompt())
                     turn.reply_id = _attr(msg, "id")
                     store.record_verdict(turn.conversation_id, stage="input", verdict=verdict,
                                          message_id=turn.reply_id)
@@ -166,15 +178,17 @@ class ChatService:
         self.commit(turn)
         return turn
 
-    def _system_prompt(self, twin: Any, messages: list[dict[str, str]]) -> tuple[str, str]:
+    def _system_prompt(self, twin: Any, messages: list[dict[str, str]]
+                       ) -> tuple[str, str, str]:
+        """(system prompt, language, who wrote it: "server" or "client")."""
         if twin is not None:
-            return twin.system_prompt(), str(_attr(twin, "language", "en") or "en")
+            return twin.system_prompt(), str(_attr(twin, "language", "en") or "en"), "server"
         given = [m["content"] for m in messages if m["role"] in ("system", "developer")]
         if given:
-            return "\n\n".join(given), "en"
+            return "\n\n".join(given), "en", "client"
         from liquidcare.data import CARE_SYSTEM_PROMPT
 
-        return CARE_SYSTEM_PROMPT["en"], "en"
+        return CARE_SYSTEM_PROMPT["en"], "en", "server"
 
     # -- the model ---------------------------------------------------------------------------
     def gate(self, turn: Turn) -> SentenceGate | None:
@@ -200,7 +214,7 @@ class ChatService:
             if not turn.committed.wait(COMMIT_WAIT_S) or turn.cancelled:
                 job.extra["stored"] = False  # the request failed before it stored anything
                 return
-            verdict = None
+            verdict, model_text = None, job.text
             if guarded_stream:
                 gate = self.gate(turn)
                 job.text, verdict = gate.replay(job.text)  # what the request showed, checked
@@ -214,8 +228,14 @@ class ChatService:
             entry = turn.extra.get("journal_id") if self.journal is not None else None
             if entry is not None:
                 self.journal.storing(entry)
-            msg = self.store.add_message(turn.conversation_id, role="assistant", content=job.text,
-                                         by=user, model_version=job.version)
+            # a reply the guard replaced or rewrote is the guard's words: stored as "guard" with
+            # the model's own text kept for audit, never rated or trained on as the model's
+            origin = "model" if job.text == model_text else "guard"
+            msg = self.store.add_message(
+                turn.conversation_id, role="assistant", content=job.text, by=user,
+                model_version=job.version if origin == "model" else GUARD_VERSION, origin=origin,
+                prompt=turn.seen_prompt(),
+                original_content=model_text if origin == "guard" else None)
             job.extra["message_id"] = _attr(msg, "id")
             if entry is not None:
                 self.journal.discard(entry)  # the whole reply is stored

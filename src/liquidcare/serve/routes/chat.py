@@ -19,7 +19,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from .. import errors, render
+from .. import errors, images, render
 from ..deps import ServiceDep, User
 from ..engine import GenerationParams
 from ..idempotency import KEY_PATTERN, fingerprint
@@ -101,10 +101,12 @@ async def _answer(body: ChatCompletionRequest, request: Request, user: Any,
                   idempotency_key: str | None) -> Any:
     conversation_id = as_id(body.conversation_id or x_conversation_id)
     twin_id = as_id(body.user)
-    messages = [{"role": m.role, "content": m.text()} for m in body.messages]
     which = ("conversation", conversation_id) if conversation_id is not None else (
         "twin", twin_id)
     with errors.hidden(*which):  # a twin or conversation not theirs: as if it did not exist
+        # photos are read into text first (serve/images.py): the guard and the model see it
+        messages = await run_in_threadpool(images.chat_messages, body.messages, service.store,
+                                           user, twin_id, conversation_id)
         turn: Turn = await run_in_threadpool(service.plan, user, messages, twin_id,
                                              conversation_id)
     created = int(time.time())
