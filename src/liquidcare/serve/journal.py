@@ -25,7 +25,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-PARTIAL_SUFFIX = "+partial"  # appended to the model_version of a reply cut by a crash
+# appended to the model_version of a reply cut by a crash; the store leaves such replies out of
+# training sets
+from liquidcare.feedback.training import PARTIAL_SUFFIX  # noqa: E402
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS partial (
