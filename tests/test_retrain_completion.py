@@ -168,3 +168,20 @@ def test_a_federated_export_is_what_a_centre_reads(tmp_path: Path):
     rows = read_training_rows(tmp_path / "fed.jsonl", "federated")
     assert [r["scope"] for r in rows] == ["federated"]
     assert rows[0]["completion"][0]["content"] == "w12 w13"
+
+
+@pytest.mark.slow
+def test_smollm2_learns_only_its_reply_and_end_of_turn():
+    """On the embedded model's ChatML template: the context ends with the generation prompt
+    ``<|im_start|>assistant\\n``, the labels are the reply and its ``<|im_end|>``."""
+    from liquidcare.federated.retrain import completion_example
+    from liquidcare.models import load_base
+
+    _, tokenizer = load_base("smollm2", device="cpu")
+    row = {"prompt": [{"role": "system", "content": "You are a care assistant."},
+                      {"role": "user", "content": f"Mi madre toma digoxina. {UNIQUE}"}],
+           "completion": [{"role": "assistant", "content": "Llame a su médico hoy mismo."}]}
+    ids, context = completion_example(row, tokenizer)
+    assert tokenizer.decode(ids[:context]).endswith(f"{UNIQUE}<|im_end|>\n"
+                                                    "<|im_start|>assistant\n")
+    assert tokenizer.decode(ids[context:]) == "Llame a su médico hoy mismo.<|im_end|>\n"
