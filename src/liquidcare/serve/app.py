@@ -191,8 +191,9 @@ def create_app(engine: Engine, store: Any, guard: GuardLike | None = None, *,
             params = GenerationParams(
                 max_tokens=body.max_completion_tokens or body.max_tokens
                 or service.default_max_tokens,
-                temperature=body.temperature if body.temperature is not None else 0.0,
-                top_p=body.top_p if body.top_p is not None else 1.0,
+                # None: the model's default (configs/decoding.yaml)
+                temperature=body.temperature, top_p=body.top_p,
+                frequency_penalty=body.frequency_penalty, presence_penalty=body.presence_penalty,
                 seed=body.seed, stop=body.stops(),
             )
             job = service.start(user, turn, params, loop=asyncio.get_running_loop())

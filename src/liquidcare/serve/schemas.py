@@ -50,6 +50,9 @@ class ChatCompletionRequest(Strict):
     max_completion_tokens: Annotated[int, Field(ge=1, le=MAX_TOKENS)] | None = None
     temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
     top_p: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    # OpenAI's repetition controls (-2..2), applied to the reply's tokens; see serve/decoding.py
+    frequency_penalty: Annotated[float, Field(ge=-2.0, le=2.0)] | None = None
+    presence_penalty: Annotated[float, Field(ge=-2.0, le=2.0)] | None = None
     n: Annotated[int, Field(ge=1, le=1)] | None = None
     seed: int | None = None
     stop: Annotated[str, Field(min_length=1, max_length=64)] | Annotated[
