@@ -132,9 +132,11 @@ def to_json(obj: Any) -> Any:
 
 
 def create_app(engine: Engine, store: Any, guard: GuardLike | None = None, *,
-               default_max_tokens: int = 256, model_dir: str | None = None) -> FastAPI:
+               default_max_tokens: int = 256, model_dir: str | None = None,
+               grounder: Any = None) -> FastAPI:
     """The FastAPI app around one engine and one store (see the module docstring)."""
-    service = ChatService(engine, store, guard, default_max_tokens=default_max_tokens)
+    service = ChatService(engine, store, guard, default_max_tokens=default_max_tokens,
+                          grounder=grounder)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -333,8 +335,10 @@ def _completion(turn: Turn, job: Job | None, completion_id: str, created: int) -
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                      "finish_reason": finish, "logprobs": None}],
         "usage": _usage(job),
-        # extensions: where the reply is stored, for /v1/feedback and for continuing the chat
+        # extensions: where the reply is stored, for /v1/feedback and for continuing the chat,
+        # and the knowledge-base passages it was built on
         "message_id": message_id, "conversation_id": turn.conversation_id,
+        "sources": job.extra.get("sources", []) if job else [],
     })
 
 
@@ -367,7 +371,8 @@ async def _sse(turn: Turn, job: Job | None, events: AsyncIterator[Any] | None,
     else:
         yield chunk({"content": turn.blocked_reply or ""})
     text, message_id, _, finish = _reply(turn, job)
-    yield chunk({}, finish, message_id=message_id, conversation_id=turn.conversation_id)
+    yield chunk({}, finish, message_id=message_id, conversation_id=turn.conversation_id,
+                sources=job.extra.get("sources", []) if job else [])
     if include_usage:
         body = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
                 "model": version, "choices": [], "usage": _usage(job)}

@@ -28,6 +28,9 @@ class ServeConfig:
     max_queue: int = 64
     max_tokens: int = 256
     device: str = "auto"
+    grounding: str = "extractive"  # extractive | generative | off (serve/grounding.py)
+    knowledge: str | None = None  # knowledge-base folder (default: the bundled one)
+    decoding: str | None = None  # decoding defaults YAML (default: configs/decoding.yaml's table)
 
 
 def build_app(config: ServeConfig) -> Any:
@@ -38,11 +41,34 @@ def build_app(config: ServeConfig) -> Any:
     from .guard import load_guard
 
     guard = load_guard(config.guard_policy) if config.guard == "on" else None
+    grounder = load_grounder(config.grounding, config.knowledge, config.guard_policy)
     store = open_store(config.store)
     engine = Engine.from_pretrained(config.model, device=config.device,
-                                    max_queue=config.max_queue)
+                                    max_queue=config.max_queue,
+                                    decoding_table=load_table(config.decoding))
     return create_app(engine, store, guard, default_max_tokens=config.max_tokens,
-                      model_dir=config.model)
+                      model_dir=config.model, grounder=grounder)
+
+
+def load_grounder(mode: str, knowledge: str | None, policy: str | None = None) -> Any:
+    """The knowledge base and retriever for `mode`, or None when grounding is off."""
+    from .grounding import MODES, Grounder, GroundingError
+
+    if mode not in MODES:
+        raise GroundingError(f"--grounding must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode == "off":
+        return None
+    from liquidcare.safety.policy import load_policy
+
+    return Grounder.load(knowledge, mode=mode, policy=load_policy(policy))
+
+
+def load_table(path: str | None) -> Any:
+    if path is None:
+        return None
+    from .decoding import load_decoding
+
+    return load_decoding(path)
 
 
 def app_from_env() -> Any:

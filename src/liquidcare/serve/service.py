@@ -61,9 +61,10 @@ def _attr(obj: Any, name: str, default: Any = None) -> Any:
 
 class ChatService:
     def __init__(self, engine: Engine, store: Any, guard: GuardLike | None = None,
-                 default_max_tokens: int = 256) -> None:
+                 default_max_tokens: int = 256, grounder: Any = None) -> None:
         self.engine, self.store, self.guard = engine, store, guard
         self.default_max_tokens = default_max_tokens
+        self.grounder = grounder  # liquidcare.serve.grounding.Grounder: the knowledge base
 
     # -- before the model --------------------------------------------------------------------
     def prepare(self, user: Any, messages: list[dict[str, str]], twin_id: Any = None,
@@ -112,17 +113,38 @@ class ChatService:
                     GUARD_VERSION
             else:
                 store.record_verdict(conv_id, stage="input", verdict=verdict_dict(verdict))
+        if self.grounder is not None and turn.blocked_reply is None:
+            self._ground(user, turn, twin)
         return turn
+
+    def _ground(self, user: Any, turn: Turn, twin: Any) -> None:
+        """Passages and twin facts for this turn (serve/grounding.py). The guard keeps seeing
+        the plain prompt: quoting a passage handed to the model is not leaking the system
+        prompt."""
+        events: list[Any] = []
+        if twin is not None:
+            try:
+                events = list(self.store.timeline(_attr(twin, "id"), by=user))
+            except UserError:
+                events = []  # a person may not read their own timeline; the twin still counts
+        grounding = self.grounder.ground(turn.prompt, twin, events)
+        turn.lang = grounding.lang
+        turn.extra["grounding"] = grounding
 
     def _system_prompt(self, twin: Any, messages: list[dict[str, str]]) -> tuple[str, str]:
         if twin is not None:
             return twin.system_prompt(), str(_attr(twin, "language", "en") or "en")
+        from liquidcare.safety.language import conversation_language
+
+        # without a twin, the care prompt speaks the asker's language (an English prompt makes
+        # a small model answer a Spanish question in English)
+        lang = conversation_language(messages, default="en")
         given = [m["content"] for m in messages if m["role"] in ("system", "developer")]
         if given:
-            return "\n\n".join(given), "en"
+            return "\n\n".join(given), lang
         from liquidcare.data import CARE_SYSTEM_PROMPT
 
-        return CARE_SYSTEM_PROMPT["en"], "en"
+        return CARE_SYSTEM_PROMPT.get(lang, CARE_SYSTEM_PROMPT["en"]), lang
 
     # -- the model ---------------------------------------------------------------------------
     def start(self, user: Any, turn: Turn, params: GenerationParams,
@@ -130,13 +152,19 @@ class ChatService:
         """Queue the model call; the worker stores the (checked) reply when it is done."""
         if self.guard is not None:
             params.buffered = True  # the output check needs the whole reply before any is sent
+        grounding = turn.extra.get("grounding")
+        sources = list(grounding.sources) if grounding is not None else []
 
         def on_complete(job: Job) -> None:
+            if grounding is not None and grounding.prepared is None:
+                job.text = self.grounder.finish(grounding, job.text)
+            job.extra["sources"] = sources
             if self.guard is not None:
                 verdict = self.guard.check_output(turn.prompt, job.text)
                 if not verdict.allowed:
                     job.text = verdict.safe_reply or FALLBACK_REPLY.get(turn.lang,
                                                                         FALLBACK_REPLY["en"])
+                    job.extra["sources"] = []  # the refusal is not built on them
                 elif verdict.safe_reply is not None:  # allowed, rewritten (an escalation)
                     job.text = verdict.safe_reply
             msg = self.store.add_message(turn.conversation_id, role="assistant", content=job.text,
@@ -147,6 +175,10 @@ class ChatService:
                                           verdict=verdict_dict(verdict),
                                           message_id=_attr(msg, "id"))
 
+        if grounding is not None:
+            prompt = grounding.messages or turn.prompt
+            return self.engine.submit(prompt, params, on_complete=on_complete, loop=loop,
+                                      prepared=grounding.prepared)
         return self.engine.submit(turn.prompt, params, on_complete=on_complete, loop=loop)
 
 
