@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -82,10 +83,12 @@ def answer(engine: Any, grounder: Any, guard: Any, q: dict[str, Any], max_tokens
         if not verdict.allowed:
             reply = verdict.safe_reply or FALLBACK_REPLY[q["lang"]]
             return {"reply": reply, "seconds": time.perf_counter() - start, "sources": [],
-                    "retrieval_ms": 0.0, "blocked": "input", "tokens": 0}
+                    "retrieval_ms": 0.0, "retrieval_cpu_ms": 0.0, "blocked": "input",
+                    "tokens": 0}
     grounding = grounder.ground(prompt, twin) if grounder is not None else None
-    retrieval_ms = grounder.retriever.last_ms if grounder is not None and grounding.lang \
-        else 0.0
+    searched = grounder is not None and grounding.lang
+    retrieval_ms = grounder.retriever.last_ms if searched else 0.0
+    retrieval_cpu_ms = grounder.retriever.last_cpu_ms if searched else 0.0
     params = GenerationParams(max_tokens=max_tokens, seed=0)
     if plain:
         params = GenerationParams(max_tokens=max_tokens, temperature=0.0, repetition_penalty=1.0,
@@ -109,7 +112,7 @@ def answer(engine: Any, grounder: Any, guard: Any, q: dict[str, Any], max_tokens
         elif verdict.safe_reply is not None:
             text = verdict.safe_reply
     return {"reply": text, "seconds": time.perf_counter() - start, "sources": sources,
-            "retrieval_ms": retrieval_ms, "blocked": blocked,
+            "retrieval_ms": retrieval_ms, "retrieval_cpu_ms": retrieval_cpu_ms, "blocked": blocked,
             "tokens": job.completion_tokens if job is not None else 0}
 
 
@@ -130,7 +133,7 @@ def pct(values: list[float], p: float) -> float:
 
 def table(rows: list[dict[str, Any]]) -> str:
     head = ("| variant | lang | n | key points | looping | wrong lang | unsafe | p50 s | p95 s "
-            "| retrieval p95 ms |\n|---|---|---|---|---|---|---|---|---|---|")
+            "| retrieval p95 ms (wall / cpu) |\n|---|---|---|---|---|---|---|---|---|---|")
     lines = [head]
     for variant in dict.fromkeys(r["variant"] for r in rows):
         for lang in ("en", "es"):
@@ -139,12 +142,13 @@ def table(rows: list[dict[str, Any]]) -> str:
                 continue
             secs = [r["seconds"] for r in rs]
             ret = [r["retrieval_ms"] for r in rs if r["retrieval_ms"]]
+            ret_cpu = [r["retrieval_cpu_ms"] for r in rs if r["retrieval_ms"]]
             lines.append(
                 f"| {variant} | {lang} | {len(rs)} | "
                 f"{100 * statistics.mean(r['coverage'] for r in rs):.0f}% | "
                 f"{sum(r['loops'] for r in rs)} | {sum(r['wrong_language'] for r in rs)} | "
                 f"{sum(bool(r['unsafe']) for r in rs)} | {pct(secs, 50):.2f} | "
-                f"{pct(secs, 95):.2f} | {pct(ret, 95):.1f} |")
+                f"{pct(secs, 95):.2f} | {pct(ret, 95):.1f} / {pct(ret_cpu, 95):.1f} |")
     return "\n".join(lines)
 
 
@@ -152,8 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         epilog="Variants: " + ", ".join(VARIANTS), formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--questions", required=True,
+    parser.add_argument("--questions",
                         help="JSONL questions (id, lang, question, twin, key_points, must_not)")
+    parser.add_argument("--report", metavar="RESULTS",
+                        help="print the table of an earlier (or stopped) run's results.jsonl")
     parser.add_argument("--variants", default="base,liquid,grounded,grounded-generative",
                         help="comma-separated, from: " + ", ".join(VARIANTS))
     parser.add_argument("--base", default="smollm2", help="the base model (default: smollm2)")
@@ -167,6 +173,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default="runs/replies-bench")
     args = parser.parse_args(argv)
+    if args.report:
+        path = Path(args.report)
+        if not path.is_file():
+            parser.error(f"{path} does not exist")
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip()]
+        report(path.parent, rows, str(path))
+        return 0
+    if not args.questions:
+        parser.error("--questions FILE is required (or --report RESULTS)")
 
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in variants if v not in VARIANTS]
@@ -203,15 +219,25 @@ def main(argv: list[str] | None = None) -> int:
             for q in tqdm(questions, desc=variant, file=sys.stderr):
                 result = answer(engine, grounder, guard, q, args.max_tokens, plain)
                 rows.append({"variant": variant, **score(q, result)})
+                save(out, rows)  # a stopped run keeps every reply it has (see --report)
     finally:
         for engine in engines.values():
             engine.close()
-    text = table(rows)
+    report(out, rows, args.questions)
+    return 0
+
+
+def save(out: Path, rows: list[dict[str, Any]]) -> None:
     write_text(out / "results.jsonl",
                "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    write_text(out / "table.md", f"questions: {args.questions}\n\n{text}\n")
+
+
+def report(out: Path, rows: list[dict[str, Any]], questions: str) -> None:
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    text = (f"machine: {os.cpu_count()} CPUs, load average {load} (1/5/15 min) at the end; "
+            f"latencies are wall clock\n\n" + table(rows))
+    write_text(out / "table.md", f"questions: {questions}\n\n{text}\n")
     print(text)
-    return 0
 
 if __name__ == "__main__":
     raise SystemExit(main())
