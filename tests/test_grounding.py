@@ -71,6 +71,13 @@ def test_nothing_relevant_says_so_with_the_locales_numbers_never_911(grounder):
                                      {"number": "999", "urgent": "NHS 111"})
 
 
+def test_a_short_follow_up_is_searched_with_the_question_before_it(grounder):
+    chat = [{"role": "user", "content": "My mother does not drink enough water"},
+            {"role": "assistant", "content": "..."},
+            {"role": "user", "content": "and at night?"}]
+    assert grounder.ground(chat).hits[0].passage.topic == "hydration"
+
+
 def test_small_talk_is_left_to_the_model_without_notes(grounder):
     g = grounder.ground(_ask("Thank you!"))
     assert g.prepared is None and g.messages == _ask("Thank you!") and g.sources == []

@@ -3,10 +3,10 @@
 Two ways, measured against each other on benchmarks/data/replies_dev.jsonl (docs/knowledge.md):
 
 * ``extractive``: the reply *is* the vetted text. The twin's relevant facts come first, then the
-  best passage's sentences that bear on the question, then, when a second passage adds to it, its
-  best sentences. A 135M model paraphrases care advice badly (it drops the "not" from "do not
-  crush"); quoting the passage keeps every word a person checked, in the asker's language, and
-  cannot loop.
+  best passage (whole when it fits), then the sentences of the next passages that bear most on
+  the question, up to about 150 words. A 135M model paraphrases care advice badly (it drops
+  the "not" from "do not crush"); quoting the passage keeps every word a person checked, in the
+  asker's language, and cannot loop.
 * ``generative``: the passages and facts go into the system prompt as numbered notes and the model
   writes the reply; `fix_emergency_numbers` then corrects any number the model borrowed from
   American text.
@@ -95,10 +95,9 @@ def extractive_reply(question: str, lang: str, hits: Sequence[Hit], facts: Seque
     budget = max_words - sum(len(f.split()) for f in lines)
     body: list[str] = []
     for n, hit in enumerate(hits):
-        share = budget if n == 0 else min(budget, 45)
-        if share < 12:
+        if budget < 12:  # not room for one more useful sentence
             break
-        picked = _pick(question, lang, hit.passage.text, share, encoder)
+        picked = _pick(question, lang, hit.passage.text, budget, encoder)
         fresh = [s for s in picked if fold(s) not in {fold(b) for b in body}]
         if n > 0 and not fresh:
             continue

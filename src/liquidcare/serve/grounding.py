@@ -24,7 +24,7 @@ from liquidcare.knowledge.compose import (
     no_answer,
     notes_prompt,
 )
-from liquidcare.knowledge.text import fold
+from liquidcare.knowledge.text import fold, terms
 from liquidcare.knowledge.twin_facts import TwinFacts
 
 MODES = ("extractive", "generative", "off")
@@ -60,6 +60,17 @@ def last_user_text(messages: list[dict[str, str]]) -> str:
         if m.get("role") == "user":
             return str(m.get("content") or "")
     return ""
+
+
+def search_query(messages: list[dict[str, str]], lang: str) -> str:
+    """What to search for: the last user message, with the one before it when the last is a
+    short follow-up ("¿y por la noche?" means nothing without the question it follows)."""
+    users = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
+    if not users:
+        return ""
+    if len(users) > 1 and len(terms(users[-1], lang)) < 3:
+        return f"{users[-2]} {users[-1]}"
+    return users[-1]
 
 
 class Grounder:
@@ -100,7 +111,7 @@ class Grounder:
         numbers = self.numbers(lang)
         if self.mode == "off" or not question.strip() or _SMALL_TALK.match(fold(question)):
             return Grounding(lang, numbers=numbers, messages=list(messages))
-        hits = self.retriever.search(question, lang)
+        hits = self.retriever.search(search_query(messages, lang), lang)
         facts: list[str] = []
         if twin is not None:
             topics = tuple(dict.fromkeys(h.passage.topic for h in hits))
