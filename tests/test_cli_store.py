@@ -108,3 +108,15 @@ def test_postgresql_backup_command_names_pg_dump(postgres_cluster, capsys):
     url = postgres_cluster.new_database()
     code, _, err = run(capsys, "store", "backup", "/tmp/x.db", "--store", url)
     assert code == 1 and "pg_dump" in err and "pg_restore" in err
+
+
+def test_a_bad_twin_file_names_the_file_and_the_field(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    run(capsys, "store", "init")
+    (tmp_path / "carmen.json").write_text(
+        '{"name": "Carmen", "language": "es", "medications": [{"name": "x", "schedule": ["8am"]}]}'
+    )
+    code, _, err = run(capsys, "twins", "add", "carmen.json")
+    assert code == 1
+    assert "carmen.json" in err and "medications[0].schedule[0]" in err
+    assert len(err.strip().splitlines()) == 1

@@ -76,7 +76,10 @@ def cmd_twins_add(args: argparse.Namespace) -> int:
     except json.JSONDecodeError as err:
         raise ValidationError(f"{args.file} is not valid JSON: {err}") from None
     with _open(args) as store:
-        twin = store.create_twin(fields, by=None)
+        try:
+            twin = store.create_twin(fields, by=None)
+        except ValidationError as err:
+            raise ValidationError(f"{args.file}: {err}") from None
         for user_id in args.link or []:
             store.link(twin.id, user_id, by=None)
     print(f"added twin {twin.id} {twin.name!r} ({twin.language})")

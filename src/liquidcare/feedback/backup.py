@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from liquidcare import atomic
+
+from .base import StoreBase
 from .engine import describe, migrate
 from .errors import StoreError
-
-if TYPE_CHECKING:
-    from .store import Store
 
 PG_HINT = (
     "back up a PostgreSQL store with its own tools: "
@@ -26,33 +24,29 @@ PG_HINT = (
 )
 
 
-def _require_sqlite(store: Store, what: str) -> None:
+def _require_sqlite(store: StoreBase, what: str) -> None:
     if store.dialect != "sqlite":
         raise StoreError(f"`{what}` works on SQLite stores only; {describe(store.target)}: "
                          + PG_HINT)
 
 
-def backup(store: Store, path: Path) -> Path:
-    """Writes a consistent copy of the live store to `path` (atomically: temp file + rename)."""
+def backup(store: StoreBase, path: Path) -> Path:
+    """Writes a consistent copy of the live store to `path` (atomically, `liquidcare.atomic`)."""
     _require_sqlite(store, "store backup")
     path = path.expanduser()
     if not path.parent.exists():
         raise StoreError(f"cannot write the backup {path}: folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
     raw = store.engine.raw_connection()
     try:
-        dest = sqlite3.connect(tmp)
-        try:
-            raw.driver_connection.backup(dest)  # type: ignore[union-attr]
-            # A backup is one self-contained file: no -wal beside it.
-            dest.execute("PRAGMA journal_mode=DELETE")
-        finally:
-            dest.close()
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        # 0600: a backup holds everything the store holds.
+        with atomic.atomic_path(path, mode=0o600) as tmp:
+            dest = sqlite3.connect(tmp)
+            try:
+                raw.driver_connection.backup(dest)  # type: ignore[union-attr]
+                # A backup is one self-contained file: no -wal beside it.
+                dest.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                dest.close()
     finally:
         raw.close()
     return path
@@ -73,7 +67,7 @@ def _check_backup(path: Path) -> None:
         raise StoreError(f"{path} is a SQLite database but not a liquidcare store backup")
 
 
-def restore(store: Store, path: Path) -> None:
+def restore(store: StoreBase, path: Path) -> None:
     """Replaces the store's whole content with the backup at `path`, then migrates it (a backup
     from an older version gets the newer schema)."""
     _require_sqlite(store, "store restore")
@@ -92,3 +86,13 @@ def restore(store: Store, path: Path) -> None:
         raw.close()
     store.engine.dispose()
     migrate(store.engine)
+
+
+class BackupPart(StoreBase):
+    """Backup and restore as methods of the store."""
+
+    def backup(self, path: str | os.PathLike[str]) -> Path:
+        return backup(self, Path(path))
+
+    def restore(self, path: str | os.PathLike[str]) -> None:
+        restore(self, Path(path))

@@ -12,17 +12,28 @@ and they are how the provider shows who read the record and that it was erased.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
 
+from liquidcare import atomic
+
+from .base import (
+    Actor,
+    StoreBase,
+    conversation_snapshot,
+    event_snapshot,
+    twin_snapshot,
+    user_snapshot,
+)
 from .errors import NotFoundError, PermissionDeniedError, StoreError
 from .models import (
     AdapterErasureRow,
     ApiKeyRow,
+    AuditRow,
     ConversationRow,
     ErasureRow,
     EventRow,
@@ -33,13 +44,9 @@ from .models import (
     TwinRow,
     UserRow,
     VerdictRow,
+    utcnow,
 )
-from .records import Erasure
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from .store import Actor, Store
+from .records import AuditEntry, Erasure
 
 
 def _conversation_ids(s: Session, twin: TwinRow) -> list[int]:
@@ -49,7 +56,7 @@ def _conversation_ids(s: Session, twin: TwinRow) -> list[int]:
     return list(s.scalars(select(ConversationRow.id).where(cond).order_by(ConversationRow.id)))
 
 
-def _may_act_for(store: Store, s: Session, twin: TwinRow, by: Actor, carers_too: bool) -> Any:
+def _may_act_for(store: StoreBase, s: Session, twin: TwinRow, by: Actor, carers_too: bool) -> Any:
     actor = store._actor(s, by)
     if actor is None or actor.role == "admin" or actor.id == twin.person_user_id:
         return actor
@@ -62,14 +69,14 @@ def _may_act_for(store: Store, s: Session, twin: TwinRow, by: Actor, carers_too:
     )
 
 
-def collect_person(store: Store, s: Session, twin: TwinRow) -> dict[str, Any]:
+def collect_person(store: StoreBase, s: Session, twin: TwinRow) -> dict[str, Any]:
     """Everything held about one person, as JSON-ready data."""
     conv_ids = _conversation_ids(s, twin)
     conversations = []
     for conv_id in conv_ids:
         conv = s.get(ConversationRow, conv_id)
         assert conv is not None
-        data = store._conversation_snapshot(conv, True).to_dict()
+        data = conversation_snapshot(conv, True).to_dict()
         msg_ids = [m.id for m in conv.messages]
         data["ratings"] = [
             {"message_id": r.message_id, "user_id": r.user_id, "value": r.value,
@@ -91,9 +98,6 @@ def collect_person(store: Store, s: Session, twin: TwinRow) -> dict[str, Any]:
         .where(TwinLinkRow.twin_id == twin.id).order_by(UserRow.id)
     )
     account = s.get(UserRow, twin.person_user_id) if twin.person_user_id else None
-    from .models import AuditRow
-    from .records import AuditEntry
-
     audit = [
         AuditEntry(id=r.id, at=r.at, actor_id=r.actor_id, actor_role=r.actor_role,
                    action=r.action, kind=r.kind, twin_id=r.twin_id,
@@ -103,10 +107,10 @@ def collect_person(store: Store, s: Session, twin: TwinRow) -> dict[str, Any]:
     ]
     return {
         "person_id": twin.id,
-        "account": store._user_snapshot(account).to_dict() if account else None,
-        "twin": store._twin_snapshot(twin).to_dict(),
-        "who_can_see_it": [store._user_snapshot(u).to_dict() for u in links],
-        "timeline": [store._event_snapshot(e).to_dict() for e in events],
+        "account": user_snapshot(account).to_dict() if account else None,
+        "twin": twin_snapshot(twin).to_dict(),
+        "who_can_see_it": [user_snapshot(u).to_dict() for u in links],
+        "timeline": [event_snapshot(e).to_dict() for e in events],
         "conversations": conversations,
         "audit": audit,
     }
@@ -178,15 +182,7 @@ def summary_markdown(data: dict[str, Any], json_name: str, when: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def export_person(store: Store, person_id: int, out_dir: Path, by: Actor) -> list[Path]:
-    from .models import utcnow
-
+def export_person(store: StoreBase, person_id: int, out_dir: Path, by: Actor) -> list[Path]:
     out_dir = out_dir.expanduser()
     if out_dir.exists() and not out_dir.is_dir():
         raise StoreError(f"{out_dir} exists and is not a folder")
@@ -204,12 +200,13 @@ def export_person(store: Store, person_id: int, out_dir: Path, by: Actor) -> lis
     data["exported_at"] = when
     json_path = out_dir / f"person-{person_id}.json"
     md_path = out_dir / f"person-{person_id}.md"
-    _write(json_path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-    _write(md_path, summary_markdown(data, json_path.name, when))
+    # Only the owner may read an export: it is everything held about a person's health.
+    atomic.write_json(json_path, data, mode=0o600)
+    atomic.write_text(md_path, summary_markdown(data, json_path.name, when), mode=0o600)
     return [json_path, md_path]
 
 
-def forget_person(store: Store, person_id: int, by: Actor) -> Erasure:
+def forget_person(store: StoreBase, person_id: int, by: Actor) -> Erasure:
     """Erases the person's data in one transaction and returns the erasure record.
 
     Adapter versions that learnt from any erased reply are marked (`adapter_erasures`): they
@@ -274,3 +271,17 @@ def forget_person(store: Store, person_id: int, by: Actor) -> Erasure:
             id=erasure.id, at=erasure.at, by_user_id=erasure.by_user_id,
             by_role=erasure.by_role, person_id=erasure.person_id, kinds=dict(kinds),
         )
+
+
+class RightsPart(StoreBase):
+    """The person's rights as methods of the store."""
+
+    def export_person(
+        self, person_id: int, out_dir: str | os.PathLike[str], by: Actor = None
+    ) -> list[Path]:
+        """Everything held about a person (Art. 15/20 GDPR) as JSON plus a readable summary."""
+        return export_person(self, person_id, Path(out_dir), by)
+
+    def forget_person(self, person_id: int, by: Actor = None) -> Erasure:
+        """Erases a person's data in one transaction (Art. 17 GDPR); see `forget_person`."""
+        return forget_person(self, person_id, by)

@@ -1,4 +1,5 @@
-"""The digital twin of a cared person: its fields, their validation, and the system prompt.
+"""The digital twin of a cared person: its fields, their validation (pydantic models), and the
+system prompt.
 
 A twin is given as a plain dict (from the command line, the HTTP API or a test). Unknown keys are
 refused rather than dropped, so that a misspelt "medication" never silently loses a person's pills.
@@ -6,15 +7,16 @@ refused rather than dropped, so that a misspelt "medication" never silently lose
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ValidationError as PydanticValidationError
 
 from .errors import ValidationError
 
 LANGUAGES = ("en", "es")
-_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 # Fields a caller may set; `id`, `version` and the timestamps belong to the store.
 FIELDS = (
@@ -23,97 +25,96 @@ FIELDS = (
 )
 
 
-def _str_list(key: str, value: Any) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ValidationError(f"twin field {key!r} must be a list of non-empty strings")
-    return [v.strip() for v in value]
+class _Strict(BaseModel):
+    # No coercion ("85" is not an age, "true" is not a list) and no unknown keys: a misspelt
+    # field is an error naming it, never silently dropped.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
-def _medication(i: int, med: Any) -> dict[str, Any]:
-    where = f"twin field medications[{i}]"
-    if not isinstance(med, dict):
-        raise ValidationError(f"{where} must be an object with name, dose and schedule")
-    unknown = set(med) - {"name", "dose", "schedule", "notes"}
-    if unknown:
-        raise ValidationError(f"{where} has unknown keys: {', '.join(sorted(unknown))}")
-    name = med.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise ValidationError(f"{where}.name is required (a non-empty string)")
-    schedule = med.get("schedule", [])
-    if not isinstance(schedule, list) or not all(
-        isinstance(t, str) and _TIME.match(t) for t in schedule
-    ):
-        raise ValidationError(f"{where}.schedule must be a list of times like '08:00'")
-    out: dict[str, Any] = {"name": name.strip(), "schedule": sorted(schedule)}
-    for key in ("dose", "notes"):
-        if key in med:
-            if not isinstance(med[key], str):
-                raise ValidationError(f"{where}.{key} must be a string")
-            out[key] = med[key]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Time = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
+class Medication(_Strict):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    dose: str = ""
+    schedule: list[Time] = []
+    notes: str = ""
+
+
+class Contact(_Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    phone: str = ""
+    relation: str = ""
+    email: str = ""
+
+
+class TwinFields(_Strict):
+    """The fields of a twin as a caller gives them. Every field has a default only so that an
+    update may name a few of them; `validate_twin_fields` checks which are required."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] \
+        = ""
+    age: Annotated[int, Field(ge=0, le=130)] | None = None
+    language: Literal["en", "es"] = "en"
+    conditions: list[Text] = []
+    medications: list[Medication] = []
+    routines: list[Text] = []
+    preferences: list[Text] = []
+    carers: list[Contact] = []
+    emergency_contact: Contact | None = None
+    notes: str = ""
+    person_user_id: Annotated[int, Field(ge=1, lt=2**63)] | None = None
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    """('medications', 0, 'schedule', 1) -> 'medications[0].schedule[1]'."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 
-def _contact(key: str, value: Any) -> dict[str, str]:
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        raise ValidationError(f"twin field {key!r} must be an object of strings (name, phone, ...)")
-    unknown = set(value) - {"name", "phone", "relation", "email"}
-    if unknown:
-        raise ValidationError(f"twin field {key!r} has unknown keys: {', '.join(sorted(unknown))}")
-    if not value.get("name"):
-        raise ValidationError(f"twin field {key!r} needs a name")
-    return dict(value)
+def _as_stored(model: BaseModel) -> dict[str, Any]:
+    """Only the keys the caller gave (a medication always has a schedule, sorted)."""
+    return model.model_dump(exclude_unset=True)
 
 
 def validate_twin_fields(data: Any, *, partial: bool) -> dict[str, Any]:
-    """Checks and normalises twin fields; `partial` for an update (only the given keys)."""
+    """Checks and normalises twin fields; `partial` for an update (only the given keys).
+
+    Errors are `ValidationError`s naming the field (``twin field 'medications[0].schedule'``);
+    the command line adds the file's name."""
     if not isinstance(data, dict):
         raise ValidationError("a twin must be given as an object of fields")
     unknown = set(data) - set(FIELDS)
     if unknown:
         raise ValidationError(
-            f"unknown twin field(s): {', '.join(sorted(unknown))} (known: {', '.join(FIELDS)})"
+            f"unknown twin field(s): {', '.join(sorted(map(str, unknown)))} "
+            f"(known: {', '.join(FIELDS)})"
         )
     if not partial:
         for key in ("name", "language"):
             if key not in data:
                 raise ValidationError(f"twin field {key!r} is required")
+    try:
+        twin = TwinFields.model_validate(data)
+    except PydanticValidationError as err:
+        problems = [
+            f"twin field '{_where(e['loc'])}': {e['msg']}" if e["loc"] else e["msg"]
+            for e in err.errors(include_url=False)
+        ]
+        raise ValidationError("; ".join(problems)) from None
     out: dict[str, Any] = {}
-    for key, value in data.items():
-        if key == "name":
-            if not isinstance(value, str) or not value.strip() or len(value) > 200:
-                raise ValidationError("twin field 'name' must be a non-empty string (<= 200)")
-            out[key] = value.strip()
-        elif key == "age":
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 130
-            ):
-                raise ValidationError("twin field 'age' must be a whole number from 0 to 130")
-            out[key] = value
-        elif key == "language":
-            if value not in LANGUAGES:
-                raise ValidationError(f"twin field 'language' must be one of {LANGUAGES}")
-            out[key] = value
-        elif key in ("conditions", "routines", "preferences"):
-            out[key] = _str_list(key, value)
-        elif key == "medications":
-            if not isinstance(value, list):
-                raise ValidationError("twin field 'medications' must be a list")
-            out[key] = [_medication(i, m) for i, m in enumerate(value)]
+    for key in twin.model_fields_set:
+        value = getattr(twin, key)
+        if key == "medications":
+            out[key] = [{**_as_stored(m), "schedule": sorted(m.schedule)} for m in value]
         elif key == "carers":
-            if not isinstance(value, list):
-                raise ValidationError("twin field 'carers' must be a list")
-            out[key] = [_contact(f"carers[{i}]", c) for i, c in enumerate(value)]
+            out[key] = [_as_stored(c) for c in value]
         elif key == "emergency_contact":
-            out[key] = None if value is None else _contact(key, value)
-        elif key == "notes":
-            if not isinstance(value, str):
-                raise ValidationError("twin field 'notes' must be a string")
-            out[key] = value
-        elif key == "person_user_id":
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise ValidationError("twin field 'person_user_id' must be a user id")
+            out[key] = None if value is None else _as_stored(value)
+        else:
             out[key] = value
     return out
 
