@@ -119,6 +119,9 @@ class Retriever:
                                           + [s for ss in split for s in ss])
             n = len(passages)
             self._vectors[lang] = (vectors[:n], vectors[n:2 * n], vectors[2 * n:], starts)
+        # the encoder's first call is slow (its graph warms up): pay it here, not in the first
+        # question's reply, which is what happens when every vector came from the cache
+        self.encoder.encode(["warm up"])
         # how long the last search took, wall clock and this thread's CPU time (on a shared,
         # loaded machine the wall clock mostly measures the wait for a core)
         self.last_ms = self.last_cpu_ms = 0.0
