@@ -17,6 +17,7 @@ from serve_helpers import tiny_engine
 
 from liquidcare.knowledge import Retriever, USEEncoder, load_kb
 from liquidcare.knowledge.compose import fix_emergency_numbers, no_answer
+from liquidcare.knowledge.text import sentences
 from liquidcare.knowledge.twin_facts import TwinFacts
 from liquidcare.safety.policy import load_policy
 from liquidcare.serve.app import create_app
@@ -57,6 +58,8 @@ def test_extractive_reply_leads_with_the_twins_medicine_and_quotes_the_passage(g
     assert "penicilina" in g.prepared  # a medicine question brings the allergies
     assert g.sources and set(g.sources[0]) == CITATION_KEYS
     assert g.messages is None  # composed: the model is not called
+    for hit in g.hits:  # every cited passage is quoted in the reply
+        assert any(s in g.prepared for s in sentences(hit.passage.text))
 
 
 def test_nothing_relevant_says_so_with_the_locales_numbers_never_911(grounder):

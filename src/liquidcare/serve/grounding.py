@@ -24,7 +24,7 @@ from liquidcare.knowledge.compose import (
     no_answer,
     notes_prompt,
 )
-from liquidcare.knowledge.text import fold, terms
+from liquidcare.knowledge.text import fold, sentences, terms
 from liquidcare.knowledge.twin_facts import TwinFacts
 
 MODES = ("extractive", "generative", "off")
@@ -126,6 +126,9 @@ class Grounder:
         elif self.mode == "extractive":
             out.prepared = extractive_reply(question, lang, hits, facts,
                                             encoder=self.retriever.encoder)
+            # cite what the reply quotes, not what it had no room for
+            out.hits = [h for h in hits
+                        if any(s in out.prepared for s in sentences(h.passage.text))]
         else:
             twin_name = getattr(twin, "name", "") if twin is not None else ""
             block = notes_prompt(lang, hits, facts, twin_name, numbers)
