@@ -155,7 +155,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
-        epilog="Variants: " + ", ".join(VARIANTS), formatter_class=argparse.RawTextHelpFormatter)
+        epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--questions",
                         help="JSONL questions (id, lang, question, twin, key_points, must_not)")
     parser.add_argument("--report", metavar="RESULTS",
