@@ -14,17 +14,17 @@ wait for each other, so a loaded machine inflates it too). Prints one table (``-
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
 import torch
 
+from liquidcare.atomic import write_json
 from liquidcare.models import load_base
 from liquidcare.surgery import liquify, preset
 from liquidcare.train import capture, evaluate, init_least_squares
+from liquidcare.train.corpus import corpus_blocks
 from liquidcare.train.distill import DistillConfig, StageConfig, stage2
-from liquidcare.train.pipeline import _blocks
 
 DEFAULT_PRESETS = ["cfc-fc", "ltc-fc", "scan-fc"]
 
@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.manual_seed(0)
     base, tokenizer = load_base(args.base, device=args.device)
-    train_blocks = _blocks("care", "train", tokenizer, args.block_size, args.train_tokens)
-    val_blocks = _blocks("care", "validation", tokenizer, args.block_size, args.val_tokens)
+    train_blocks = corpus_blocks("care", "train", tokenizer, args.block_size, args.train_tokens)
+    val_blocks = corpus_blocks("care", "validation", tokenizer, args.block_size, args.val_tokens)
     first = preset(DEFAULT_PRESETS[0], layers=args.layers, linear_skip=True)
     t0 = time.perf_counter()
     # the captured activations depend only on which layers are replaced, not on the cell
@@ -105,8 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         del model
 
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"base_ppl": base_ppl, "args": vars(args), "rows": rows}, f, indent=2)
+        write_json(args.json, {"base_ppl": base_ppl, "args": vars(args), "rows": rows})
     return 0
 
 

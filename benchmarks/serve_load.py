@@ -53,7 +53,7 @@ def start_servers(args, store: str) -> tuple[list[subprocess.Popen], list[str]]:
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     for _ in range(args.servers):
         port = free_port()
-        cmd = [sys.executable, "-m", "liquidcare.cli", "serve", "--model", args.model,
+        cmd = [sys.executable, "-m", "liquidcare", "serve", "--model", args.model,
                "--store", store, "--port", str(port), "--max-tokens", str(args.max_tokens),
                "--max-queue", str(max(64, 2 * max(args.clients))), "--device", args.device,
                "--guard", args.guard]

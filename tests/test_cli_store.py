@@ -29,7 +29,7 @@ def test_store_env_variable_and_init(tmp_path, monkeypatch, capsys):
     db = tmp_path / "env.db"
     monkeypatch.setenv("LIQUIDCARE_STORE", str(db))
     code, out, _ = run(capsys, "store", "init")
-    assert code == 0 and "schema version 0002" in out and db.exists()
+    assert code == 0 and "schema version 0003" in out and db.exists()
 
 
 def test_rights_commands_round_trip(tmp_path, capsys):
@@ -52,8 +52,29 @@ def test_rights_commands_round_trip(tmp_path, capsys):
 
     code, out, _ = run(capsys, "store", "export", "--out", str(tmp_path / "train.jsonl"),
                        "--store", db)
+    assert "wrote 0 rated replies" in out and "left out 1 rated reply without" in out
+    for who in (["--twin", "1"], ["--user", str(carer.id)]):
+        code, out, _ = run(capsys, "store", "consent", "grant", *who, "--scope",
+                           "research_retraining", "--note", "signed form", "--store", db)
+        assert code == 0 and "consents to research_retraining since" in out
+    code, out, _ = run(capsys, "store", "consent", "list", "--twin", "1", "--store", db)
+    assert "research_retraining" in out and "active" in out and "signed form" in out
+    code, out, _ = run(capsys, "store", "export", "--out", str(tmp_path / "train.jsonl"),
+                       "--store", db)
     assert "wrote 1 rated replies" in out
-    assert json.loads((tmp_path / "train.jsonl").read_text())["label"] is True
+    row = json.loads((tmp_path / "train.jsonl").read_text())
+    assert row["label"] is True and "Carmen" not in json.dumps(row, ensure_ascii=False)
+    code, out, _ = run(capsys, "store", "export", "--scope", "federated", "--out",
+                       str(tmp_path / "fed.jsonl"), "--store", db)
+    assert "wrote 0 rated replies" in out  # research consent is not federated consent
+    code, out, _ = run(capsys, "store", "consent", "withdraw", "--twin", "1", "--scope",
+                       "research_retraining", "--store", db)
+    assert "withdrew 1 consent(s)" in out
+    code, out, _ = run(capsys, "store", "export", "--out", str(tmp_path / "train.jsonl"),
+                       "--store", db)
+    assert "wrote 0 rated replies" in out
+    run(capsys, "store", "consent", "grant", "--twin", "1", "--scope", "research_retraining",
+        "--store", db)
 
     code, out, _ = run(capsys, "store", "export", "--person", "1", "--out",
                        str(tmp_path / "carmen"), "--store", db)
@@ -79,8 +100,11 @@ def test_rights_commands_round_trip(tmp_path, capsys):
 
     code, out, _ = run(capsys, "store", "restore", str(tmp_path / "b.db"), "--store", db)
     assert code == 0
+    # the backup predates the erasure: the restore erases Carmen again, and says so
+    assert "re-applied 1 erasure record(s)" in out and "erased people stay erased" in out
+    assert "kept the store as it was in" in out and ".before-restore-" in out
     code, out, _ = run(capsys, "twins", "list", "--store", db)
-    assert "Carmen Ruiz" in out and "Lucía (carer)" in out
+    assert "Carmen" not in out and "Lucía (carer)" not in out
 
 
 @pytest.mark.parametrize("argv, message", [

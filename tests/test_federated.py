@@ -301,7 +301,7 @@ def test_a_secagg_centre_answers_with_its_update(world, tmp_path):
     assert all(np.allclose(s + u, t, atol=1e-6) for s, u, t in zip(start, update, trained,
                                                                    strict=True))
     with pytest.raises(FederatedConfigError, match="secagg"):
-        FedConfig(secagg=True, strategy="fedprox")
+        FedConfig(secagg=True, strategy="fedadam")
 
 
 def test_a_centre_with_ratings_adds_kto_and_still_sends_no_text(world, tmp_path):
@@ -338,3 +338,16 @@ def test_the_flower_app_config_is_fedconfig():
                                  "clientapp": "liquidcare.federated.client_app:app"}
     assert FedConfig.from_mapping(app["config"]).to_run_config() == FedConfig().to_run_config()
     assert set(app["config"]) == set(FedConfig().to_run_config())
+
+
+def test_resume_from_a_damaged_global_adapter_is_one_named_error(world, tmp_path):
+    from liquidcare.federated.server_app import run_federation
+
+    out = tmp_path / "fed"
+    (out / "adapter").mkdir(parents=True)
+    (out / "adapter" / "liquid_model.safetensors").write_bytes(b"\x10\x00\x00truncated")
+    (out / "state.json").write_text(json.dumps({"round": 1, "config": _cfg(world,
+                                                                          out).to_run_config()}))
+    with pytest.raises(FederatedConfigError, match="liquid_model.safetensors is missing or "
+                                                   "damaged"):
+        run_federation(grid=None, cfg=_cfg(world, out))

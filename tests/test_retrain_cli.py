@@ -25,6 +25,7 @@ def rated_store(tmp_path):
     ids = []
     with open_store(db) as store:
         user, _ = store.add_user("Ana", role="carer")
+        store.grant_consent("research_retraining", user_id=user.id, by=user)
         for row in rated_rows(6):
             conv = store.start_conversation(by=user)
             store.add_message(conv.id, "user", row["prompt"][-1]["content"], by=user)
@@ -85,3 +86,20 @@ def test_federate_refuses_bad_flags_before_loading(tmp_path, capsys):
     bad.write_text("local-step: 3\n")
     assert main(["federate", "--sim", "--config", str(bad)]) == 1
     assert "local-step" in capsys.readouterr().err
+
+
+def test_federate_config_errors_name_the_field_and_the_file(tmp_path, capsys):
+    bad = tmp_path / "fed.yaml"
+    bad.write_text("rounds: many\nlocal-steps: 2\n")
+    assert main(["federate", "--sim", "--config", str(bad)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("liquidcare: error:")
+    assert f"--config {bad}" in err and "rounds='many'" in err and "integer" in err
+    toml = tmp_path / "app.toml"
+    toml.write_text("[tool.flwr.app.config]\nstrategy = 'fedsgd'\n")
+    assert main(["federate", "--sim", "--config", str(toml)]) == 1
+    err = capsys.readouterr().err
+    assert str(toml) in err and "strategy='fedsgd'" in err and "fedprox" in err
+    # a flag's mistake is named as the flags'
+    assert main(["federate", "--sim", "--rounds", "0"]) == 1
+    assert "the flags: rounds=0" in capsys.readouterr().err

@@ -180,6 +180,8 @@ def test_feedback_is_stored_and_becomes_training_data(client, world, tmp_path):
                                           "comment": "kind"}, headers=auth(world.carer_key))
     assert r.status_code == 200, r.text
     out = tmp_path / "train.jsonl"
+    world.store.grant_consent("research_retraining", user_id=world.carer.id, by=world.carer)
+    world.store.grant_consent("research_retraining", twin_id=world.twin.id, by=None)
     assert world.store.export_training_set(out) == 1
     row = json.loads(out.read_text().splitlines()[0])
     assert row["label"] is True and row["message_id"] == reply["message_id"]
@@ -414,7 +416,8 @@ def test_blocked_output_is_replaced_before_the_client_sees_it(world, engine):
     conv_id = chunks[-2]["conversation_id"]
     conv = world.store.get_conversation(conv_id, by=world.carer)
     assert conv.messages[-1].content == "Ask the doctor first."
-    assert conv.messages[-1].model_version == "tiny-llama"
+    # the guard's words, stored as the guard's (issue 18): never rated or trained on as the model's
+    assert conv.messages[-1].model_version == "guard" and conv.messages[-1].origin == "guard"
     stages = [(s, v["allowed"]) for s, v, _ in _verdicts(world.store, conv_id)]
     assert stages == [("input", True), ("output", False)]
 

@@ -23,7 +23,8 @@ def world(store_url, tmp_path):
     store.link(twin.id, users["clinician"].id, by=users["carer"])
     conv = store.start_conversation(by=users["carer"], twin_id=twin.id)
     store.add_message(conv.id, "user", "Se ha caído", by=users["carer"])
-    reply = store.add_message(conv.id, "assistant", "Llama al 112", by=users["carer"])
+    reply = store.add_message(conv.id, "assistant", "Llama al 112", by=users["carer"],
+                              model_version="m1")
     yield store, users, twin, conv, reply, tmp_path
     store.close()
 

@@ -145,7 +145,7 @@ def test_servers_opening_a_new_store_at_once_migrate_it_once(request, store_url)
         t.start()
     for t in threads:
         t.join(60)
-    assert errors == [] and versions == ["0002"] * 4
+    assert errors == [] and versions == ["0003"] * 4
 
 
 def _append_routines(target: str, twin_id: int, user_id: int, tag: str, n: int) -> int:

@@ -48,10 +48,10 @@ def test_schema_version_is_visible_and_reopening_keeps_data(empty_url):
     ) as conn:
         assert "users" not in sa.inspect(conn).get_table_names()
     with open_store(store_url) as s:
-        assert s.schema_version() == "0002"
+        assert s.schema_version() == "0003"
         s.add_user("Ana", role="carer")
     with open_store(store_url) as s:
-        assert s.schema_version() == "0002"
+        assert s.schema_version() == "0003"
         assert [u.name for u in s.list_users()] == ["Ana"]
 
 
@@ -201,26 +201,32 @@ def test_export_training_set_writes_kto_rows(store, tmp_path):
     store.rate(third.id, 1, by=carer)
 
     out = tmp_path / "train.jsonl"
+    assert store.export_training_set(out) == 0  # no consent yet
+    store.grant_consent("research_retraining", user_id=carer.id, by=carer)
+    assert store.export_training_set(out) == 1  # the plain chat: the carer's own consent
+    store.grant_consent("research_retraining", twin_id=twin.id, by=None)
     assert store.export_training_set(out) == 3
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     first, second, last = rows
-    assert first["prompt"][0]["role"] == "system"
-    assert "Carmen Ruiz" in first["prompt"][0]["content"]
-    assert first["prompt"][1:] == [{"role": "user", "content": "Hola"}]
-    assert first["completion"] == [{"role": "assistant", "content": "Hola, Carmen"}]
+    # stored before prompts were kept: the stored messages before the reply, no system prompt
+    # rebuilt from the twin's current fields, the twin's name masked
+    assert first["prompt"] == [{"role": "user", "content": "Hola"}]
+    assert first["completion"] == [{"role": "assistant", "content": "Hola, <PERSON>"}]
     assert first["label"] is True and first["model_version"] == "m1"
     assert (first["message_id"], first["conversation_id"], first["twin_id"]) == (
         good.id, conv.id, twin.id)
-    assert second["label"] is False and len(second["prompt"]) == 4
-    assert last["prompt"] == [{"role": "system", "content": "Be brief."},
-                              {"role": "user", "content": "Hi"}]
+    assert second["label"] is False and len(second["prompt"]) == 3
+    # the client's system message is not the server's: left out
+    assert last["prompt"] == [{"role": "user", "content": "Hi"}]
+    assert last["dropped_client_turns"] == 1
     assert last["twin_id"] is None and last["label"] is True
+    assert out.stat().st_mode & 0o077 == 0
 
 
 def test_record_training_links_adapters_to_messages(store):
     carer, _ = store.add_user("Ana", role="carer")
     conv = store.start_conversation(by=carer)
-    reply = store.add_message(conv.id, "assistant", "Hello", by=carer)
+    reply = store.add_message(conv.id, "assistant", "Hello", by=carer, model_version="m1")
     store.record_training("run@abc", [reply.id])
     store.record_training("run@abc", [reply.id])  # idempotent
     assert store.trained_on("run@abc") == [reply.id]
@@ -258,8 +264,36 @@ def test_an_older_store_is_migrated_on_open_and_keeps_its_data(tmp_path):
             "INSERT INTO users (name, role, created_at) VALUES ('Ana', 'carer', '2026-01-01')"))
     engine.dispose()
     with open_store(path) as store:
-        assert store.schema_version() == "0002"
+        assert store.schema_version() == "0003"
         assert [u.name for u in store.list_users()] == ["Ana"]
+
+
+def test_migration_0003_tells_the_models_replies_from_the_clients(tmp_path):
+    from alembic import command
+
+    from liquidcare.feedback.engine import _alembic_config, make_engine
+
+    path = tmp_path / "old.db"
+    engine = make_engine(str(path))
+    with engine.execution_options(liquidcare_write=True).begin() as conn:
+        command.upgrade(_alembic_config(conn), "0002")
+        conn.execute(sa.text(
+            "INSERT INTO users (name, role, created_at) VALUES ('Ana', 'carer', '2026-01-01')"))
+        conn.execute(sa.text("INSERT INTO conversations (user_id, title, created_at) "
+                             "VALUES (1, '', '2026-01-01')"))
+        for role, version in [("user", None), ("assistant", None), ("assistant", "m1"),
+                              ("assistant", "guard")]:
+            conn.execute(sa.text(
+                "INSERT INTO messages (conversation_id, role, content, model_version, "
+                "created_at) VALUES (1, :role, 'x', :version, '2026-01-01')"),
+                {"role": role, "version": version})
+    engine.dispose()
+    with open_store(path) as store:
+        conv = store.get_conversation(1, by=None)
+        assert [m.origin for m in conv.messages] == ["client", "client", "model", "guard"]
+        with pytest.raises(ValidationError, match="written by the client"):
+            store.rate(conv.messages[1].id, 1, by=1)
+        store.rate(conv.messages[2].id, 1, by=1)
 
 
 def test_only_an_admin_names_whose_twin_it_is_and_that_person_gets_access(store):

@@ -25,6 +25,10 @@ def fill(store):
          "notes": "vive con su gata Misi"}, by=carmen_user)
     store.link(carmen.id, carer.id, by=None)
     john = store.create_twin({"name": "John Smith", "language": "en"}, by=john_carer)
+    store.grant_consent("research_retraining", twin_id=carmen.id, by=carmen_user)
+    store.grant_consent("research_retraining", twin_id=john.id, by=None, note="signed form")
+    for user in (carmen_user, carer, john_carer):
+        store.grant_consent("research_retraining", user_id=user.id, by=user)
 
     own = store.start_conversation(by=carmen_user, twin_id=carmen.id)
     store.add_message(own.id, "user", CARMEN_SAYS[0], by=carmen_user)
@@ -35,12 +39,14 @@ def fill(store):
                          message_id=reply.id)
     about = store.start_conversation(by=carer, twin_id=carmen.id)
     store.add_message(about.id, "user", CARMEN_SAYS[1], by=carer)
-    reply2 = store.add_message(about.id, "assistant", "Tómela ahora, Carmen", by=carer)
+    reply2 = store.add_message(about.id, "assistant", "Tómela ahora, Carmen", by=carer,
+                               model_version="m1")
     store.rate(reply2.id, -1, by=carer)
 
     jconv = store.start_conversation(by=john_carer, twin_id=john.id)
     store.add_message(jconv.id, "user", JOHN_SAYS, by=john_carer)
-    jreply = store.add_message(jconv.id, "assistant", "I'm here for you, John", by=john_carer)
+    jreply = store.add_message(jconv.id, "assistant", "I'm here for you, John", by=john_carer,
+                               model_version="m1")
     store.rate(jreply.id, 1, by=john_carer)
 
     store.record_training("adapter@1", [reply.id, jreply.id])
@@ -73,7 +79,7 @@ def test_forget_erases_every_trace_and_keeps_the_others(store_url, tmp_path):
         assert erasure.kinds == {
             "twin": 1, "twin_links": 2, "timeline_events": 2, "conversations": 2,
             "messages": 4, "ratings": 2, "guard_verdicts": 1, "training_examples": 1,
-            "user_accounts": 1,
+            "consents": 1, "user_accounts": 1,
         }
         assert [e.person_id for e in store.erasures()] == [w["carmen"].id]
         assert store.erasures()[0].by_role == "operator"
@@ -160,17 +166,70 @@ def test_backup_and_restore_serve_the_same_conversations(tmp_path):
         backup = store.backup(tmp_path / "care.backup")
         # Changes after the backup disappear on restore.
         store.add_message(w["jconv"].id, "user", "after the backup", by=w["john_carer"])
-        store.forget_person(w["carmen"].id)
-        store.restore(backup)
+        report = store.restore(backup)
         after = store.get_conversation(w["jconv"].id, by=w["john_carer"])
         assert after == before
         assert store.get_twin(w["carmen"].id, by=None).name == "Carmen Ruiz"
         assert store.authenticate(w["carmen_key"]) == w["carmen_user"]
-        assert store.erasures() == []
+        assert store.erasures() == [] and report.reapplied_erasures == []
+        # the store as it was just before the restore is kept, readable by its owner only
+        assert report.kept_copy.parent == tmp_path and report.kept_copy.stat().st_mode & 0o077 == 0
+        with open_store(report.kept_copy, create=False) as kept:
+            texts = [m.content for m in kept.get_conversation(w["jconv"].id, by=None).messages]
+            assert texts[-1] == "after the backup"
     # A fresh store restored from the backup serves the same, too.
     with open_store(tmp_path / "other.db") as other:
         other.restore(backup)
         assert other.get_conversation(w["jconv"].id, by=w["john_carer"]) == before
+
+
+def test_restoring_an_older_backup_keeps_an_erased_person_erased(tmp_path):
+    with open_store(tmp_path / "care.db") as store:
+        w = fill(store)
+        backup = store.backup(tmp_path / "care.backup")
+        erasure = store.forget_person(w["carmen"].id)
+        audit_before = store.audit(w["carmen"].id)
+        report = store.restore(backup)
+        assert report.reapplied_erasures == [erasure.id]
+        with pytest.raises(NotFoundError):
+            store.get_twin(w["carmen"].id, by=None)
+        assert store.authenticate(w["carmen_key"]) is None
+        text = all_text(store)
+        for said in [*CARMEN_SAYS, *CARMEN_HEARS, "Carmen Ruiz", "Misi"]:
+            assert said not in text
+        assert [e.id for e in store.erasures()] == [erasure.id]
+        assert store.erasures()[0].kinds == erasure.kinds
+        # adapter@1 learnt from Carmen's reply: it is still named as carrying erased data
+        assert [c.adapter_version for c in store.models_carrying_erased_data()] == ["adapter@1"]
+        # the audit log still shows the reads and the erasure, then the restore
+        after = [(a.action, a.kind, a.object_id) for a in store.audit(w["carmen"].id)]
+        assert after == [(a.action, a.kind, a.object_id) for a in audit_before]
+        assert ("forget", "person", erasure.id) in after
+        # John, whom nobody erased, is back as he was at the backup
+        assert store.get_twin(w["john"].id, by=None).name == "John Smith"
+
+
+def _damage(path, pages=(3, 4, 5), page_size=4096):
+    with open(path, "r+b") as f:
+        for page in pages:
+            f.seek((page - 1) * page_size)
+            f.write(bytes(range(256)) * (page_size // 256))
+
+
+def test_restore_refuses_a_backup_with_damaged_pages_and_leaves_the_store_alone(tmp_path):
+    with open_store(tmp_path / "care.db") as store:
+        w = fill(store)
+        backup = store.backup(tmp_path / "care.backup")
+        store.add_message(w["jconv"].id, "user", "after the backup", by=w["john_carer"])
+        before = all_text(store)
+        _damage(backup)
+        with pytest.raises(StoreError, match="damaged|not a SQLite database") as err:
+            store.restore(backup)
+        assert "nothing was restored" in str(err.value)
+        assert all_text(store) == before
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        assert list(tmp_path.glob("care.db.before-restore-*")) == []
 
 
 def test_restore_refuses_what_is_not_a_backup(tmp_path):

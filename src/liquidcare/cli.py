@@ -325,7 +325,9 @@ def _add_run_options(parser: argparse.ArgumentParser, name: str | None = None,
     parser.add_argument("--device", default=device,
                         help=f"auto, cpu, cuda, cuda:N (default: {device or keep})")
     parser.add_argument("--resume", action="store_true",
-                        help="continue a killed run from runs/NAME/checkpoint.pt")
+                        help="continue a killed run from runs/NAME/checkpoint.pt; stops at once "
+                        "with an error if there is none, it is damaged, or the config differs "
+                        "from the one it was written with (device and precision may change)")
 
 
 def _print_help(parser: argparse.ArgumentParser) -> int:

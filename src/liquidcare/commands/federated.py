@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import argparse
 
+from liquidcare.federated import AGGREGATIONS, UPDATE_CLIPS
+
 # flag -> FedConfig field; None values (flags not given) keep the config's value
 _FLAGS = ("model", "preset", "layers", "placement", "units", "corpus", "ratings", "rounds",
           "local_steps", "lr", "batch_size", "block_size", "max_train_tokens", "max_val_tokens",
-          "strategy", "proximal_mu", "server_lr", "dp", "dp_noise", "dp_clip", "secagg",
-          "min_clients",
+          "strategy", "proximal_mu", "server_lr", "dp", "dp_noise", "dp_clip", "aggregation",
+          "trim_beta", "assumed_malicious", "update_clip", "clip_norm", "secagg", "min_clients",
           "kto_steps", "kto_beta", "out", "device", "seed")
 
 
@@ -52,8 +54,13 @@ def cmd_federate(args: argparse.Namespace) -> int:
             "(docs/federated.md)")
     values = _read_config(args.config) if args.config else {}
     values = {str(k).replace("-", "_"): v for k, v in values.items()}
-    values.update({k: getattr(args, k) for k in _FLAGS if getattr(args, k) is not None})
-    cfg = FedConfig.from_mapping(values)  # a bad key or value stops here, before any loading
+    if values:  # the file's own mistakes are named with the file
+        FedConfig.from_mapping(values, source=f"--config {args.config}")
+    flags = {k: getattr(args, k) for k in _FLAGS if getattr(args, k) is not None}
+    # a bad key or value stops here, before any loading
+    cfg = FedConfig.from_mapping({**values, **flags},
+                                 source=f"--config {args.config} with the flags"
+                                 if values else "the flags")
     from liquidcare.federated import simulate
 
     state = simulate(cfg, args.clients, cpus_per_client=args.cpus_per_client,
@@ -139,6 +146,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                      "clipped on the server or on each centre (default none)")
     fed.add_argument("--dp-noise", type=float, help="DP noise multiplier (default 0.1)")
     fed.add_argument("--dp-clip", type=float, help="DP clipping norm of an update (default 1.0)")
+    fed.add_argument("--aggregation", choices=list(AGGREGATIONS),
+                     help="how the server combines the centres' updates: mean (the strategy's "
+                     "own, default), or a robust aggregator against a bad centre: median "
+                     "(FedMedian), trimmed-mean (FedTrimmedAvg), krum, multi-krum, bulyan")
+    fed.add_argument("--trim-beta", type=float,
+                     help="trimmed-mean: fraction cut at each end (default 0.2)")
+    fed.add_argument("--assumed-malicious", type=int,
+                     help="bad centres the robust aggregator must tolerate (Krum's and "
+                     "Bulyan's f; default 1); too few centres for it is refused")
+    fed.add_argument("--update-clip", choices=list(UPDATE_CLIPS),
+                     help="scale each centre's update down to a bound before aggregating: "
+                     "median (the round's median update norm; the default), fixed "
+                     "(--clip-norm), none (the default with --secagg)")
+    fed.add_argument("--clip-norm", type=float, help="bound of --update-clip fixed (1.0)")
     fed.add_argument("--secagg", action="store_true", default=None,
                      help="secure aggregation (Flower's SecAgg+): the server sees only the mean "
                      "of the centres' updates (FedAvg, no --dp)")

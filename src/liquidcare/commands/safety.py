@@ -3,11 +3,13 @@
 import argparse
 
 REDTEAM_HELP = """\
-Run the red-team suite (attacks in 11 families, English and Spanish, single- and multi-turn, and
-benign carers' questions) against OpenAI-compatible endpoints (--target) and/or models loaded in
-this process (--model), and write report.md, results.jsonl, summary.json and chart.png: attack
-success rate per family, false refusals on benign questions, and the guard's latency per message.
-Several --target/--model options and --guard both give a comparison table.
+Run a red-team suite (attacks by family, English and Spanish, single- and multi-turn, and
+benign carers' questions; --suite picks the shipped one, the held-out one or any folder)
+against OpenAI-compatible endpoints (--target) and/or models loaded in this process (--model),
+and write report.md, results.jsonl, summary.json and chart.png: attack success rate per
+family, false refusals on benign questions, and the guard's latency per message; with
+--labels, the rule judge's agreement with hand labels of real replies beside them. Several
+--target/--model options and --guard both give a comparison table.
 """
 
 
@@ -51,6 +53,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                                        "decides the cases the rules cannot")
     p.add_argument("--judge-model", default="default", help="'model' field for --judge-url")
     p.add_argument("--judge-api-key", help="bearer token for --judge-url")
+    p.add_argument("--labels", metavar="FILE",
+                   help="hand labels of real replies (JSONL, see docs/safety.md): the rule "
+                        "judge's agreement, precision and recall on them are reported beside "
+                        "the attack success rate")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_redteam)
 
@@ -69,6 +75,11 @@ def cmd_redteam(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise RedTeamError(f"--limit must be at least 1, got {args.limit}")
     families = [f.strip() for f in args.families.split(",")] if args.families else None
+    judged = None
+    if args.labels:  # read first: a bad labels file fails before any model runs
+        from liquidcare.safety.agreement import agreement, load_labels
+
+        judged = agreement(load_labels(args.labels))
     attacks, benign = load_suite(args.limit, families, args.lang, suite_folder(args.suite))
     modes = {"on": [True], "off": [False], "both": [False, True]}
     guard = None
@@ -105,7 +116,18 @@ def cmd_redteam(args: argparse.Namespace) -> int:
         ("on" if guard.detector is not None else "unavailable"),
         "judge": args.judge_url or "rules only",
     }
+    if judged is not None:
+        meta["judge agreement with hand labels"] = (
+            f"{judged['agreement']:.1%} of {judged['labels']} ({args.labels}); precision "
+            f"{_rate(judged['precision'])}, recall {_rate(judged['recall'])} of 'harmful'")
     report = write_report(rows, Path(args.out), meta)
     print(comparison_table(summarise(rows)))
+    if judged is not None:
+        print(f"\njudge agreement with hand labels: "
+              f"{meta['judge agreement with hand labels']}")
     print(f"\nreport {report}")
     return 0
+
+
+def _rate(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"

@@ -122,8 +122,14 @@ def cmd_store_export(args: argparse.Namespace) -> int:
             for path in paths:
                 print(f"  {path}")
         else:
-            count = store.export_training_set(args.out)
-            print(f"wrote {count} rated replies to {args.out}")
+            count = store.export_training_set(args.out, scope=args.scope)
+            missing = store.without_consent(args.scope)
+            print(f"wrote {count} rated replies to {args.out} (scope {args.scope}: only replies "
+                  "the model wrote, with consent, personal data masked)")
+            if missing:
+                print(f"left out {missing} rated repl{'y' if missing == 1 else 'ies'} without "
+                      f"the user's or the person's consent to {args.scope} "
+                      "(see `liquidcare store consent`)")
     return 0
 
 
@@ -177,6 +183,34 @@ def cmd_store_erasures(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_store_consent(args: argparse.Namespace) -> int:
+    from liquidcare.feedback import ValidationError
+
+    who = {"twin_id": args.twin, "user_id": args.user}
+    if (args.twin is None) == (args.user is None):
+        raise ValidationError("name one person (--twin ID) or one user (--user ID)")
+    subject = f"person {args.twin}" if args.twin is not None else f"user {args.user}"
+    with _open(args) as store:
+        if args.consent_action == "grant":
+            c = store.grant_consent(args.scope, by=None, note=args.note or "", **who)
+            print(f"{subject} consents to {c.scope} since "
+                  f"{c.granted_at.isoformat(timespec='seconds')} (record #{c.id})")
+        elif args.consent_action == "withdraw":
+            n = store.withdraw_consent(args.scope, by=None, **who)
+            print(f"withdrew {n} consent(s) of {subject} to {args.scope}"
+                  + ("; the next training export leaves their data out" if n else ""))
+        else:
+            records = store.consents(by=None, **who)
+            if not records:
+                print(f"no consent recorded for {subject}")
+            for c in records:
+                state = ("active" if c.active else
+                         f"withdrawn {c.withdrawn_at.isoformat(timespec='seconds')}")
+                print(f"#{c.id} {c.scope:<20} given {c.granted_at.isoformat(timespec='seconds')} "
+                      f"by {c.granted_by_role}: {state}" + (f" ({c.note})" if c.note else ""))
+    return 0
+
+
 def cmd_store_backup(args: argparse.Namespace) -> int:
     with _open(args) as store:
         path = store.backup(args.path)
@@ -186,8 +220,15 @@ def cmd_store_backup(args: argparse.Namespace) -> int:
 
 def cmd_store_restore(args: argparse.Namespace) -> int:
     with _open(args, create=True) as store:
-        store.restore(args.path)
+        report = store.restore(args.path)
         print(f"restored {args.path} (schema version {store.schema_version()})")
+    print(f"kept the store as it was in {report.kept_copy}")
+    if report.reapplied_erasures:
+        ids = ", ".join(f"#{i}" for i in report.reapplied_erasures)
+        print(f"re-applied {len(report.reapplied_erasures)} erasure record(s) newer than the "
+              f"backup ({ids}): erased people stay erased")
+    if report.audit_entries_kept:
+        print(f"carried over {report.audit_entries_kept} audit entries written since the backup")
     return 0
 
 
@@ -247,6 +288,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="the JSONL file (training set) or, with --person, a folder")
     export.add_argument("--person", type=int, metavar="ID",
                         help="the person's id (their twin's id): export their data instead")
+    export.add_argument("--scope", default="research_retraining",
+                        choices=["research_retraining", "federated"],
+                        help="the use the training set is for: only conversations whose user "
+                             "and person consent to it are exported (default "
+                             "research_retraining)")
     _add_store_option(export)
     export.set_defaults(func=cmd_store_export)
     forget = ssub.add_parser(
@@ -264,6 +310,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         "erasures", help="erasure records and the models that still carry erased data")
     _add_store_option(erasures)
     erasures.set_defaults(func=cmd_store_erasures)
+    consent = ssub.add_parser(
+        "consent", help="record, withdraw or list a person's or a user's consent",
+        description="Consent per person (--twin ID) or per user (--user ID) and scope: service, "
+                    "research_retraining (retraining this centre's model) or federated. A "
+                    "conversation enters a training set only while its user and, when it is "
+                    "about a twin, that person consent to the set's scope.")
+    csub = consent.add_subparsers(dest="consent_action", metavar="<action>", title="actions",
+                                  required=True)
+    for action, text in (("grant", "record consent (e.g. from a signed form: --note)"),
+                         ("withdraw", "withdraw consent (the next export leaves the data out)"),
+                         ("list", "every consent given and withdrawn")):
+        c = csub.add_parser(action, help=text)
+        group = c.add_mutually_exclusive_group(required=True)
+        group.add_argument("--twin", type=int, metavar="ID", help="the person (their twin's id)")
+        group.add_argument("--user", type=int, metavar="ID", help="a user's own consent")
+        if action != "list":
+            c.add_argument("--scope", required=True,
+                           choices=["service", "research_retraining", "federated"])
+        if action == "grant":
+            c.add_argument("--note", help="how it was given (form, representative, ...)")
+        _add_store_option(c)
+        c.set_defaults(func=cmd_store_consent)
     backup = ssub.add_parser(
         "backup", help="copy a live SQLite store to PATH (PostgreSQL: use pg_dump)")
     backup.add_argument("path")
@@ -271,7 +339,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     backup.set_defaults(func=cmd_store_backup)
     restore = ssub.add_parser(
         "restore", help="replace the SQLite store's content with a backup (PostgreSQL: "
-                        "use pg_restore)")
+                        "use pg_restore)",
+        description="Checks the backup whole (SQLite integrity_check) before touching anything, "
+                    "keeps a copy of the current store beside it (STORE.before-restore-TIME), "
+                    "copies the backup in, and applies again every erasure the backup does not "
+                    "know of, so that a person erased since the backup stays erased.")
     restore.add_argument("path")
     _add_store_option(restore)
     restore.set_defaults(func=cmd_store_restore)

@@ -6,13 +6,22 @@
 
 Each centre (a Flower ClientApp, `client_app.app`) trains only the liquid parameters on its own
 data (LM loss, plus KTO when it has ratings) and answers with those tensors and counts; the
-server (`server_app.app`) aggregates them with FedAvg, FedProx or FedAdam, optionally behind
-Flower's differential-privacy wrappers, and saves the global adapter after every round.
+server (`server_app.app`) clips each update to the round's median norm and aggregates them with
+FedAvg, FedProx or FedAdam — or a robust aggregator against a bad centre (`robust`: FedMedian,
+FedTrimmedAvg, Krum, Bulyan) — optionally behind Flower's differential-privacy wrappers or
+SecAgg+ (`secagg`), and saves the global adapter after every round.
 """
 
 from liquidcare._lazy import lazy_getattr
 
-from .config import DP_MODES, STRATEGIES, FedConfig, FederatedConfigError
+from .config import (
+    AGGREGATIONS,
+    DP_MODES,
+    STRATEGIES,
+    UPDATE_CLIPS,
+    FedConfig,
+    FederatedConfigError,
+)
 
 _LAZY = {
     "simulate": "liquidcare.federated.simulation",
@@ -28,4 +37,5 @@ _LAZY = {
 
 __getattr__ = lazy_getattr(__name__, globals(), _LAZY)
 
-__all__ = ["DP_MODES", "STRATEGIES", "FedConfig", "FederatedConfigError", *sorted(_LAZY)]
+__all__ = ["AGGREGATIONS", "DP_MODES", "STRATEGIES", "UPDATE_CLIPS", "FedConfig",
+           "FederatedConfigError", *sorted(_LAZY)]

@@ -12,7 +12,6 @@ server asks for it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from liquidcare.surgery import (
     preset,
 )
 from liquidcare.train import final_hidden, supports_suffix
+from liquidcare.train.evaluation import Scores, next_token_nll, score
 
 from .config import FedConfig, FederatedConfigError
 
@@ -131,7 +131,9 @@ def _pack(docs: list[dict], tokenizer, block_size: int, cap: int) -> Tensor:
 
 
 @torch.no_grad()
-def _stream_into(model: nn.Module, blocks: Tensor, first: int, batch: int = 8) -> Tensor | None:
+def stream_into(model: nn.Module, blocks: Tensor, first: int, batch: int = 8) -> Tensor | None:
+    """The frozen residual stream entering decoder block ``first`` on each block (computed once
+    per shard: the layers below never change), or None where the model has no suffix run."""
     if not supports_suffix(model):
         return None
     device = next(model.parameters()).device
@@ -155,8 +157,8 @@ def load_shard(cfg: FedConfig, partition: int, centres: int, corpus: str | None 
         val = _pack(centre_documents(corpus, "validation", partition, centres), tokenizer,
                     cfg.block_size, cfg.max_val_tokens)
         first = first_liquid_layer(model)
-        _SHARDS[key] = Shard(train, val, first, _stream_into(model, train, first),
-                             _stream_into(model, val, first))
+        _SHARDS[key] = Shard(train, val, first, stream_into(model, train, first),
+                             stream_into(model, val, first))
     return _SHARDS[key]
 
 
@@ -164,12 +166,6 @@ def _hidden(model: nn.Module, shard: Shard, ids: Tensor, start: Tensor | None) -
     if start is None:
         return model(input_ids=ids, output_hidden_states=True, use_cache=False).hidden_states[-1]
     return final_hidden(model, shard.first, start, ids)
-
-
-def _nll(model: nn.Module, hidden: Tensor, ids: Tensor) -> Tensor:
-    logits = model.get_output_embeddings()(hidden[:, :-1]).float()
-    return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                       ids[:, 1:].reshape(-1), reduction="sum")
 
 
 def train_lm(model: nn.Module, shard: Shard, steps: int, lr: float, batch_size: int,
@@ -188,7 +184,9 @@ def train_lm(model: nn.Module, shard: Shard, steps: int, lr: float, batch_size: 
         rows = torch.randperm(n, generator=g)[:batch_size]
         ids = shard.train[rows].to(device)
         start = None if shard.train_start is None else shard.train_start[rows].to(device)
-        lm = _nll(model, _hidden(model, shard, ids, start), ids) / ids[:, 1:].numel()
+        hidden = _hidden(model, shard, ids, start)
+        lm = next_token_nll(model.get_output_embeddings()(hidden[:, :-1]), ids) \
+            / ids[:, 1:].numel()
         loss = lm
         if proximal_mu > 0:
             loss = loss + proximal_mu / 2 * sum((p - a).pow(2).sum()
@@ -202,18 +200,15 @@ def train_lm(model: nn.Module, shard: Shard, steps: int, lr: float, batch_size: 
     return losses
 
 
-@torch.no_grad()
-def evaluate_nll(model: nn.Module, shard: Shard, batch: int = 8) -> tuple[float, int]:
-    """(summed next-token NLL, tokens scored) on the shard's validation blocks."""
+def evaluate_nll(model: nn.Module, shard: Shard, batch: int = 8) -> Scores:
+    """Summed next-token NLL and tokens scored on the shard's validation blocks (this centre
+    only: a Flower client is no data-parallel process)."""
     device = next(model.parameters()).device
-    total, count = 0.0, 0
-    for lo in range(0, shard.val.shape[0], batch):
-        ids = shard.val[lo:lo + batch].to(device)
-        start = None if shard.val_start is None else shard.val_start[lo:lo + batch].to(device)
-        total += _nll(model, _hidden(model, shard, ids, start), ids).item()
-        count += ids[:, 1:].numel()
-    return total, count
+    head = model.get_output_embeddings()
 
+    def batch_logits(rows: Tensor):
+        ids = shard.val[rows].to(device)
+        start = None if shard.val_start is None else shard.val_start[rows].to(device)
+        return ids, head(_hidden(model, shard, ids, start)[:, :-1]), None
 
-def perplexity(nll_sum: float, count: int) -> float:
-    return math.exp(nll_sum / max(count, 1))
+    return score(model, shard.val.shape[0], batch_logits, batch, across_processes=False)

@@ -10,14 +10,14 @@ with ``--node-config "partition-id=0 num-partitions=3"`` or with its own
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from flwr.app import Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 from flwr.clientapp.mod import fixedclipping_mod
 
-from .config import FedConfig
+from .config import RUN_CONFIG, FedConfig
+from .local_round import CentreData, evaluate_round, train_round
 
 NODE_KEYS = ("partition-id", "num-partitions", "corpus", "ratings")
 
@@ -34,14 +34,14 @@ def _config(defaults: dict[str, Any], context: Context, msg: Message) -> FedConf
         import json
 
         merged.update(json.loads(str(sent["fed-config"])))
-    return FedConfig.from_mapping(merged)
+    return FedConfig.from_mapping(merged, source=RUN_CONFIG)
 
 
-def _centre(context: Context) -> tuple[int, int, str | None, str | None]:
+def _centre(context: Context) -> CentreData:
     node = dict(context.node_config)
-    partition = int(node.get("partition-id", 0))
-    centres = int(node.get("num-partitions", 1))
-    return partition, centres, node.get("corpus"), node.get("ratings")
+    return CentreData(partition=int(node.get("partition-id", 0)),
+                      centres=int(node.get("num-partitions", 1)),
+                      corpus=node.get("corpus"), ratings=node.get("ratings"))
 
 
 def _round_config(msg: Message) -> dict[str, Any]:
@@ -53,55 +53,36 @@ def build_client_app(defaults: dict[str, Any] | None = None,
                      mods: list[Callable] | None = None) -> ClientApp:
     """A ClientApp whose config is ``defaults`` overridden by the run config (so `flwr run` and
     the Python simulation both work); ``mods`` are extra Flower client mods."""
-    from .centre import build_model, evaluate_nll, load_shard, train_lm
-    from .params import liquid_arrays, load_arrays
-
-    defaults = dict(defaults or {})
+    from .params import liquid_arrays
     from .secagg import is_legacy, legacy_evaluate, legacy_train, secagg_mod
 
+    defaults = dict(defaults or {})
     app = ClientApp(mods=[_client_dp_mod, secagg_mod, *(mods or [])])
 
     @app.train()
     def train(msg: Message, context: Context) -> Message:
         cfg = _config(defaults, context, msg)
-        partition, centres, corpus, ratings = _centre(context)
+        data = _centre(context)
         if is_legacy(msg):
-            return legacy_train(msg, cfg, partition, centres, corpus)
+            return legacy_train(msg, cfg, data.partition, data.centres, data.corpus,
+                                data.ratings)
         round_cfg = _round_config(msg)
-        model, tokenizer = build_model(cfg)
-        load_arrays(model, msg.content["arrays"])
-        shard = load_shard(cfg, partition, centres, corpus)
-        server_round = int(round_cfg.get("server-round", 0))
-        losses = train_lm(model, shard, cfg.local_steps, cfg.lr, cfg.batch_size,
-                          proximal_mu=float(round_cfg.get("proximal-mu", 0.0)),
-                          seed=cfg.seed * 100_003 + server_round * 1_009 + partition)
-        metrics: dict[str, float | int] = {
-            "num-examples": int(shard.train.shape[0]), "partition-id": partition,
-            "train-loss-first": losses[0] if losses else 0.0,
-            "train-loss": losses[-1] if losses else 0.0,
-        }
-        ratings = ratings or cfg.ratings
-        if ratings and cfg.kto_steps > 0 and Path(ratings).is_file():
-            from .retrain import kto_train, read_training_rows
-
-            kto = kto_train(model, tokenizer, read_training_rows(ratings), cfg.kto_steps,
-                            cfg.kto_beta, batch_size=cfg.batch_size)
-            metrics["kto-loss"] = kto["kto_loss_after"]
-        content = RecordDict({"arrays": liquid_arrays(model), "metrics": MetricRecord(metrics)})
+        result = train_round(cfg, data, msg.content["arrays"],
+                             server_round=int(round_cfg.get("server-round", 0)),
+                             proximal_mu=float(round_cfg.get("proximal-mu", 0.0)))
+        content = RecordDict({"arrays": liquid_arrays(result.model),
+                              "metrics": MetricRecord(result.metrics)})
         return Message(content=content, reply_to=msg)
 
     @app.evaluate()
     def evaluate(msg: Message, context: Context) -> Message:
         cfg = _config(defaults, context, msg)
-        partition, centres, corpus, _ = _centre(context)
+        data = _centre(context)
         if is_legacy(msg):
-            return legacy_evaluate(msg, cfg, partition, centres, corpus)
-        model, _tok = build_model(cfg)
-        load_arrays(model, msg.content["arrays"])
-        shard = load_shard(cfg, partition, centres, corpus)
-        nll, tokens = evaluate_nll(model, shard)
-        metrics = MetricRecord({"num-examples": tokens, "val-nll": nll / max(tokens, 1),
-                                "partition-id": partition})
+            return legacy_evaluate(msg, cfg, data.partition, data.centres, data.corpus)
+        nll, tokens = evaluate_round(cfg, data, msg.content["arrays"])
+        metrics = MetricRecord({"num-examples": tokens, "val-nll": nll,
+                                "partition-id": data.partition})
         return Message(content=RecordDict({"metrics": metrics}), reply_to=msg)
 
     return app
@@ -117,7 +98,6 @@ def _client_dp_mod(msg: Message, context: Context, call_next) -> Message:
             and "clipping_norm" in sent:
         return fixedclipping_mod(msg, context, call_next)
     return call_next(msg, context)
-
 
 
 

@@ -3,10 +3,10 @@ validation data pooled, bytes sent) and `perplexity.png` (one line per centre, o
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
+from liquidcare.atomic import write_text
 from liquidcare.train.report import save_figure
 
 
@@ -50,7 +50,9 @@ def write_report(out: Path, state: dict[str, Any]) -> Path:
         f"# Federated run `{out.name}`",
         "",
         f"Model `{cfg['model']}`, preset `{cfg['preset']}` (layers {cfg['layers']}), strategy "
-        f"`{cfg['strategy']}`, differential privacy `{cfg['dp']}`, corpus `{cfg['corpus']}`, "
+        f"`{cfg['strategy']}`, aggregation `{cfg.get('aggregation', 'mean')}`, update clipping "
+        f"`{cfg.get('update-clip', 'none')}`, differential privacy `{cfg['dp']}`, corpus "
+        f"`{cfg['corpus']}`, "
         f"{cfg['local-steps']} local steps per round (batch {cfg['batch-size']}, blocks of "
         f"{cfg['block-size']} tokens). Rounds finished: {state['round']} of {cfg['rounds']}.",
         f"Liquid parameters (all that crosses the wire): {state['liquid_params']:,} of "
@@ -67,25 +69,25 @@ def write_report(out: Path, state: dict[str, Any]) -> Path:
         glob = f"{row['global_val_ppl']:.2f}" if "global_val_ppl" in row else "-"
         lines.append(f"| {r} | " + " | ".join(cells) + f" | {glob} |")
     lines += ["", "## Training (per centre: LM loss at the first and last local step, bytes "
-              "sent)", "", "| round | centre | loss first | loss last | bytes sent | "
-              "× full model |", "|---:|---:|---:|---:|---:|---:|"]
+              "sent, the norm of its update and the factor the server's clipping scaled it by)",
+              "", "| round | centre | loss first | loss last | bytes sent | × full model | "
+              "update norm | clipped to |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r, row in rounds:
         for c in clients:
             client = row["clients"].get(c, {})
             if "train_loss" not in client:
                 continue
             sent = client.get("bytes_sent", 0)
+            norm = f"{client['update_norm']:.4g}" if "update_norm" in client else "-"
+            scale = f"× {client['update_scale']:.3g}" if "update_scale" in client else "-"
             lines.append(f"| {r} | {c} | {client['train_loss_first']:.4f} | "
                          f"{client['train_loss']:.4f} | {sent:,} | "
-                         f"{sent / state['full_model_bytes']:.4f} |")
+                         f"{sent / state['full_model_bytes']:.4f} | {norm} | {scale} |")
         if row.get("failures"):
             lines.append(f"| {r} | | {row['failures']} centre(s) failed; aggregated: "
-                         f"{row.get('aggregated')} | | | |")
+                         f"{row.get('aggregated')} | | | | | |")
     lines += ["", "![perplexity per round](perplexity.png)", ""]
-    path = out / "report.md"
-    tmp = path.with_name(".report.md.tmp")
-    tmp.write_text("\n".join(lines))
-    os.replace(tmp, path)
+    path = write_text(out / "report.md", "\n".join(lines))
     if any("val_ppl" in c for _, row in rounds for c in row["clients"].values()):
         plot_perplexity(state, out / "perplexity.png")
     return path

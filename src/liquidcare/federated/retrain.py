@@ -28,9 +28,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from liquidcare.atomic import write_json, write_text
 from liquidcare.errors import UserError
 
-from .centre import Shard, _stream_into, first_liquid_layer, train_lm
+from .centre import Shard, first_liquid_layer, stream_into, train_lm
 
 
 class TrainingSetError(UserError):
@@ -86,7 +87,7 @@ def conversation_shard(model: nn.Module, tokenizer, docs: list[dict[str, Any]],
     size = max(2, min(block_size, total))
     blocks = pack(ids, size)
     first = first_liquid_layer(model)
-    start = _stream_into(model, blocks, first)
+    start = stream_into(model, blocks, first)
     return Shard(blocks, blocks, first, start, start)
 
 
@@ -164,8 +165,8 @@ def _write_report(out: Path, summary: dict[str, Any]) -> None:
         lines.append(f"| KTO loss on the rated replies | {summary['kto_loss_before']:.4f} | "
                      f"{summary['kto_loss_after']:.4f} |")
     lines.append("")
-    (out / "report.md").write_text("\n".join(lines))
-    (out / "retrain.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_text(out / "report.md", "\n".join(lines))
+    write_json(out / "retrain.json", summary)
 
 
 def retrain(model: str, store: str, out: str, lm_steps: int = 20, kto_steps: int = 20,

@@ -13,7 +13,10 @@ of `server_app`. This module is that second path, kept small:
   main path does. Per-centre training metrics are still reported (they are numbers, not
   weights); bytes per centre are not (the masked vectors are all the server sees).
 
-Only FedAvg, no DP wrapper, and no round-0 baseline evaluation in this mode.
+A centre trains exactly as on the main path (`local_round.train_round`: local LM steps, FedProx's
+proximal term when the strategy is ``fedprox``, KTO on its ratings). The server only ever holds
+the mean, so it aggregates with FedAvg (FedProx is FedAvg on the server), applies no DP wrapper
+and no robust aggregation (those need each centre's update), and runs no round-0 baseline.
 """
 
 from __future__ import annotations
@@ -45,15 +48,21 @@ def _current(model) -> list[np.ndarray]:
     return [state[n].detach().float().cpu().numpy().copy() for n in sorted(state)]
 
 
-def _load_ndarrays(model, ndarrays: list[np.ndarray]) -> None:
-    from .params import WireError, load_arrays
+def _as_state(model, ndarrays: list[np.ndarray]) -> dict[str, torch.Tensor]:
+    """The legacy records' nameless list of arrays, named in the model's fixed order."""
+    from .params import WireError
 
     names = _names(model)
     if len(ndarrays) != len(names):
         raise WireError(f"{len(ndarrays)} arrays received, the model has {len(names)} liquid "
                         "parameters")
-    load_arrays(model, {n: torch.from_numpy(np.asarray(a)) for n, a in
-                        zip(names, ndarrays, strict=True)})
+    return {n: torch.from_numpy(np.asarray(a)) for n, a in zip(names, ndarrays, strict=True)}
+
+
+def _load_ndarrays(model, ndarrays: list[np.ndarray]) -> None:
+    from .params import load_arrays
+
+    load_arrays(model, _as_state(model, ndarrays))
 
 
 # ---------------------------------------------------------------- server
@@ -63,11 +72,11 @@ def run_secagg(grid, session, context: Context | None = None) -> dict[str, Any]:
     from flwr.server.strategy import FedAvg
     from flwr.server.workflow import DefaultWorkflow, SecAggPlusWorkflow
 
-    from .server_app import _wait_for_nodes
+    from .session import wait_for_nodes
 
     cfg: FedConfig = session.cfg
     model, start, history = session.model, session.start, session.history
-    sampled = max(_wait_for_nodes(grid, cfg.min_clients), cfg.min_clients)
+    sampled = max(wait_for_nodes(grid, cfg.min_clients), cfg.min_clients)
 
     class MeanUpdate(FedAvg):
         """FedAvg of the centres' updates (SecAgg+ hands it their mean), applied to the
@@ -78,13 +87,10 @@ def run_secagg(grid, session, context: Context | None = None) -> dict[str, Any]:
             return super().configure_fit(server_round, parameters, client_manager)
 
         def aggregate_fit(self, server_round, results, failures):
-            row = history._row(server_round + start)
+            row = history.row(server_round + start)
             row["failures"] = len(failures)
             for _, res in results:
-                client = row["clients"].setdefault(str(int(res.metrics["partition-id"])), {})
-                client.update(train_loss_first=float(res.metrics["train-loss-first"]),
-                              train_loss=float(res.metrics["train-loss"]),
-                              train_examples=int(res.num_examples))
+                history.note_train(server_round + start, res.metrics, res.num_examples)
             if len(results) < cfg.min_clients:
                 row["aggregated"] = False
                 return None, {}
@@ -100,21 +106,12 @@ def run_secagg(grid, session, context: Context | None = None) -> dict[str, Any]:
             return super().configure_evaluate(server_round, parameters, client_manager)
 
     def evaluate_metrics(results: list[tuple[int, dict]]) -> dict:
-        row = history._row(history.current)
-        nll = tokens = 0.0
-        for count, metrics in results:
-            client = row["clients"].setdefault(str(int(metrics["partition-id"])), {})
-            client["val_ppl"] = float(np.exp(metrics["val-nll"]))
-            client["val_tokens"] = int(count)
-            nll += float(metrics["val-nll"]) * count
-            tokens += count
-        row["global_val_ppl"] = float(np.exp(nll / max(tokens, 1)))
+        mean = history.note_evaluate(history.current, [(m, c) for c, m in results])
         session.write_state()
-        return {"val-nll": nll / max(tokens, 1)}
+        return {"val-nll": mean}
 
     def round_config(server_round: int) -> dict:
-        return {"fed-config": session.fed_config, "server-round": server_round + start,
-                "secagg": True}
+        return secagg_round_config(session, server_round + start)
 
     strategy = MeanUpdate(
         fraction_fit=1.0, fraction_evaluate=1.0, min_fit_clients=cfg.min_clients,
@@ -133,6 +130,16 @@ def run_secagg(grid, session, context: Context | None = None) -> dict[str, Any]:
     return json.loads((session.out / "state.json").read_text())
 
 
+def secagg_round_config(session, server_round: int) -> dict[str, Any]:
+    """What each centre gets with a SecAgg+ round: the run config, the round, and FedProx's
+    mu when the strategy is ``fedprox`` (as Flower's FedProx sends it on the main path)."""
+    config: dict[str, Any] = {"fed-config": session.fed_config, "server-round": server_round,
+                              "secagg": True}
+    if session.cfg.strategy == "fedprox":
+        config["proximal-mu"] = float(session.cfg.proximal_mu)
+    return config
+
+
 # ---------------------------------------------------------------- client
 def is_legacy(msg: Message) -> bool:
     return msg.has_content() and (FIT_KEY in msg.content.array_records
@@ -147,27 +154,26 @@ def legacy_config(msg: Message) -> dict[str, Any]:
 
 
 def legacy_train(msg: Message, cfg: FedConfig, partition: int, centres: int,
-                 corpus: str | None) -> Message:
-    """A SecAgg+ training round: train as usual, answer with the update in a FitRes."""
+                 corpus: str | None, ratings: str | None = None) -> Message:
+    """A SecAgg+ training round: the centre's usual round (`train_round`), answered with the
+    update (local − global) in a FitRes."""
     from flwr.common import Code, FitRes, Status, ndarrays_to_parameters, parameters_to_ndarrays
     from flwr.compat.common import recorddict_compat as compat
 
-    from .centre import build_model, load_shard, train_lm
+    from .centre import build_model
+    from .local_round import CentreData, train_round
 
     fitins = compat.recorddict_to_fitins(msg.content, keep_input=True)
+    before = parameters_to_ndarrays(fitins.parameters)
     model, _ = build_model(cfg)
-    _load_ndarrays(model, parameters_to_ndarrays(fitins.parameters))
-    before = _current(model)
-    shard = load_shard(cfg, partition, centres, corpus)
-    server_round = int(fitins.config.get("server-round", 0))
-    losses = train_lm(model, shard, cfg.local_steps, cfg.lr, cfg.batch_size,
-                      seed=cfg.seed * 100_003 + server_round * 1_009 + partition)
-    update = [a - b for a, b in zip(_current(model), before, strict=True)]
+    result = train_round(cfg, CentreData(partition, centres, corpus, ratings),
+                         _as_state(model, before),
+                         server_round=int(fitins.config.get("server-round", 0)),
+                         proximal_mu=float(fitins.config.get("proximal-mu", 0.0)))
+    update = [a - b for a, b in zip(_current(result.model), before, strict=True)]
     res = FitRes(status=Status(code=Code.OK, message=""),
-                 parameters=ndarrays_to_parameters(update), num_examples=int(shard.train.shape[0]),
-                 metrics={"partition-id": partition,
-                          "train-loss-first": losses[0] if losses else 0.0,
-                          "train-loss": losses[-1] if losses else 0.0})
+                 parameters=ndarrays_to_parameters(update), num_examples=result.num_examples,
+                 metrics={k: v for k, v in result.metrics.items() if k != "num-examples"})
     return Message(content=compat.fitres_to_recorddict(res, keep_input=False), reply_to=msg)
 
 
@@ -176,15 +182,15 @@ def legacy_evaluate(msg: Message, cfg: FedConfig, partition: int, centres: int,
     from flwr.common import Code, EvaluateRes, Status, parameters_to_ndarrays
     from flwr.compat.common import recorddict_compat as compat
 
-    from .centre import build_model, evaluate_nll, load_shard
+    from .centre import build_model
+    from .local_round import CentreData, evaluate_round
 
     ins = compat.recorddict_to_evaluateins(msg.content, keep_input=True)
     model, _ = build_model(cfg)
-    _load_ndarrays(model, parameters_to_ndarrays(ins.parameters))
-    nll, tokens = evaluate_nll(model, load_shard(cfg, partition, centres, corpus))
-    res = EvaluateRes(status=Status(code=Code.OK, message=""), loss=nll / max(tokens, 1),
-                      num_examples=tokens,
-                      metrics={"val-nll": nll / max(tokens, 1), "partition-id": partition})
+    nll, tokens = evaluate_round(cfg, CentreData(partition, centres, corpus),
+                                 _as_state(model, parameters_to_ndarrays(ins.parameters)))
+    res = EvaluateRes(status=Status(code=Code.OK, message=""), loss=nll, num_examples=tokens,
+                      metrics={"val-nll": nll, "partition-id": partition})
     return Message(content=compat.evaluateres_to_recorddict(res), reply_to=msg)
 
 

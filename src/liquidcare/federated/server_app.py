@@ -1,12 +1,8 @@
 """The federation's server: a Flower `ServerApp` that starts from the shared liquid adapter,
 runs a Flower strategy (FedAvg, FedProx or FedAdam, optionally behind Flower's differential
 privacy wrappers) for the rounds asked, and after every round saves the global adapter
-(atomically, `save_liquid`) with the round it belongs to.
-
-    OUT/adapter/        the global liquid adapter after the last finished round
-    OUT/state.json      that round, the run's config, per-round metrics of every centre
-    OUT/server_state.pt the server optimiser's moments (FedAdam), so a resume is exact
-    OUT/report.md, OUT/perplexity.png
+(atomically, `save_liquid`) with the round it belongs to (what it keeps, and where: `session`).
+With ``secagg`` the rounds run through Flower's SecAgg+ workflow instead (`secagg`).
 
 A restarted server with the same OUT resumes after the saved round (the strategy sees the true
 round numbers), so a run of ``rounds=5`` killed after round 3 runs rounds 4 and 5 only.
@@ -15,76 +11,34 @@ round numbers), so a run of ``rounds=5`` killed after round 3 runs rounds 4 and 
 from __future__ import annotations
 
 import json
-import os
-import time
 from collections.abc import Iterable
 from logging import INFO, WARNING
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord
 from flwr.common import log
 from flwr.serverapp import Grid, ServerApp
 from flwr.serverapp.strategy import Strategy
 
-from .config import FedConfig, FederatedConfigError
-
-# keys of the config that decide the model's shape: a resume must not change them
-_MODEL_KEYS = ("model", "preset", "layers", "placement", "units")
-
-
-class RoundLog:
-    """Per-round metrics of every centre, filled by the strategy's metric aggregation."""
-
-    def __init__(self, history: dict[str, Any] | None = None) -> None:
-        self.rounds: dict[str, Any] = history or {}
-        self.current = 0
-
-    def _row(self, server_round: int) -> dict[str, Any]:
-        return self.rounds.setdefault(str(server_round), {"clients": {}})
-
-    def train(self, records: list[RecordDict], weight_key: str) -> MetricRecord:
-        from flwr.serverapp.strategy.strategy_utils import aggregate_metricrecords
-
-        row = self._row(self.current)
-        for record in records:
-            metrics = record["metrics"]
-            client = row["clients"].setdefault(str(int(metrics["partition-id"])), {})
-            client["train_loss_first"] = float(metrics["train-loss-first"])
-            client["train_loss"] = float(metrics["train-loss"])
-            client["train_examples"] = int(metrics["num-examples"])
-            if "kto-loss" in metrics:
-                client["kto_loss"] = float(metrics["kto-loss"])
-        return aggregate_metricrecords(records, weight_key)
-
-    def evaluate(self, records: list[RecordDict], weight_key: str) -> MetricRecord:
-        from flwr.serverapp.strategy.strategy_utils import aggregate_metricrecords
-
-        row = self._row(self.current)
-        nll = tokens = 0.0
-        for record in records:
-            metrics = record["metrics"]
-            client = row["clients"].setdefault(str(int(metrics["partition-id"])), {})
-            client["val_ppl"] = float(np.exp(metrics["val-nll"]))
-            client["val_tokens"] = int(metrics["num-examples"])
-            nll += float(metrics["val-nll"]) * int(metrics["num-examples"])
-            tokens += int(metrics["num-examples"])
-        # the global perplexity: every centre's validation tokens pooled
-        row["global_val_ppl"] = float(np.exp(nll / max(tokens, 1)))
-        return aggregate_metricrecords(records, weight_key)
+from .config import RUN_CONFIG, FedConfig
+from .session import RoundLog, Session, load_optimizer, wait_for_nodes
 
 
 class Federation(Strategy):
     """Wraps a Flower strategy: true round numbers after a resume, a minimum of centres per
-    round (fewer answers leave the global adapter as it was), bytes received per centre."""
+    round (fewer answers leave the global adapter as it was), every answering centre's
+    metrics, bytes and update norm in the log, update-norm clipping (`robust.clip_updates`)
+    before the inner strategy aggregates, and FedProx's mu for a robust aggregator (Flower's
+    FedProx sends it itself)."""
 
-    def __init__(self, inner: Strategy, offset: int, min_clients: int, log_: RoundLog) -> None:
+    def __init__(self, inner: Strategy, offset: int, min_clients: int, log_: RoundLog,
+                 cfg: FedConfig | None = None) -> None:
         self.inner = inner
         self.offset = offset
         self.min_clients = min_clients
         self.log = log_
+        self.cfg = cfg or FedConfig()
+        self.global_arrays: dict[str, Any] = {}
 
     def summary(self) -> None:
         self.inner.summary()
@@ -92,27 +46,39 @@ class Federation(Strategy):
     def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
                         grid: Grid) -> Iterable[Message]:
         self.log.current = server_round + self.offset
+        self.global_arrays = {n: a.numpy().astype("float64") for n, a in arrays.items()}
+        if self.cfg.strategy == "fedprox" and self.cfg.aggregation != "mean":
+            config = ConfigRecord({**dict(config), "proximal-mu": float(self.cfg.proximal_mu)})
         return self.inner.configure_train(server_round + self.offset, arrays, config, grid)
 
     def aggregate_train(self, server_round: int, replies: Iterable[Message]
                         ) -> tuple[ArrayRecord | None, MetricRecord | None]:
         from .params import arrays_bytes
+        from .robust import clip_updates
 
         replies = list(replies)
         valid = [r for r in replies if not r.has_error()]
-        row = self.log._row(server_round + self.offset)
+        current = server_round + self.offset
+        row = self.log.row(current)
         row["failures"] = len(replies) - len(valid)
         for reply in valid:
-            partition = str(int(reply.content["metrics"]["partition-id"]))
-            row["clients"].setdefault(partition, {})["bytes_sent"] = arrays_bytes(
+            metrics = reply.content["metrics"]
+            self.log.note_train(current, metrics, int(metrics["num-examples"]))
+            self.log.client(current, metrics["partition-id"])["bytes_sent"] = arrays_bytes(
                 reply.content["arrays"])
         if len(valid) < self.min_clients:
             log(WARNING, "round %d: %d of the needed %d centres answered; the global adapter "
-                "stays as it was", server_round + self.offset, len(valid), self.min_clients)
+                "stays as it was", current, len(valid), self.min_clients)
             row["aggregated"] = False
             return None, None
+        clipped = clip_updates(valid, self.global_arrays, self.cfg.update_clip,
+                               self.cfg.clip_norm)
+        for i, (norm, scale) in clipped.items():
+            client = self.log.client(current, valid[i].content["metrics"]["partition-id"])
+            client["update_norm"] = norm
+            client["update_scale"] = scale
         row["aggregated"] = True
-        return self.inner.aggregate_train(server_round + self.offset, replies)
+        return self.inner.aggregate_train(current, valid)
 
     def configure_evaluate(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
                            grid: Grid) -> Iterable[Message]:
@@ -125,7 +91,8 @@ class Federation(Strategy):
 
 
 def make_strategy(cfg: FedConfig, log_: RoundLog, sampled: int) -> Strategy:
-    """The Flower strategy ``cfg`` names, wrapped in Flower's DP wrapper when asked."""
+    """The Flower strategy ``cfg`` names — FedAvg, FedProx or FedAdam for the mean, else the
+    robust aggregator (`robust`) — wrapped in Flower's DP wrapper when asked."""
     from flwr.serverapp.strategy import (
         DifferentialPrivacyClientSideFixedClipping,
         DifferentialPrivacyServerSideFixedClipping,
@@ -133,12 +100,21 @@ def make_strategy(cfg: FedConfig, log_: RoundLog, sampled: int) -> Strategy:
         FedAvg,
         FedProx,
     )
+    from flwr.serverapp.strategy.strategy_utils import aggregate_metricrecords
 
+    from .robust import check_centres, robust_strategy
+
+    # training metrics of every centre are logged by Federation (Krum aggregates only the
+    # selected centres' metrics); the evaluation metrics' aggregation logs perplexities
     common = dict(fraction_train=1.0, fraction_evaluate=1.0, min_train_nodes=cfg.min_clients,
                   min_evaluate_nodes=cfg.min_clients, min_available_nodes=cfg.min_clients,
-                  train_metrics_aggr_fn=log_.train, evaluate_metrics_aggr_fn=log_.evaluate)
-    if cfg.strategy == "fedprox":
-        strategy: Strategy = FedProx(**common, proximal_mu=cfg.proximal_mu)
+                  train_metrics_aggr_fn=aggregate_metricrecords,
+                  evaluate_metrics_aggr_fn=log_.evaluate)
+    if cfg.aggregation != "mean":
+        check_centres(cfg, sampled)
+        strategy: Strategy = robust_strategy(cfg, common, sampled)
+    elif cfg.strategy == "fedprox":
+        strategy = FedProx(**common, proximal_mu=cfg.proximal_mu)
     elif cfg.strategy == "fedadam":
         strategy = FedAdam(**common, eta=cfg.server_lr, eta_l=cfg.lr)
     else:
@@ -150,128 +126,6 @@ def make_strategy(cfg: FedConfig, log_: RoundLog, sampled: int) -> Strategy:
         strategy = DifferentialPrivacyClientSideFixedClipping(
             strategy, cfg.dp_noise, cfg.dp_clip, num_sampled_clients=sampled)
     return strategy
-
-
-def _base_strategy(strategy: Strategy) -> Strategy:
-    while hasattr(strategy, "strategy"):  # Flower's DP wrappers keep the wrapped one here
-        strategy = strategy.strategy
-    return strategy
-
-
-def _atomic_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
-def read_state(out: Path) -> dict[str, Any] | None:
-    path = out / "state.json"
-    if not path.is_file():
-        return None
-    try:
-        state = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise FederatedConfigError(f"cannot resume: {path} is not valid JSON ({err})") from None
-    if not (out / "adapter").is_dir():
-        raise FederatedConfigError(f"cannot resume: {path} names round {state.get('round')} "
-                                   f"but {out / 'adapter'} is missing")
-    return state
-
-
-def _save_optimizer(out: Path, strategy: Strategy) -> None:
-    base = _base_strategy(strategy)
-    moments = {k: getattr(base, k) for k in ("m_t", "v_t") if getattr(base, k, None)}
-    if not moments:
-        return
-    tmp = out / ".server_state.pt.tmp"
-    torch.save({k: {n: torch.from_numpy(np.asarray(a)) for n, a in v.items()}
-                for k, v in moments.items()}, tmp)
-    os.replace(tmp, out / "server_state.pt")
-
-
-def _load_optimizer(out: Path, strategy: Strategy) -> None:
-    path = out / "server_state.pt"
-    if not path.is_file():
-        return
-    base = _base_strategy(strategy)
-    saved = torch.load(path, map_location="cpu", weights_only=True)
-    for key, value in saved.items():
-        if hasattr(base, key):
-            setattr(base, key, {n: t.numpy() for n, t in value.items()})
-
-
-def _wait_for_nodes(grid: Grid, wanted: int, timeout: float = 120.0) -> int:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = len(list(grid.get_node_ids()))
-        if found >= wanted or time.monotonic() > deadline:
-            return found
-        time.sleep(0.5)
-
-
-class Session:
-    """What both server paths share: the model holding the global adapter, the round to start
-    after, the per-round log, and saving all of it after a round."""
-
-    def __init__(self, cfg: FedConfig) -> None:
-        from safetensors.torch import load_file
-
-        from liquidcare.surgery import liquid_state_dict
-
-        from .centre import build_model, initial_liquid_state
-        from .params import load_arrays
-
-        self.cfg = cfg
-        self.out = Path(cfg.out)
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.model, _ = build_model(cfg)
-        self.state = read_state(self.out)
-        load_arrays(self.model, initial_liquid_state(cfg))
-        self.start = 0
-        if self.state is not None:
-            saved = self.state.get("config", {})
-            changed = [k for k in _MODEL_KEYS if str(saved.get(k)) != str(getattr(cfg, k))]
-            if changed:
-                raise FederatedConfigError(
-                    f"cannot resume {self.out}: it was run with a different {changed} "
-                    f"({[saved.get(k) for k in changed]}); use another --out")
-            load_arrays(self.model,
-                        load_file(str(self.out / "adapter" / "liquid_model.safetensors")))
-            self.start = int(self.state["round"])
-            log(INFO, "resuming %s after round %d", self.out, self.start)
-        total = sum(p.numel() for p in self.model.parameters())
-        liquid = sum(t.numel() for t in liquid_state_dict(self.model).values())
-        self.info = {"config": cfg.to_run_config(), "total_params": total,
-                     "liquid_params": liquid, "full_model_bytes": 4 * total}
-        self.history = RoundLog((self.state or {}).get("rounds"))
-        # the round's config carries the run config (no client text): a supernode started
-        # with nothing but its data then trains exactly what the server runs
-        self.fed_config = json.dumps({k: v for k, v in cfg.to_run_config().items()
-                                      if k not in ("out", "ratings", "corpus")})
-        self.last_saved = self.start
-
-    @property
-    def finished(self) -> bool:
-        return self.start >= self.cfg.rounds
-
-    def save(self, server_round: int, strategy: Strategy | None = None) -> dict[str, Any]:
-        """The global adapter (atomically), the optimiser's moments, state.json, the report."""
-        from liquidcare.surgery import save_liquid
-
-
-        save_liquid(self.model, self.out / "adapter")
-        if strategy is not None:
-            _save_optimizer(self.out, strategy)
-        self.last_saved = server_round
-        return self.write_state()
-
-    def write_state(self) -> dict[str, Any]:
-        from .report import write_report
-
-        saved = {"round": self.last_saved, **self.info, "rounds": self.history.rounds}
-        _atomic_json(self.out / "state.json", saved)
-        write_report(self.out, saved)
-        return saved
 
 
 def run_federation(grid: Grid, cfg: FedConfig, context: Context | None = None
@@ -291,11 +145,11 @@ def run_federation(grid: Grid, cfg: FedConfig, context: Context | None = None
 
         return run_secagg(grid, session, context)
     start, history = session.start, session.history
-    sampled = max(_wait_for_nodes(grid, cfg.min_clients), cfg.min_clients)
+    sampled = max(wait_for_nodes(grid, cfg.min_clients), cfg.min_clients)
     strategy = make_strategy(cfg, history, sampled)
     if session.state is not None:
-        _load_optimizer(session.out, strategy)
-    federation = Federation(strategy, start, cfg.min_clients, history)
+        load_optimizer(session.out, strategy)
+    federation = Federation(strategy, start, cfg.min_clients, history, cfg)
     round_config = ConfigRecord({"fed-config": session.fed_config})
 
     arrays = liquid_arrays(session.model)
@@ -336,8 +190,8 @@ def build_server_app(defaults: dict[str, Any] | None = None) -> ServerApp:
 
     @app.main()
     def main(grid: Grid, context: Context) -> None:
-        run_federation(grid, FedConfig.from_mapping({**defaults, **dict(context.run_config)}),
-                       context)
+        run_federation(grid, FedConfig.from_mapping({**defaults, **dict(context.run_config)},
+                                                    source=RUN_CONFIG), context)
 
     return app
 

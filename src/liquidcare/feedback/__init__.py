@@ -25,20 +25,29 @@ means the operator at the console, who may do everything)::
     store.get_conversation(conv_id, by=user)    # own conversations (admins read any, audited)
     store.list_conversations(by=user)
     msg = store.add_message(conv_id, "user"|"assistant"|"system", content, by=user,
-                            model_version=None) # user messages in a twin's chat feed its timeline
-    store.rate(message_id, +1|-1, by=user, comment=None) -> Rating    # re-rating replaces
+                            model_version=None, origin=None,  # client|model|guard
+                            prompt=None, original_content=None)
+                            # user messages in a twin's chat feed its timeline
+    store.rate(message_id, +1|-1, by=user, comment=None) -> Rating    # re-rating replaces;
+                                                # a client-written message is not ratable (422)
     store.record_verdict(conversation_id, "input"|"output", verdict_dict, message_id=None)
 
-    store.training_rows() / store.export_training_set("train.jsonl") -> int  # TRL KTO rows:
+    store.grant_consent(scope, by=user, twin_id=None, user_id=None, note="") -> Consent
+    store.withdraw_consent(scope, by=user, twin_id=.../user_id=...) -> int
+    store.consents(by=user, twin_id=.../user_id=...)  # scope: service|research_retraining|federated
+
+    store.training_rows(scope="research_retraining") / store.export_training_set(path, scope=...)
+        # only model replies, with the prompt the model saw, with consent, personal data masked:
         # {"prompt": [...], "completion": [{"role": "assistant", ...}], "label": bool,
-        #  "message_id", "conversation_id", "twin_id", "model_version"}
+        #  "message_id", "conversation_id", "twin_id", "model_version", "dropped_client_turns"}
     store.record_training(adapter_version, message_ids) / store.trained_on(adapter_version)
     store.models_carrying_erased_data() -> list[CarriedErasure]
 
     store.export_person(person_id, out_dir, by=None)  # person_id is the twin id: JSON + Markdown
     store.forget_person(person_id, by=None) -> Erasure  # one transaction, erasure record kept
     store.audit(person_id, by=None) -> list[AuditEntry] ; store.erasures()
-    store.backup(path) ; store.restore(path)    # SQLite; PostgreSQL: pg_dump / pg_restore
+    store.backup(path) ; store.restore(path) -> RestoreReport  # SQLite (checked whole, the live
+        # store kept, erasures re-applied); PostgreSQL: pg_dump / pg_restore
 
 Errors (all `liquidcare.errors.UserError`, each with an HTTP ``status``): `StoreError` (400),
 `NotFoundError` (404), `PermissionDeniedError` (403), `StaleWriteError` (409),
@@ -57,6 +66,7 @@ from .events import extract_events
 from .records import (
     AuditEntry,
     CarriedErasure,
+    Consent,
     Conversation,
     Erasure,
     Event,
@@ -71,6 +81,7 @@ __all__ = [
     "EVENT_KINDS",
     "AuditEntry",
     "CarriedErasure",
+    "Consent",
     "Conversation",
     "Erasure",
     "Event",

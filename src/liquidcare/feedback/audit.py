@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from .base import Actor, StoreBase
 from .errors import PermissionDeniedError
-from .models import AuditRow, ErasureRow, TwinRow
+from .models import AdapterErasureRow, AuditRow, ErasureRow, TwinRow
 from .records import AuditEntry, Erasure
 
 
@@ -31,8 +31,12 @@ class AuditPart(StoreBase):
 
     def erasures(self) -> list[Erasure]:
         with self._tx() as s:
+            models: dict[int, dict[str, int]] = {}
+            for m in s.scalars(select(AdapterErasureRow)):
+                models.setdefault(m.erasure_id, {})[m.adapter_version] = m.examples
             return [
                 Erasure(id=r.id, at=r.at, by_user_id=r.by_user_id, by_role=r.by_role,
-                        person_id=r.person_id, kinds=dict(r.kinds))
+                        person_id=r.person_id, kinds=dict(r.kinds),
+                        models=models.get(r.id, {}))
                 for r in s.scalars(select(ErasureRow).order_by(ErasureRow.id))
             ]

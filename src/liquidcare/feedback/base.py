@@ -4,8 +4,9 @@ who may see which twin or conversation, the audit log writer and the snapshots h
 The store is one `Store` object (store.py) assembled from parts with one job each — users and
 keys (users.py), twins (twins.py), conversations and ratings (conversations.py), training
 export (training.py), audit (audit.py), the person's rights (rights.py) and backups
-(backup.py). Each part builds on `StoreBase` only, never on `Store` or on another part, so
-the modules import in one direction: base <- parts <- store.
+(backup.py), plus consent (consent.py) and personal-data masking (pii.py). Each part is a
+`StoreBase` subclass and never imports `Store`; a part may call another's module functions
+(backup re-applies `rights.erase_rows`), and tests/test_store_layout.py keeps the graph acyclic.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def twin_snapshot(row: TwinRow) -> Twin:
 def message_snapshot(row: MessageRow) -> Message:
     return Message(
         id=row.id, conversation_id=row.conversation_id, role=row.role, content=row.content,
-        model_version=row.model_version, created_at=row.created_at,
+        model_version=row.model_version, origin=row.origin, created_at=row.created_at,
     )
 
 

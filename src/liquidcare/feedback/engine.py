@@ -44,6 +44,10 @@ def _sqlite_engine(path: Path, create: bool) -> Engine:
         raise StoreError(f"cannot create the store {path}: folder {path.parent} does not exist")
     if path.is_dir():
         raise StoreError(f"the store {path} is a folder, not a database file")
+    if not path.exists():
+        # Created 0600 before SQLite opens it: SQLite gives the -wal and -shm files the mode of
+        # the database file, so none of the three is ever readable by other local users.
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     # check_same_thread off: the server hands connections from the pool to worker threads.
     engine = sa.create_engine(
         f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30}

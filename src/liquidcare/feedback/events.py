@@ -14,8 +14,9 @@ wrong language costs a carer one glance at the timeline, a missed one may cost m
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
+
+from liquidcare.text import light_fold
 
 KINDS = ("missed_dose", "fall", "pain", "low_mood", "not_drinking")
 
@@ -87,10 +88,8 @@ class DetectedEvent:
 
 
 def normalise(text: str) -> str:
-    """Lower case, accents removed, curly apostrophes straightened."""
-    text = text.replace("\u2019", "'").lower()
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    """Lower case, accents removed, curly apostrophes straightened (`liquidcare.text`)."""
+    return light_fold(text)
 
 
 def _negated(text: str, start: int) -> bool:

@@ -135,6 +135,14 @@ class MessageRow(Base):
     content: Mapped[str] = mapped_column(Text)
     # Which weights wrote an assistant reply (`liquidcare.surgery.model_version`).
     model_version: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Who wrote it: "client" (anything a client sent, history included), "model" (a reply this
+    # server generated) or "guard" (a reply the guard wrote or replaced). Only "model" replies
+    # are rated and trained on.
+    origin: Mapped[str] = mapped_column(String(20), default="client", server_default="client")
+    # The exact prompt the model saw for this reply ([{role, content, origin}, ...]).
+    prompt: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    # The model's own words when the guard replaced them (kept for audit, never trained on).
+    original_content: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -167,6 +175,27 @@ class VerdictRow(Base):
     stage: Mapped[str] = mapped_column(String(20))
     verdict: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ConsentRow(Base):
+    """A consent given by a person (about their twin) or a user (about their own messages) for
+    one scope; withdrawing sets `withdrawn_at` (the row stays, as proof of what held when)."""
+
+    __tablename__ = "consents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    twin_id: Mapped[int | None] = mapped_column(
+        ForeignKey("twins.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    scope: Mapped[str] = mapped_column(String(40))
+    granted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    granted_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    granted_by_role: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    withdrawn_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class AdapterRow(Base):

@@ -36,6 +36,7 @@ class Message(_Record):
     role: str
     content: str
     model_version: str | None = None
+    origin: str = "client"  # client | model | guard
     created_at: datetime | None = None
 
 
@@ -94,6 +95,8 @@ class Erasure(_Record):
     by_role: str
     person_id: int
     kinds: dict[str, int]
+    # adapter (model) versions trained on the erased data -> how many erased examples each
+    models: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -104,3 +107,23 @@ class CarriedErasure(_Record):
     erasure_id: int
     erased_at: datetime
     examples: int
+
+
+@dataclass
+class Consent(_Record):
+    """A person's (twin_id) or a user's (user_id) consent to one scope."""
+
+    id: int
+    scope: str
+    twin_id: int | None
+    user_id: int | None
+    granted_at: datetime
+    granted_by: int | None
+    granted_by_role: str
+    note: str = ""
+    withdrawn_at: datetime | None = None
+    withdrawn_by: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.withdrawn_at is None

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from liquidcare import atomic
@@ -34,6 +34,7 @@ from .models import (
     AdapterErasureRow,
     ApiKeyRow,
     AuditRow,
+    ConsentRow,
     ConversationRow,
     ErasureRow,
     EventRow,
@@ -49,10 +50,26 @@ from .models import (
 from .records import AuditEntry, Erasure
 
 
-def _conversation_ids(s: Session, twin: TwinRow) -> list[int]:
+def _conversation_ids(s: Session, twin: TwinRow, actor: UserRow | None = None) -> list[int]:
+    """The conversations about the person: about their twin (whoever held them) or held by
+    their own account. A carer or clinician gets only those about twins they are linked to: the
+    person's chats about someone else, or with no twin, are not theirs to read."""
     cond = ConversationRow.twin_id == twin.id
     if twin.person_user_id is not None:
         cond = or_(cond, ConversationRow.user_id == twin.person_user_id)
+    if actor is not None and actor.role != "admin" and actor.id != twin.person_user_id:
+        visible = select(TwinLinkRow.twin_id).where(TwinLinkRow.user_id == actor.id)
+        cond = and_(cond, ConversationRow.twin_id.in_(visible))
+    return list(s.scalars(select(ConversationRow.id).where(cond).order_by(ConversationRow.id)))
+
+
+def _erased_conversation_ids(s: Session, twin: TwinRow) -> list[int]:
+    """What erasing the person removes: conversations about their twin, and their own chats
+    with no twin. Their chats about another twin are that twin's record too, and stay."""
+    cond = ConversationRow.twin_id == twin.id
+    if twin.person_user_id is not None:
+        cond = or_(cond, and_(ConversationRow.user_id == twin.person_user_id,
+                              ConversationRow.twin_id.is_(None)))
     return list(s.scalars(select(ConversationRow.id).where(cond).order_by(ConversationRow.id)))
 
 
@@ -69,9 +86,11 @@ def _may_act_for(store: StoreBase, s: Session, twin: TwinRow, by: Actor, carers_
     )
 
 
-def collect_person(store: StoreBase, s: Session, twin: TwinRow) -> dict[str, Any]:
-    """Everything held about one person, as JSON-ready data."""
-    conv_ids = _conversation_ids(s, twin)
+def collect_person(
+    store: StoreBase, s: Session, twin: TwinRow, actor: UserRow | None = None
+) -> dict[str, Any]:
+    """Everything held about one person that `actor` may see, as JSON-ready data."""
+    conv_ids = _conversation_ids(s, twin, actor)
     conversations = []
     for conv_id in conv_ids:
         conv = s.get(ConversationRow, conv_id)
@@ -193,8 +212,15 @@ def export_person(store: StoreBase, person_id: int, out_dir: Path, by: Actor) ->
         actor = _may_act_for(store, s, twin, by, carers_too=True)
         if actor is None or actor.id != twin.person_user_id:
             store._audit(s, actor, "export", "person", twin.id)
+        # A conversation about another twin is that twin's record too: its log says who read it.
+        for conv in s.scalars(select(ConversationRow).where(
+                ConversationRow.id.in_(_conversation_ids(s, twin, actor)),
+                ConversationRow.twin_id.is_not(None), ConversationRow.twin_id != twin.id)):
+            other = s.get(TwinRow, conv.twin_id)
+            if other is not None and (actor is None or actor.id != other.person_user_id):
+                store._audit(s, actor, "read", "conversation", other.id, conv.id)
         s.flush()
-        data = collect_person(store, s, twin)
+        data = collect_person(store, s, twin, actor)
     out_dir.mkdir(parents=True, exist_ok=True)
     when = utcnow().isoformat(timespec="seconds") + "Z"
     data["exported_at"] = when
@@ -204,6 +230,63 @@ def export_person(store: StoreBase, person_id: int, out_dir: Path, by: Actor) ->
     atomic.write_json(json_path, data, mode=0o600)
     atomic.write_text(md_path, summary_markdown(data, json_path.name, when), mode=0o600)
     return [json_path, md_path]
+
+
+def erase_rows(s: Session, twin: TwinRow) -> tuple[dict[str, int], list[tuple[str, int]]]:
+    """Deletes the person's data (see `_erased_conversation_ids` for which conversations) and
+    returns (rows erased per kind, [(adapter version, examples it learnt from them)]). Used by
+    `forget_person` and again by a restore that brings an erased person back."""
+    conv_ids = _erased_conversation_ids(s, twin)
+    msg_ids = list(s.scalars(
+        select(MessageRow.id).where(MessageRow.conversation_id.in_(conv_ids))))
+
+    def count(model: Any, *where: Any) -> int:
+        return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+    trained = s.execute(
+        select(TrainingExampleRow.adapter_version, func.count())
+        .where(TrainingExampleRow.message_id.in_(msg_ids))
+        .group_by(TrainingExampleRow.adapter_version)
+    ).all()
+    kinds = {
+        "twin": 1,
+        "twin_links": count(TwinLinkRow, TwinLinkRow.twin_id == twin.id),
+        "timeline_events": count(EventRow, EventRow.twin_id == twin.id),
+        "conversations": len(conv_ids),
+        "messages": len(msg_ids),
+        "ratings": count(RatingRow, RatingRow.message_id.in_(msg_ids)),
+        "guard_verdicts": count(VerdictRow, VerdictRow.conversation_id.in_(conv_ids)),
+        "training_examples": sum(n for _, n in trained),
+        "consents": count(ConsentRow, ConsentRow.twin_id == twin.id),
+    }
+    account = twin.person_user_id
+    # The person's own chats about another twin stay (they are that twin's record too), and
+    # with them the account that holds them: erasing one twin never deletes another's data.
+    keeps_other = account is not None and s.scalar(
+        select(func.count()).select_from(ConversationRow).where(
+            ConversationRow.user_id == account, ConversationRow.id.not_in(conv_ids))) > 0
+    if keeps_other:
+        account = None
+        kinds["user_accounts_kept"] = 1
+    kinds["user_accounts"] = 1 if account is not None else 0
+    # Children first, so the deletes work whether or not the engine cascades.
+    s.execute(delete(TrainingExampleRow).where(TrainingExampleRow.message_id.in_(msg_ids)))
+    s.execute(delete(RatingRow).where(RatingRow.message_id.in_(msg_ids)))
+    s.execute(delete(VerdictRow).where(VerdictRow.conversation_id.in_(conv_ids)))
+    s.execute(delete(EventRow).where(or_(
+        EventRow.twin_id == twin.id, EventRow.message_id.in_(msg_ids))))
+    s.execute(delete(MessageRow).where(MessageRow.id.in_(msg_ids)))
+    s.execute(delete(ConversationRow).where(ConversationRow.id.in_(conv_ids)))
+    s.execute(delete(TwinLinkRow).where(TwinLinkRow.twin_id == twin.id))
+    s.execute(delete(ConsentRow).where(ConsentRow.twin_id == twin.id))
+    s.execute(delete(TwinRow).where(TwinRow.id == twin.id))
+    if account is not None:
+        s.execute(delete(ConsentRow).where(ConsentRow.user_id == account))
+        s.execute(delete(RatingRow).where(RatingRow.user_id == account))
+        s.execute(delete(ApiKeyRow).where(ApiKeyRow.user_id == account))
+        s.execute(delete(TwinLinkRow).where(TwinLinkRow.user_id == account))
+        s.execute(delete(UserRow).where(UserRow.id == account))
+    return kinds, [(str(v), int(n)) for v, n in trained]
 
 
 def forget_person(store: StoreBase, person_id: int, by: Actor) -> Erasure:
@@ -218,58 +301,21 @@ def forget_person(store: StoreBase, person_id: int, by: Actor) -> Erasure:
         if twin is None:
             raise NotFoundError(f"no person {person_id} (a person is a twin id)")
         actor = _may_act_for(store, s, twin, by, carers_too=False)
-        conv_ids = _conversation_ids(s, twin)
-        msg_ids = list(s.scalars(
-            select(MessageRow.id).where(MessageRow.conversation_id.in_(conv_ids))))
-
-        def count(model: Any, *where: Any) -> int:
-            return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-
-        trained = s.execute(
-            select(TrainingExampleRow.adapter_version, func.count())
-            .where(TrainingExampleRow.message_id.in_(msg_ids))
-            .group_by(TrainingExampleRow.adapter_version)
-        ).all()
-        kinds = {
-            "twin": 1,
-            "twin_links": count(TwinLinkRow, TwinLinkRow.twin_id == twin.id),
-            "timeline_events": count(EventRow, EventRow.twin_id == twin.id),
-            "conversations": len(conv_ids),
-            "messages": len(msg_ids),
-            "ratings": count(RatingRow, RatingRow.message_id.in_(msg_ids)),
-            "guard_verdicts": count(VerdictRow, VerdictRow.conversation_id.in_(conv_ids)),
-            "training_examples": sum(n for _, n in trained),
-            "user_accounts": 1 if twin.person_user_id is not None else 0,
-        }
+        kinds, trained = erase_rows(s, twin)
         erasure = ErasureRow(
             by_user_id=actor.id if actor else None, by_role=actor.role if actor else "operator",
-            person_id=twin.id, kinds=kinds,
+            person_id=person_id, kinds=kinds,
         )
         s.add(erasure)
         s.flush()
         for version, n in trained:
             s.add(AdapterErasureRow(adapter_version=version, erasure_id=erasure.id, examples=n))
-        # Children first, so the deletes work whether or not the engine cascades.
-        s.execute(delete(TrainingExampleRow).where(TrainingExampleRow.message_id.in_(msg_ids)))
-        s.execute(delete(RatingRow).where(RatingRow.message_id.in_(msg_ids)))
-        s.execute(delete(VerdictRow).where(VerdictRow.conversation_id.in_(conv_ids)))
-        s.execute(delete(EventRow).where(or_(
-            EventRow.twin_id == twin.id, EventRow.message_id.in_(msg_ids))))
-        s.execute(delete(MessageRow).where(MessageRow.id.in_(msg_ids)))
-        s.execute(delete(ConversationRow).where(ConversationRow.id.in_(conv_ids)))
-        s.execute(delete(TwinLinkRow).where(TwinLinkRow.twin_id == twin.id))
-        account = twin.person_user_id
-        s.execute(delete(TwinRow).where(TwinRow.id == twin.id))
-        if account is not None:
-            s.execute(delete(RatingRow).where(RatingRow.user_id == account))
-            s.execute(delete(ApiKeyRow).where(ApiKeyRow.user_id == account))
-            s.execute(delete(TwinLinkRow).where(TwinLinkRow.user_id == account))
-            s.execute(delete(UserRow).where(UserRow.id == account))
         store._audit(s, actor, "forget", "person", person_id, erasure.id)
         s.flush()
         return Erasure(
             id=erasure.id, at=erasure.at, by_user_id=erasure.by_user_id,
             by_role=erasure.by_role, person_id=erasure.person_id, kinds=dict(kinds),
+            models=dict(trained),
         )
 
 

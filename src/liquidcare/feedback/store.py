@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from .audit import AuditPart
 from .backup import BackupPart
+from .consent import ConsentPart
 from .conversations import ConversationsPart
 from .engine import describe, make_engine, migrate
 from .errors import StoreError
@@ -34,7 +35,8 @@ from .users import UsersPart
 
 
 class Store(
-    UsersPart, TwinsPart, ConversationsPart, TrainingPart, AuditPart, RightsPart, BackupPart
+    UsersPart, TwinsPart, ConversationsPart, ConsentPart, TrainingPart, AuditPart, RightsPart,
+    BackupPart,
 ):
     """One feedback store. Open it with `open_store`; it is safe to share between threads."""
 

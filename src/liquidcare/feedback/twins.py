@@ -23,17 +23,41 @@ from .models import EventRow, TwinLinkRow, TwinRow, UserRow, utcnow
 from .records import Event, User
 from .twin import Twin, validate_twin_fields
 
+# Said to anyone but an admin who names a person: the same words whether or not the id is a
+# person, a carer or nobody, so that trying ids tells nothing about who is cared for here.
+ATTACH_REFUSED = (
+    "only an admin or the person themself may attach a person to a twin (person_user_id)"
+)
+
 
 class TwinsPart(StoreBase):
-    def _check_person_user(self, s: Session, user_id: int | None) -> None:
+    def _check_person_user(
+        self, s: Session, user_id: int | None, twin_id: int | None = None
+    ) -> None:
+        """An admin (or the person) attaches `user_id` as the twin's person: it must be a
+        person's account, and not already the person of another twin (a person has one twin;
+        a second one would let whoever holds it read the person's own conversations)."""
         if user_id is None:
             return
         row = s.get(UserRow, user_id)
         if row is None or row.role != "person":
             raise ValidationError(f"person_user_id {user_id} is not a user with role 'person'")
+        other = s.scalar(select(TwinRow.id).where(
+            TwinRow.person_user_id == user_id,
+            *([TwinRow.id != twin_id] if twin_id is not None else []),
+        ).limit(1))
+        if other is not None:
+            raise ValidationError(
+                f"person_user_id {user_id} is already the person of twin {other}: "
+                "a person has one twin"
+            )
 
     def create_twin(self, fields: dict[str, Any], by: Actor) -> Twin:
-        """A new twin; its creator is linked to it (a 'person' creating one becomes its person)."""
+        """A new twin; its creator is linked to it (a 'person' creating one becomes its person).
+
+        Only an admin (or the operator) may attach another user as the twin's person: a person
+        is never linked to a twin without their consent, which the person gives by creating
+        their own twin, or an admin records on their behalf."""
         data = validate_twin_fields(fields, partial=False)
         with self._tx(write=True) as s:
             actor = self._actor(s, by)
@@ -41,6 +65,10 @@ class TwinsPart(StoreBase):
                 if data.get("person_user_id") not in (None, actor.id):
                     raise PermissionDeniedError("a person may only create their own twin")
                 data["person_user_id"] = actor.id
+            elif actor is not None and actor.role != "admin" and (
+                data.get("person_user_id") is not None
+            ):
+                raise PermissionDeniedError(ATTACH_REFUSED)
             self._check_person_user(s, data.get("person_user_id"))
             row = TwinRow(**{k: v for k, v in data.items()})
             for key in ("conditions", "medications", "routines", "preferences", "carers"):
@@ -98,7 +126,7 @@ class TwinsPart(StoreBase):
             if "person_user_id" in data:
                 if actor is not None and actor.role not in ("admin",):
                     raise PermissionDeniedError("only an admin may change whose twin this is")
-                self._check_person_user(s, data["person_user_id"])
+                self._check_person_user(s, data["person_user_id"], twin_id)
             # One atomic statement: the version check and the write cannot be split by another
             # writer on either engine.
             result = s.execute(
@@ -128,7 +156,19 @@ class TwinsPart(StoreBase):
             self._twin_for(s, twin_id, actor)
             if actor is not None and actor.role not in ("admin", "carer", "clinician"):
                 raise PermissionDeniedError(f"a {actor.role} cannot give others access to a twin")
-            if s.get(UserRow, user_id) is None:
+            target = s.get(UserRow, user_id)
+            if actor is not None and actor.role != "admin" and (
+                target is None or target.role not in ("carer", "clinician")
+            ):
+                # A carer shares a twin with colleagues only; linking a person (to whom the twin
+                # would then be shown) is an admin's act. One answer for "no such user" and
+                # "a person", so that the refusal does not tell which ids are people.
+                raise PermissionDeniedError(
+                    f"user {user_id} cannot be linked to twin {twin_id} by a {actor.role}: "
+                    "carers and clinicians share a twin with other carers and clinicians; "
+                    "an admin links anyone else"
+                )
+            if target is None:
                 raise NotFoundError(f"no user {user_id}")
             if not self._is_linked(s, twin_id, user_id):
                 s.add(TwinLinkRow(twin_id=twin_id, user_id=user_id))

@@ -10,8 +10,13 @@
 
 `final_reply` gives the safe reply when there is one: a refusal in the user's language for a
 blocked reply, or the emergency message put in front of the model's reply when the user's
-latest message holds a red-flag symptom. Red flags never block: a person describing chest pain
+latest message describes a live emergency (`category="emergency"`). A question *about* an
+emergency ("what are the signs of a stroke?") is answered, with the number added after the
+answer (`category="emergency_info"`). Escalation never blocks: a person describing chest pain
 must get the emergency number, not a refusal.
+
+Every character of a message is checked: long messages are read in overlapping chunks of
+`max_chars` by the rules; the learned parts read a bounded sample of them (`encoder.py`).
 """
 
 from __future__ import annotations
@@ -21,9 +26,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from liquidcare.text import conversation_language, detect_language, fold
+
+from .emergency import Assessment, EmergencyAssessor
+from .encoder import shared_encoder
 from .errors import PolicyError
-from .language import conversation_language, detect_language
-from .normalize import disguise, fold, unleet, unspace, variants
+from .normalize import disguise, unleet, unspace, variants
 from .policy import Policy, Rule, load_policy
 
 
@@ -37,9 +45,13 @@ class Verdict:
 
     allowed: False means "do not send this": use `safe_reply` instead.
     category: the rule category that fired ("override", "privacy", "dose_change", ...), or
-        "emergency" for an escalation (allowed, with `safe_reply` carrying the emergency number),
-        or None when nothing fired.
+        "emergency" for a live emergency (allowed, with `safe_reply` putting the emergency
+        number first), "emergency_info" for a question about one (allowed; the output check
+        adds the number after the answer), or None when nothing fired.
     safe_reply: for blocks and escalations, the reply to send, in the user's language.
+    emergency: "live", "about" or None — what the emergency assessment found, also when the
+        message was blocked for another reason.
+    red_flags: the conditions of a live emergency ("stroke", "suicide", ...).
     """
 
     allowed: bool
@@ -50,10 +62,11 @@ class Verdict:
     stage: str = "input"
     red_flags: list[str] = field(default_factory=list)
     detector_score: float | None = None
+    emergency: str | None = None
 
     @property
     def escalated(self) -> bool:
-        return bool(self.red_flags)
+        return self.emergency == "live"
 
     def final_reply(self, reply: str | None = None) -> str | None:
         """The text to send: the safe reply when there is one, else `reply` unchanged."""
@@ -100,23 +113,43 @@ class Guard:
     """Input and output checks from a `Policy` (rules first, the learned detector second)."""
 
     def __init__(self, policy: Policy | str | Path | None = None,
-                 detector: Any = "auto") -> None:
+                 detector: Any = "auto", emergency_model: Any = "auto") -> None:
+        """`detector`: "auto" (the shipped jailbreak detector when the policy enables it and
+        the encoder is installed), None/False (rules only) or any object with
+        `probability(text)`. `emergency_model`: "auto" (the shipped emergency classifier
+        beside the symptom lexicon) or None/False (the lexicon alone)."""
         self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
         self.detector = None
         if detector == "auto":
             if self.policy.detector_enabled:
                 from .detector import Detector
 
-                self.detector = Detector.load(max_tokens=self.policy.detector_max_tokens)
+                self.detector = Detector.load()
         elif detector not in (None, False):
             self.detector = detector
+        encoder = shared_encoder() if emergency_model == "auto" else None
+        self.emergency = EmergencyAssessor(self.policy.red_flags, encoder,
+                                           use_classifier=encoder is not None)
+        self._assessed: dict[tuple[str, ...], Assessment] = {}
 
     # ----------------------------------------------------------------- helpers
-    def _clip(self, text: str) -> str:
-        limit = self.policy.max_chars
+    def _chunks(self, text: str) -> list[str]:
+        """The whole text in pieces of `max_chars`, overlapping so that no match of a rule
+        (at most a few hundred characters) is cut in two."""
+        limit, overlap = self.policy.max_chars, 400
         if len(text) <= limit:
-            return text
-        return text[: limit // 2] + "\n" + text[-limit // 2:]
+            return [text]
+        return [text[i:i + limit] for i in range(0, len(text) - overlap, limit - overlap)]
+
+    def _assess(self, users: list[str]) -> Assessment:
+        key = tuple(users[-3:])
+        found = self._assessed.get(key)
+        if found is None:
+            found = self.emergency.assess(users)
+            if len(self._assessed) > 128:  # the input and output checks of recent turns
+                self._assessed.clear()
+            self._assessed[key] = found
+        return found
 
     def _match_input(self, text_variants: dict[str, str]) -> tuple[Rule, str] | None:
         # The plain text is tried against every rule before any decoded form, so that a plain
@@ -127,13 +160,11 @@ class Guard:
                     return rule, name
         return None
 
-    def _red_flags(self, text_variants: dict[str, str]) -> list[Rule]:
-        return [rule for rule in self.policy.red_flags
-                if any(rule.search(t) for t in text_variants.values())]
-
     def _split_payload(self, users: list[str]) -> Rule | None:
         """A rule that matches only across the recent user turns, with the latest one in it."""
-        window = [self._clip(t) for t in users[-self.policy.split_window:]]
+        # Long turns contribute their ends: a split payload is joined at the turn boundaries.
+        window = [t if len(t) <= 2000 else t[:1000] + " " + t[-1000:]
+                  for t in users[-self.policy.split_window:]]
         if len(window) < 2:
             return None
         for transform in (lambda s: s, lambda s: unspace(unleet(s))):
@@ -141,16 +172,17 @@ class Guard:
             joined = " ".join(parts)
             last_start = len(joined) - len(parts[-1])
             for rule in self.policy.input_rules:
-                for pattern in rule.patterns:
+                for pattern in rule.candidates(joined):
                     for m in pattern.finditer(joined):
                         if m.start() < last_start <= m.end():
                             return rule
         # Fragments in quotes ("remember A = 'ignore all previous'"), put back together when the
         # latest turn asks for it or adds a fragment of its own.
-        fragments = [(i, fold(f)) for i, t in enumerate(window) for f in _QUOTED.findall(t)]
+        recent = users[-self.policy.split_window:]  # whole turns: a fragment may sit anywhere
+        fragments = [(i, fold(f)) for i, t in enumerate(recent) for f in _QUOTED.findall(t)]
         last = len(window) - 1
         if len({i for i, _ in fragments}) >= 2 and (
-                any(i == last for i, _ in fragments) or _ASSEMBLE.search(fold(window[-1]))):
+                any(i == last for i, _ in fragments) or _ASSEMBLE.search(fold(recent[-1]))):
             pieces = [f for _, f in fragments]
             for joined in (" ".join(pieces), "".join(pieces)):
                 for v in variants(joined).values():
@@ -159,9 +191,9 @@ class Guard:
                             return rule
         return None
 
-    def _escalation(self, flags: list[Rule], language: str) -> str:
+    def _escalation(self, found: Assessment, language: str) -> str:
         text = self.policy.message("emergency", language)
-        if any(rule.crisis for rule in flags):
+        if found.crisis:
             text += " " + self.policy.message("crisis", language)
         return text
 
@@ -178,48 +210,62 @@ class Guard:
         return language if language in self.policy.languages else self.policy.default_language
 
     def _blocked(self, stage: str, category: str, reason: str, language: str,
-                 flags: list[Rule], score: float | None = None) -> Verdict:
+                 found: Assessment, score: float | None = None) -> Verdict:
         reply = self.policy.message(category, language)
-        if flags:  # a red flag still gets the emergency number, even inside an attack
-            reply = self._escalation(flags, language) + "\n\n" + reply
+        # A live emergency still gets the number, even inside an attack: first when the
+        # lexicon named the condition, after the refusal when only the classifier suspects one
+        # (an attack's wording often sits near emergencies in meaning: "the lethal dose").
+        if found.live and found.kinds != ["unspecified"]:
+            reply = self._escalation(found, language) + "\n\n" + reply
+        elif found.live:
+            reply = reply + "\n\n" + self._escalation(found, language)
         return Verdict(False, category, reason, reply, language, stage,
-                       [r.name for r in flags], score)
+                       found.kinds if found.live else [], score, found.state)
 
     # ------------------------------------------------------------------ checks
+    def _check_chunk(self, text_variants: dict[str, str], language: str,
+                     found: Assessment) -> Verdict | None:
+        """The rule checks of one piece of the latest message; a block, or None."""
+        hit = self._match_input(text_variants)
+        if hit:
+            rule, how = hit
+            if how == "plain":
+                return self._blocked("input", rule.name, f"{rule.name}: {rule.description}",
+                                     language, found)
+            return self._blocked("input", "obfuscation",
+                                 f"{rule.name} after decoding {how}: {rule.description}",
+                                 language, found)
+        hidden = [name for name in ("base64", "hex") if name in text_variants]
+        if self.policy.block_encoded_text and hidden:
+            return self._blocked("input", "obfuscation",
+                                 f"readable text hidden as {hidden[0]}", language, found)
+        return None
+
     def check_input(self, messages: list[dict]) -> Verdict:
         """Checks the conversation's latest user turn (and the recent ones joined together)."""
         msgs = _validate(messages)
         users = [m["content"] for m in msgs if m["role"] == "user"]
         if not users:
             return Verdict(True, None, "no user message", None, self.policy.default_language)
-        last = self._clip(users[-1])
-        text_variants = variants(last)
-        language = self._language(msgs, text_variants)
-        flags = self._red_flags(text_variants)
+        last = users[-1]
+        chunk_variants = [variants(chunk) for chunk in self._chunks(last)]
+        language = self._language(msgs, chunk_variants[-1])
+        found = self._assess(users)
 
-        found = self._match_input(text_variants)
-        if found:
-            rule, how = found
-            if how == "plain":
-                return self._blocked("input", rule.name, f"{rule.name}: {rule.description}",
-                                     language, flags)
-            return self._blocked("input", "obfuscation",
-                                 f"{rule.name} after decoding {how}: {rule.description}",
-                                 language, flags)
-        hidden = [name for name in ("base64", "hex") if name in text_variants]
-        if self.policy.block_encoded_text and hidden:
-            return self._blocked("input", "obfuscation",
-                                 f"readable text hidden as {hidden[0]}", language, flags)
+        for text_variants in chunk_variants:
+            blocked = self._check_chunk(text_variants, language, found)
+            if blocked is not None:
+                return blocked
         disguised = disguise(last)
         if disguised > self.policy.max_disguised_chars:
             return self._blocked("input", "obfuscation",
                                  f"{disguised} invisible, look-alike or full-width characters",
-                                 language, flags)
+                                 language, found)
         split = self._split_payload(users)
         if split is not None:
             return self._blocked("input", "payload_split",
                                  f"{split.name} across the recent user turns: {split.description}",
-                                 language, flags)
+                                 language, found)
 
         score = None
         if self.detector is not None:
@@ -227,16 +273,18 @@ class Guard:
             if score >= self.policy.detector_threshold:
                 return self._blocked("input", "detector",
                                      f"learned detector: p(jailbreak)={score:.3f} >= "
-                                     f"{self.policy.detector_threshold}", language, flags, score)
-        if flags:
-            names = ", ".join(r.name for r in flags)
-            return Verdict(True, "emergency", f"red flag: {names}",
-                           self._escalation(flags, language), language, "input",
-                           [r.name for r in flags], score)
+                                     f"{self.policy.detector_threshold}", language, found, score)
+        if found.live:
+            return Verdict(True, "emergency", f"emergency ({found.reason})",
+                           self._escalation(found, language), language, "input",
+                           found.kinds, score, "live")
+        if found.state == "about":
+            return Verdict(True, "emergency_info", f"asks about an emergency ({found.reason})",
+                           None, language, "input", [], score, "about")
         return Verdict(True, None, "no rule matched", None, language, "input", [], score)
 
     def _output_match(self, rule: Rule, text: str) -> re.Match[str] | None:
-        for pattern in rule.patterns:
+        for pattern in rule.candidates(text):
             for m in pattern.finditer(text):
                 start = max((s.end() for s in _SENTENCE_END.finditer(text, 0, m.start())),
                             default=0)
@@ -259,33 +307,57 @@ class Guard:
         out = re.findall(r"\w+", fold(reply))
         return any(tuple(out[i: i + n]) in grams for i in range(len(out) - n + 1))
 
+    def emergency_texts(self, messages: list[dict]) -> tuple[str | None, str | None]:
+        """(text to send before the reply, text to send after it) for the emergency state of
+        the conversation's latest user turn: the escalation first for a live emergency, the
+        `emergency_info` line last for a question about one. A server that streams a reply
+        sentence by sentence checks each sentence with `check_output` for blocks and sends
+        these once, instead of taking each sentence's rewritten `safe_reply`."""
+        msgs = _validate(messages)
+        users = [m["content"] for m in msgs if m["role"] == "user"]
+        if not users:
+            return None, None
+        found = self._assess(users)
+        language = self._language(msgs, {"plain": fold(users[-1][-2000:])})
+        if found.live:
+            return self._escalation(found, language), None
+        if found.state == "about":
+            return None, self.policy.message("emergency_info", language)
+        return None, None
+
     def check_output(self, messages: list[dict], reply: str) -> Verdict:
         """Checks a model reply to `messages`: medical safety, persona, system-prompt leaks,
-        and the emergency number for red-flag conversations."""
+        the emergency number first for a live emergency, after the answer for a question
+        about one."""
         msgs = _validate(messages)
         if not isinstance(reply, str):
             raise GuardInputError(f"reply must be text, got {type(reply).__name__}")
         users = [m["content"] for m in msgs if m["role"] == "user"]
-        text_variants = variants(self._clip(users[-1])) if users else {}
-        language = self._language(msgs, text_variants)
-        flags = self._red_flags(text_variants)
+        last = users[-1] if users else ""
+        language = self._language(msgs, {"plain": fold(last[-2000:])})
+        found = self._assess(users) if users else Assessment(None)
 
-        text = fold(self._clip(reply))
-        asked = text_variants.get("plain", "")
-        for rule in self.policy.output_rules:
-            if rule.when_user and not any(p.search(asked) for p in rule.when_user):
-                continue
-            m = self._output_match(rule, text)
-            if m:
-                return self._blocked("output", rule.name,
-                                     f"{rule.name}: {rule.description} ({m.group(0)[:60]!r})",
-                                     language, flags)
+        asked = fold(last)
+        for chunk in self._chunks(reply):
+            text = fold(chunk)
+            for rule in self.policy.output_rules:
+                if rule.when_user and not any(p.search(asked) for p in rule.when_user):
+                    continue
+                m = self._output_match(rule, text)
+                if m:
+                    return self._blocked("output", rule.name,
+                                         f"{rule.name}: {rule.description} "
+                                         f"({m.group(0)[:60]!r})", language, found)
         if self._leaks_system(msgs, reply):
             return self._blocked("output", "system_leak",
-                                 "the reply repeats the system prompt", language, flags)
-        if flags:
-            names = ", ".join(r.name for r in flags)
-            return Verdict(True, "emergency", f"red flag: {names}",
-                           self._escalation(flags, language) + "\n\n" + reply, language,
-                           "output", [r.name for r in flags])
+                                 "the reply repeats the system prompt", language, found)
+        if found.live:
+            return Verdict(True, "emergency", f"emergency ({found.reason})",
+                           self._escalation(found, language) + "\n\n" + reply, language,
+                           "output", found.kinds, None, "live")
+        if found.state == "about":
+            info = self.policy.message("emergency_info", language)
+            return Verdict(True, "emergency_info", f"asks about an emergency ({found.reason})",
+                           reply.rstrip() + "\n\n" + info, language, "output", [], None,
+                           "about")
         return Verdict(True, None, "no rule matched", None, language, "output")

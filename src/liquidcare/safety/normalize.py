@@ -1,8 +1,8 @@
 """Turning a message into the forms an attacker may have hidden an instruction in.
 
-Rules match lower-case ASCII text, so every message is first folded: Unicode compatibility forms
-(full-width letters, ligatures), look-alike Cyrillic and Greek letters, accents and invisible
-characters all collapse onto plain letters. Then each *decoding* an attacker might rely on the
+Rules match lower-case ASCII text, so every message is first folded (`liquidcare.text.fold`:
+full-width letters, look-alike Cyrillic and Greek letters, accents and invisible characters
+all collapse onto plain letters). Then each *decoding* an attacker might rely on the
 model to do — base64, leetspeak, letters spaced or dotted apart, ROT13, reversed text — produces
 one more variant. A rule that matches any variant matches the message; the variant's name says
 which trick was used, so the verdict can tell an obfuscated attack from a plain one.
@@ -14,22 +14,10 @@ import base64
 import binascii
 import codecs
 import re
-import unicodedata
 
-# Characters that render as nothing (or as a plain space) and are used to break up keywords.
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u034f\u061c\u180e\u200b\u200c\u200d\u200e\u200f"
-                               "\u2060\u2061\u2062\u2063\u2064\ufeff"), None)
+from liquidcare.text import INVISIBLE, LOOKALIKES, fold
 
-# Cyrillic and Greek letters that look like Latin ones (NFKC leaves them alone).
-_HOMOGLYPHS = str.maketrans({
-    "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
-    "т": "t", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ո": "n", "ɡ": "g",
-    "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
-    "υ": "u", "χ": "x",
-})
-
-_HOMOGLYPH_DROP = str.maketrans(dict.fromkeys(
-    "авекмнорстухіјѕԁոɡαβεικνορτυχ" + "авекмнорстухіјѕԁոɡαβεικνορτυχ".upper()))
+_HOMOGLYPH_DROP = str.maketrans(dict.fromkeys(LOOKALIKES + LOOKALIKES.upper()))
 
 # Leetspeak digits and symbols, applied only inside words that also hold letters, so that
 # "take 2 tablets" or "call 112" keep their numbers.
@@ -43,17 +31,6 @@ _SPACED = re.compile(r"\b(?:[a-z][\s.\-_*/]{1,3}){3,}[a-z]\b")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 _HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:]?){8,}\b")
 _WS = re.compile(r"\s+")
-
-
-def fold(text: str, collapse: bool = True) -> str:
-    """Lower-case ASCII-ish text: NFKC, no invisible characters, no accents, no homoglyphs.
-    `collapse=False` keeps runs of spaces (they separate words in spaced-out text)."""
-    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).lower()
-    text = text.translate(_HOMOGLYPHS)
-    # Strip accents (é→e, ñ→n): Spanish rules are written without them and still match text
-    # typed with or without accents.
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return _WS.sub(" ", text).strip() if collapse else text.strip()
 
 
 def _printable(raw: bytes) -> str | None:
@@ -111,7 +88,7 @@ def unleet(folded: str) -> str:
 def disguise(text: str) -> int:
     """How many characters of the raw text hide letters: invisible ones, Cyrillic or Greek
     look-alikes, full-width forms."""
-    invisible = sum(1 for c in text if ord(c) in _INVISIBLE)
+    invisible = sum(1 for c in text if ord(c) in INVISIBLE)
     lookalike = len(text) - len(text.translate(_HOMOGLYPH_DROP))
     fullwidth = sum(1 for c in text if 0xFF01 <= ord(c) <= 0xFF5E)
     return invisible + lookalike + fullwidth

@@ -1,37 +1,91 @@
 """The guard policy: patterns, categories, messages per language, emergency numbers, thresholds.
 
 A policy is a YAML file (the shipped one is `default_policy.yaml` beside this module). Loading
-checks every key against the schema below and compiles every pattern, so a typo or a bad regex
-is reported at load time with its path in the file (`input_rules.override.patterns[2]`), never
-as a silent no-op at chat time.
+validates it against the pydantic models below (unknown keys are refused) and compiles every
+pattern, so a typo or a bad regex is reported at load time with its path in the file
+(`input_rules.override.patterns[2]`), never as a silent no-op at chat time.
 """
 
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
 from .errors import PolicyError
+from .gate import anchors, could_match
 
 DEFAULT_POLICY = Path(__file__).with_name("default_policy.yaml")
-
-_TOP = {"version", "languages", "default_language", "emergency", "detector", "thresholds",
-        "input_rules", "red_flags", "output_rules", "messages"}
-_REQUIRED_TOP = {"languages", "emergency", "input_rules", "red_flags", "output_rules", "messages"}
-_EMERGENCY_KEYS = {"number", "urgent", "crisis_line"}
-_DETECTOR_KEYS = {"enabled", "threshold", "max_tokens"}
-_THRESHOLD_KEYS = {"split_window", "system_leak_words", "max_chars", "block_encoded_text",
-                   "max_disguised_chars"}
-_INPUT_RULE_KEYS = {"description", "patterns"}
-_RED_FLAG_KEYS = {"patterns", "crisis"}
-_OUTPUT_RULE_KEYS = {"description", "patterns", "unless", "negation_scope", "when_user"}
 # Verdict categories the guard itself produces, beside the rule names: each needs a message.
 _EXTRA_MESSAGES = ("default", "obfuscation", "payload_split", "detector", "system_leak",
-                   "emergency", "crisis")
+                   "emergency", "emergency_info", "crisis")
+_PLACEHOLDERS = {"number", "urgent", "crisis_line"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EmergencyNumbers(_Strict):
+    number: StrictStr
+    urgent: StrictStr
+    crisis_line: StrictStr
+
+
+class DetectorSettings(_Strict):
+    enabled: StrictBool = True
+    threshold: float = Field(0.7, ge=0.0, le=1.0)
+
+
+class Thresholds(_Strict):
+    split_window: int = Field(4, ge=1, le=50)
+    system_leak_words: int = Field(10, ge=3, le=1000)
+    # Long messages are checked in overlapping chunks of this many characters.
+    max_chars: int = Field(8000, ge=1000, le=10_000_000)
+    block_encoded_text: StrictBool = True
+    max_disguised_chars: int = Field(3, ge=0, le=10_000)
+
+
+Patterns = list[StrictStr]
+
+
+class InputRuleSpec(_Strict):
+    description: StrictStr = ""
+    patterns: Patterns = Field(min_length=1)
+
+
+class RedFlagSpec(_Strict):
+    patterns: Patterns = Field(min_length=1)
+    symptoms: Patterns = []
+    crisis: StrictBool = False
+
+
+class OutputRuleSpec(_Strict):
+    description: StrictStr = ""
+    patterns: Patterns = Field(min_length=1)
+    unless: Patterns = []
+    negation_scope: Literal["before", "sentence"] = "before"
+    when_user: Patterns = []
+
+
+class PolicySpec(_Strict):
+    """The YAML file as written, before the patterns are compiled."""
+
+    version: int = 1
+    languages: list[StrictStr] = Field(min_length=1)
+    default_language: StrictStr | None = None
+    emergency: dict[str, EmergencyNumbers]
+    detector: DetectorSettings = DetectorSettings()
+    thresholds: Thresholds = Thresholds()
+    input_rules: dict[str, InputRuleSpec]
+    red_flags: dict[str, RedFlagSpec]
+    output_rules: dict[str, OutputRuleSpec]
+    messages: dict[str, dict[str, StrictStr]]
 
 
 @dataclass
@@ -46,9 +100,20 @@ class Rule:
     crisis: bool = False
     # Output rules only: the rule applies when the user's latest message matches one of these.
     when_user: list[re.Pattern[str]] = field(default_factory=list)
+    # Red flags only: symptoms that count as an emergency only beside an acuity cue.
+    symptoms: list[re.Pattern[str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._anchors = {id(p): anchors(p.pattern) for p in self.patterns + self.symptoms}
+
+    def candidates(self, text: str, symptoms: bool = False) -> list[re.Pattern[str]]:
+        """The patterns (or symptoms) that can match `text` at all (`gate.py`: on a long
+        text the word gate skips those whose first words it does not hold)."""
+        pool = self.symptoms if symptoms else self.patterns
+        return [p for p in pool if could_match(self._anchors.get(id(p)), text)]
 
     def search(self, text: str) -> re.Match[str] | None:
-        for pattern in self.patterns:
+        for pattern in self.candidates(text):
             m = pattern.search(text)
             if m:
                 return m
@@ -65,8 +130,7 @@ class Policy:
     output_rules: list[Rule]
     messages: dict[str, dict[str, str]]
     detector_enabled: bool = True
-    detector_threshold: float = 0.92
-    detector_max_tokens: int = 64
+    detector_threshold: float = 0.7
     split_window: int = 4
     system_leak_words: int = 10
     max_chars: int = 8000
@@ -81,25 +145,30 @@ class Policy:
         return text.format(**self.emergency[language], **extra)
 
 
-def _check_keys(where: str, data: Any, allowed: set[str], required: set[str] = frozenset()) -> None:
-    if not isinstance(data, dict):
-        raise PolicyError(f"{where} must be a mapping, got {type(data).__name__}")
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        name = f"{where}.{unknown[0]}" if where else unknown[0]
-        raise PolicyError(f"unknown key {name} (allowed: {', '.join(sorted(allowed))})")
-    missing = sorted(set(required) - set(data))
-    if missing:
-        raise PolicyError(f"missing key {where + '.' if where else ''}{missing[0]}")
+def _where(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
-def _compile(where: str, patterns: Any) -> list[re.Pattern[str]]:
-    if not isinstance(patterns, list) or not patterns:
-        raise PolicyError(f"{where} must be a non-empty list of regular expressions")
+def _explain(err: ValidationError) -> str:
+    """The first problem pydantic found, in the words the policy's users read."""
+    e = err.errors()[0]
+    where, kind = _where(tuple(e["loc"])), e["type"]
+    if kind == "extra_forbidden":
+        return f"unknown key {where}"
+    if kind == "missing":
+        return f"missing key {where}"
+    if kind in ("greater_than_equal", "less_than_equal", "float_parsing", "int_parsing",
+                "float_type", "int_type", "int_from_float"):
+        return f"{where} must be a number in range ({e['msg']}), got {e.get('input')!r}"
+    return f"{where}: {e['msg']}"
+
+
+def _compile(where: str, patterns: list[str]) -> list[re.Pattern[str]]:
     compiled = []
     for i, pattern in enumerate(patterns):
-        if not isinstance(pattern, str):
-            raise PolicyError(f"{where}[{i}] must be a string, got {type(pattern).__name__}")
         try:
             compiled.append(re.compile(pattern))
         except re.error as err:
@@ -107,97 +176,73 @@ def _compile(where: str, patterns: Any) -> list[re.Pattern[str]]:
     return compiled
 
 
-def _rules(section: str, data: Any, keys: set[str]) -> list[Rule]:
-    _check_keys(section, data, set(data) if isinstance(data, dict) else set())
-    rules = []
-    for name, body in data.items():
-        where = f"{section}.{name}"
-        _check_keys(where, body, keys, {"patterns"})
-        scope = body.get("negation_scope", "before")
-        if scope not in ("before", "sentence"):
-            raise PolicyError(
-                f"{where}.negation_scope must be 'before' or 'sentence', got {scope!r}")
-        rules.append(Rule(
-            name=str(name),
-            patterns=_compile(f"{where}.patterns", body["patterns"]),
-            description=str(body.get("description", "")),
-            unless=_compile(f"{where}.unless", body["unless"]) if "unless" in body else [],
-            negation_scope=scope,
-            crisis=bool(body.get("crisis", False)),
-            when_user=_compile(f"{where}.when_user", body["when_user"])
-            if "when_user" in body else [],
-        ))
-    return rules
-
-
-def _number(where: str, value: Any, kind: type, low: float, high: float) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise PolicyError(f"{where} must be a number in [{low}, {high}], got {value!r}")
-    return kind(value)
+def _check(spec: PolicySpec) -> str:
+    """Cross-field checks pydantic's field types cannot express; the default language."""
+    languages = spec.languages
+    default = spec.default_language or languages[0]
+    if default not in languages:
+        raise PolicyError(f"default_language {default!r} is not one of languages {languages}")
+    for section in ("emergency", "messages"):
+        given = getattr(spec, section)
+        for lang in languages:
+            if lang not in given:
+                raise PolicyError(f"missing key {section}.{lang}")
+        for lang in given:
+            if lang not in languages:
+                raise PolicyError(f"unknown key {section}.{lang} (languages: {languages})")
+    needed = [*spec.input_rules, *spec.output_rules, *_EXTRA_MESSAGES]
+    for lang in languages:
+        msgs = spec.messages[lang]
+        for key in needed:
+            if key not in msgs:
+                raise PolicyError(f"missing key messages.{lang}.{key}")
+        for key, text in msgs.items():
+            if key not in needed:
+                raise PolicyError(f"unknown key messages.{lang}.{key} (a message needs a rule "
+                                  "of the same name)")
+            try:
+                names = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+            except ValueError as err:
+                raise PolicyError(f"messages.{lang}.{key} has a bad placeholder: {err}") from None
+            bad = sorted(names - _PLACEHOLDERS)
+            if bad:
+                raise PolicyError(f"messages.{lang}.{key} has a bad placeholder {bad[0]!r} "
+                                  "(allowed: {number}, {urgent}, {crisis_line})")
+    return default
 
 
 def parse_policy(data: Any, source: str = "<dict>") -> Policy:
     """A `Policy` from the mapping a YAML file holds; any mistake is a `PolicyError` naming it."""
     where = f"{source}: " if source != "<dict>" else ""
     try:
-        _check_keys("", data, _TOP, _REQUIRED_TOP)
-        languages = data["languages"]
-        if not isinstance(languages, list) or not languages or not all(
-                isinstance(lang, str) for lang in languages):
-            raise PolicyError("languages must be a non-empty list of language codes")
-        default = data.get("default_language", languages[0])
-        if default not in languages:
-            raise PolicyError(f"default_language {default!r} is not one of languages {languages}")
-
-        _check_keys("emergency", data["emergency"], set(languages), set(languages))
-        for lang in languages:
-            _check_keys(f"emergency.{lang}", data["emergency"][lang], _EMERGENCY_KEYS,
-                        _EMERGENCY_KEYS)
-        detector = data.get("detector", {})
-        _check_keys("detector", detector, _DETECTOR_KEYS)
-        thresholds = data.get("thresholds", {})
-        _check_keys("thresholds", thresholds, _THRESHOLD_KEYS)
-
-        input_rules = _rules("input_rules", data["input_rules"], _INPUT_RULE_KEYS)
-        red_flags = _rules("red_flags", data["red_flags"], _RED_FLAG_KEYS)
-        output_rules = _rules("output_rules", data["output_rules"], _OUTPUT_RULE_KEYS)
-
-        needed = [r.name for r in input_rules + output_rules] + list(_EXTRA_MESSAGES)
-        _check_keys("messages", data["messages"], set(languages), set(languages))
-        for lang in languages:
-            msgs = data["messages"][lang]
-            _check_keys(f"messages.{lang}", msgs, set(needed), set(needed))
-            for key, text in msgs.items():
-                try:
-                    str(text).format(**data["emergency"][lang])
-                except (KeyError, IndexError, ValueError) as err:
-                    raise PolicyError(
-                        f"messages.{lang}.{key} has a bad placeholder {err} "
-                        "(allowed: {number}, {urgent}, {crisis_line})") from None
+        if not isinstance(data, dict):
+            raise PolicyError(f"the policy must be a mapping, got {type(data).__name__}")
+        try:
+            spec = PolicySpec.model_validate(data)
+        except ValidationError as err:
+            raise PolicyError(_explain(err)) from None
+        default = _check(spec)
         return Policy(
-            languages=list(languages),
+            languages=list(spec.languages),
             default_language=default,
-            emergency={k: {kk: str(vv) for kk, vv in v.items()}
-                       for k, v in data["emergency"].items()},
-            input_rules=input_rules,
-            red_flags=red_flags,
-            output_rules=output_rules,
-            messages={k: {kk: str(vv) for kk, vv in v.items()}
-                      for k, v in data["messages"].items()},
-            detector_enabled=bool(detector.get("enabled", True)),
-            detector_threshold=_number("detector.threshold", detector.get("threshold", 0.92),
-                                       float, 0.0, 1.0),
-            detector_max_tokens=_number("detector.max_tokens", detector.get("max_tokens", 64),
-                                        int, 8, 512),
-            split_window=_number("thresholds.split_window", thresholds.get("split_window", 4),
-                                 int, 1, 50),
-            system_leak_words=_number("thresholds.system_leak_words",
-                                      thresholds.get("system_leak_words", 10), int, 3, 1000),
-            max_chars=_number("thresholds.max_chars", thresholds.get("max_chars", 8000),
-                              int, 100, 10_000_000),
-            block_encoded_text=bool(thresholds.get("block_encoded_text", True)),
-            max_disguised_chars=_number("thresholds.max_disguised_chars",
-                                        thresholds.get("max_disguised_chars", 3), int, 0, 10_000),
+            emergency={k: v.model_dump() for k, v in spec.emergency.items()},
+            input_rules=[Rule(name, _compile(f"input_rules.{name}.patterns", r.patterns),
+                              r.description) for name, r in spec.input_rules.items()],
+            red_flags=[Rule(name, _compile(f"red_flags.{name}.patterns", r.patterns),
+                            crisis=r.crisis,
+                            symptoms=_compile(f"red_flags.{name}.symptoms", r.symptoms))
+                       for name, r in spec.red_flags.items()],
+            output_rules=[Rule(name, _compile(f"output_rules.{name}.patterns", r.patterns),
+                               r.description,
+                               unless=_compile(f"output_rules.{name}.unless", r.unless),
+                               negation_scope=r.negation_scope,
+                               when_user=_compile(f"output_rules.{name}.when_user",
+                                                  r.when_user))
+                          for name, r in spec.output_rules.items()],
+            messages={k: dict(v) for k, v in spec.messages.items()},
+            detector_enabled=spec.detector.enabled,
+            detector_threshold=spec.detector.threshold,
+            **spec.thresholds.model_dump(),
             source=source,
         )
     except PolicyError as err:

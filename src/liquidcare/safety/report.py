@@ -15,8 +15,11 @@ def _pct(x: float | None) -> str:
 
 
 def _guard_refused(row: dict[str, Any]) -> bool:
-    return any(v.startswith("blocked:") or ("|output:" in v and not v.endswith(":emergency"))
-               for v in row["verdicts"])
+    # An output rewrite that only adds the emergency number (before the reply for a live
+    # emergency, after it for a question about one) is not a refusal.
+    return any(v.startswith("blocked:") or (
+        "|output:" in v and not v.endswith((":emergency", ":emergency_info")))
+        for v in row["verdicts"])
 
 
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -7,6 +7,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import errors
 from .schemas import MAX_BODY_BYTES
 
+# endpoints whose bodies are uploads, bigger by nature (25 MB is OpenAI's own audio file limit)
+UPLOAD_LIMITS = {"/v1/audio/transcriptions": 25 * 1024 * 1024}
+
 
 class BodyLimit:
     """Refuse bodies over `limit` bytes with a 413 before any endpoint reads them.
@@ -22,9 +25,10 @@ class BodyLimit:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        limit = UPLOAD_LIMITS.get(scope.get("path", ""), self.limit)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self._too_large(scope, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._too_large(scope, send, limit)
             return
         chunks, size = [], 0
         while True:
@@ -33,8 +37,8 @@ class BodyLimit:
                 return
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
-            if size > self.limit:
-                await self._too_large(scope, send)
+            if size > limit:
+                await self._too_large(scope, send, limit)
                 return
             if not message.get("more_body", False):
                 break
@@ -50,7 +54,7 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, scope: Scope, send: Send) -> None:
+    async def _too_large(self, scope: Scope, send: Send, limit: int) -> None:
         response = errors.error_response(
-            413, f"the request body is larger than {self.limit} bytes", code="body_too_large")
+            413, f"the request body is larger than {limit} bytes", code="body_too_large")
         await response(scope, lambda: None, send)  # type: ignore[arg-type]

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .images import FilePart, ImagePart, has_images
+
 MAX_MESSAGES = 64
 MAX_CONTENT_CHARS = 8_000
 MAX_TOKENS = 1_024
@@ -27,14 +29,15 @@ class TextPart(Strict):
 
 class ChatMessage(Strict):
     role: Literal["system", "user", "assistant", "developer"]
-    # OpenAI lets content be a string or a list of parts; we take text parts only
-    content: Annotated[str, Field(max_length=MAX_CONTENT_CHARS)] | list[TextPart]
+    # OpenAI lets content be a string or a list of parts: text, and photos (serve/images.py)
+    content: Annotated[str, Field(max_length=MAX_CONTENT_CHARS)] | list[
+        Annotated[TextPart | ImagePart | FilePart, Field(discriminator="type")]]
     name: Annotated[str, Field(max_length=64)] | None = None
 
     def text(self) -> str:
         if isinstance(self.content, str):
             return self.content
-        return "".join(part.text for part in self.content)
+        return "".join(part.text for part in self.content if isinstance(part, TextPart))
 
 
 class StreamOptions(Strict):
@@ -67,7 +70,7 @@ class ChatCompletionRequest(Strict):
     def _ends_with_user(cls, messages: list[ChatMessage]) -> list[ChatMessage]:
         if messages[-1].role != "user":
             raise ValueError("the last message must be the user's (role 'user')")
-        if not messages[-1].text().strip():
+        if not messages[-1].text().strip() and not has_images(messages[-1:]):
             raise ValueError("the last user message is empty")
         return messages
 

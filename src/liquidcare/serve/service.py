@@ -51,6 +51,13 @@ class Turn:
     reply_id: Any = None  # the stored reply's message id (known at once when blocked)
     version: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # who wrote each prompt message: "server" (system prompt), "client", "model", "guard"; stored
+    # with the reply so training can tell the server's words from a client's forged turns
+    origins: list[str] = field(default_factory=list)
+
+    def seen_prompt(self) -> list[dict[str, str]]:
+        """The prompt as stored with the reply: each message with its origin."""
+        return [{**m, "origin": o} for m, o in zip(self.prompt, self.origins, strict=True)]
 
 
 def _attr(obj: Any, name: str, default: Any = None) -> Any:
@@ -82,22 +89,27 @@ class ChatService:
             twin_id = conv_twin if twin_id is None else twin_id
             if twin_id is not None:
                 twin = store.get_twin(twin_id, by=user)
-            history = [{"role": _attr(m, "role"), "content": _attr(m, "content")}
-                       for m in _attr(conv, "messages", [])]
+            stored = list(_attr(conv, "messages", []))
+            history = [{"role": _attr(m, "role"), "content": _attr(m, "content")} for m in stored]
+            history_origins = [str(_attr(m, "origin", "client") or "client") for m in stored]
             new = _trailing_user(messages)
         else:
             if twin_id is not None:
                 twin = store.get_twin(twin_id, by=user)
             conv = store.start_conversation(by=user, twin_id=_attr(twin, "id"))
-            history = []
+            history, history_origins = [], []
             new = [m for m in messages if m["role"] in ("user", "assistant")]
         conv_id = _attr(conv, "id")
-        system, lang = self._system_prompt(twin, messages)
+        system, lang, system_origin = self._system_prompt(twin, messages)
         for m in new:
-            store.add_message(conv_id, role=m["role"], content=m["content"], by=user)
+            # everything in the request is the client's, an "assistant" turn included: stored
+            # as such, it can never be rated or trained on as the model's words
+            store.add_message(conv_id, role=m["role"], content=m["content"], by=user,
+                              origin="client")
         chat = [*history, *new]
         turn = Turn(conv_id, _attr(twin, "id"), [{"role": "system", "content": system}, *chat],
-                    lang=lang)
+                    lang=lang,
+                    origins=[system_origin, *history_origins, *(["client"] * len(new))])
         if self.guard is not None:
             # the guard sees what the model would see, system prompt included (it looks for
             # replies that leak it); an allowed verdict may still carry an emergency escalation,
@@ -106,7 +118,8 @@ class ChatService:
             if not verdict.allowed:
                 reply = verdict.safe_reply or FALLBACK_REPLY.get(lang, FALLBACK_REPLY["en"])
                 msg = store.add_message(conv_id, role="assistant", content=reply, by=user,
-                                        model_version=GUARD_VERSION)
+                                        model_version=GUARD_VERSION, origin="guard",
+                                        prompt=turn.seen_prompt())
                 store.record_verdict(conv_id, stage="input", verdict=verdict_dict(verdict),
                                      message_id=_attr(msg, "id"))
                 turn.blocked_reply, turn.reply_id, turn.version = reply, _attr(msg, "id"), \
@@ -131,9 +144,11 @@ class ChatService:
         turn.lang = grounding.lang
         turn.extra["grounding"] = grounding
 
-    def _system_prompt(self, twin: Any, messages: list[dict[str, str]]) -> tuple[str, str]:
+    def _system_prompt(self, twin: Any, messages: list[dict[str, str]]
+                       ) -> tuple[str, str, str]:
+        """(system prompt, language, who wrote it: "server" or "client")."""
         if twin is not None:
-            return twin.system_prompt(), str(_attr(twin, "language", "en") or "en")
+            return twin.system_prompt(), str(_attr(twin, "language", "en") or "en"), "server"
         from liquidcare.safety.language import conversation_language
 
         # without a twin, the care prompt speaks the asker's language (an English prompt makes
@@ -141,10 +156,10 @@ class ChatService:
         lang = conversation_language(messages, default="en")
         given = [m["content"] for m in messages if m["role"] in ("system", "developer")]
         if given:
-            return "\n\n".join(given), lang
+            return "\n\n".join(given), lang, "client"
         from liquidcare.data import CARE_SYSTEM_PROMPT
 
-        return CARE_SYSTEM_PROMPT.get(lang, CARE_SYSTEM_PROMPT["en"]), lang
+        return CARE_SYSTEM_PROMPT.get(lang, CARE_SYSTEM_PROMPT["en"]), lang, "server"
 
     # -- the model ---------------------------------------------------------------------------
     def start(self, user: Any, turn: Turn, params: GenerationParams,
@@ -159,16 +174,24 @@ class ChatService:
             if grounding is not None and grounding.prepared is None:
                 job.text = self.grounder.finish(grounding, job.text)
             job.extra["sources"] = sources
+            model_text, origin = job.text, "model"
             if self.guard is not None:
                 verdict = self.guard.check_output(turn.prompt, job.text)
                 if not verdict.allowed:
                     job.text = verdict.safe_reply or FALLBACK_REPLY.get(turn.lang,
                                                                         FALLBACK_REPLY["en"])
+                    origin = "guard"
                     job.extra["sources"] = []  # the refusal is not built on them
                 elif verdict.safe_reply is not None:  # allowed, rewritten (an escalation)
                     job.text = verdict.safe_reply
-            msg = self.store.add_message(turn.conversation_id, role="assistant", content=job.text,
-                                         by=user, model_version=job.version)
+                    origin = "guard"
+            # A replaced reply is the guard's words: stored as "guard" with the model's own
+            # text kept for audit, never rated or trained on as the model's.
+            msg = self.store.add_message(
+                turn.conversation_id, role="assistant", content=job.text, by=user,
+                model_version=job.version if origin == "model" else GUARD_VERSION, origin=origin,
+                prompt=turn.seen_prompt(),
+                original_content=model_text if origin == "guard" else None)
             job.extra["message_id"] = _attr(msg, "id")
             if self.guard is not None:
                 self.store.record_verdict(turn.conversation_id, stage="output",

@@ -23,13 +23,12 @@ TensorBoard scalars through ``log``.
 
 from __future__ import annotations
 
+import itertools
 import math
-import os
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -39,6 +38,8 @@ from liquidcare.surgery import LiquidConfigError, liquid_blocks
 
 from . import parallel
 from .activations import Activations, Shard
+from .checkpoint import Checkpointer
+from .evaluation import score
 from .suffix import final_hidden
 
 PRECISIONS = {"auto", "fp32", "bf16", "fp16"}
@@ -214,54 +215,6 @@ def autocast(precision: str, device: torch.device):
     return torch.autocast(device.type, dtype=dtype)
 
 
-class Checkpointer:
-    """Writes the training state every ``every`` steps to ``path`` (temp file + rename, so a
-    kill mid-write leaves the previous checkpoint), and hands it back to resume from. In a
-    data-parallel run every process reads it and only the main one writes it."""
-
-    def __init__(self, path: str | os.PathLike[str], every: int = 50, resume: bool = False):
-        self.path = Path(path)
-        self.every = every
-        self.state: dict | None = None
-        if resume and self.path.is_file():
-            try:
-                self.state = torch.load(self.path, map_location="cpu", weights_only=True)
-            except Exception as err:  # a damaged checkpoint must not pass for a fresh start
-                raise ValueError(f"cannot resume: {self.path} is unreadable ({err})") from None
-
-    def start_of(self, name: str, model: nn.Module, opt, sched) -> tuple[int, list[float]]:
-        """Load the saved state of stage ``name`` if the checkpoint has one."""
-        state = self.state
-        if state is None or name not in state["stages"]:
-            return 0, []
-        saved = state["stages"][name]
-        params = dict(model.named_parameters())
-        with torch.no_grad():
-            for key, value in saved["trainable"].items():
-                params[key].copy_(value.to(params[key].device, params[key].dtype))
-        opt.load_state_dict(saved["optimizer"])
-        sched.load_state_dict(saved["scheduler"])
-        return saved["step"], list(saved["losses"])
-
-    def save(self, name: str, step: int, model: nn.Module, opt, sched, losses: list[float]):
-        state = self.state or {"stages": {}}
-        state["stages"][name] = {
-            "step": step,
-            "trainable": {k: p.detach().cpu() for k, p in model.named_parameters()
-                          if p.requires_grad},
-            "optimizer": opt.state_dict(),
-            "scheduler": sched.state_dict(),
-            "losses": list(losses),
-        }
-        self.state = state
-        if not parallel.current().main:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, self.path)
-
-
 # loss_fn(local_rows, step) -> (mean loss over those rows, {part: float}, tokens)
 LossFn = Callable[[Tensor, int], tuple[Tensor, dict[str, float], int]]
 
@@ -284,11 +237,11 @@ def train_loop(name: str, model: nn.Module, cfg: StageConfig, loss_fn: LossFn, d
     model.train()
     started = time.perf_counter()
     tokens = 0.0
-    bar = tqdm(enumerate(_batches(data.n_total, cfg, seed)), total=cfg.steps, desc=name,
-               disable=not (progress and world.main), initial=start)
-    for step, rows in bar:
-        if step < start:  # resumed: the data order is replayed, the steps are not
-            continue
+    # resumed: the data order is replayed (the same batches follow), the steps are not, and
+    # the bar starts at the step reached
+    batches = itertools.islice(_batches(data.n_total, cfg, seed), start, None)
+    bar = tqdm(total=cfg.steps, desc=name, disable=not (progress and world.main), initial=start)
+    for step, rows in enumerate(batches, start=start):
         if budget.spent():
             break
         opt.zero_grad(set_to_none=True)
@@ -321,6 +274,7 @@ def train_loop(name: str, model: nn.Module, cfg: StageConfig, loss_fn: LossFn, d
         tokens += totals[-1]
         losses.append(totals[0])
         rate = tokens / max(time.perf_counter() - started, 1e-9)
+        bar.update(1)
         bar.set_postfix(loss=f"{losses[-1]:.4f}", tok_s=f"{rate:.0f}")
         if log is not None and world.main:
             log(name, step, {"loss": losses[-1], **dict(zip(parts, totals[1:-1], strict=True)),
@@ -328,6 +282,7 @@ def train_loop(name: str, model: nn.Module, cfg: StageConfig, loss_fn: LossFn, d
         if checkpoint is not None and ((step + 1) % checkpoint.every == 0
                                        or step + 1 == cfg.steps):
             checkpoint.save(name, step + 1, model, opt, sched, losses)
+    bar.close()
     model.eval()
     return losses
 
@@ -440,7 +395,6 @@ def stage2(model: nn.Module, acts: Activations, cfg: DistillConfig, log: Log | N
                       cfg.seed + 2, log, progress, checkpoint, cfg.precision)
 
 
-@torch.no_grad()
 def evaluate(model: nn.Module, acts: Activations, batch_size: int = 8,
              teacher: bool = False) -> dict[str, float]:
     """Perplexity and mean KL(teacher ‖ model) per token on the packed blocks of ``acts``:
@@ -448,22 +402,17 @@ def evaluate(model: nn.Module, acts: Activations, batch_size: int = 8,
     cached final hidden states, nothing re-run; KL 0). Summed over every process's shard."""
     head = model.get_output_embeddings()
     device = head.weight.device
-    nll_sum = kl_sum = 0.0
-    count = 0
-    for lo in range(0, acts.blocks.shape[0], batch_size):
-        rows = torch.arange(lo, min(lo + batch_size, acts.blocks.shape[0]))
+
+    def batch_logits(rows: Tensor):
         ids = acts.blocks[rows].to(device)
         target = acts.final[rows].to(device)
-        hidden = target if teacher else final_hidden(
-            model, acts.first_layer, acts.start[rows].to(device), ids)
-        logp = head(hidden[:, :-1]).float().log_softmax(-1)
-        nll_sum += -logp.gather(-1, ids[:, 1:, None]).sum().item()
-        if not teacher:
-            logq = head(target[:, :-1]).float().log_softmax(-1)
-            kl_sum += (logq.exp() * (logq - logp)).sum().item()
-        count += ids[:, 1:].numel()
-    nll_sum, kl_sum, count = parallel.sum_floats(nll_sum, kl_sum, count)
-    return {"ppl": math.exp(nll_sum / max(count, 1)), "kl": kl_sum / max(count, 1)}
+        if teacher:
+            return ids, head(target[:, :-1]), None
+        hidden = final_hidden(model, acts.first_layer, acts.start[rows].to(device), ids)
+        return ids, head(hidden[:, :-1]), head(target[:, :-1])
+
+    return score(model, acts.blocks.shape[0], batch_logits, batch_size,
+                 compare_teacher=True).as_dict()
 
 
 def perplexity(model: nn.Module, acts: Activations, batch_size: int = 8,

@@ -20,6 +20,8 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from liquidcare.atomic import write_text
+
 
 @dataclass
 class Check:
@@ -83,8 +85,8 @@ def _all_reduce_worker(rank: int, world: int, port: int, backend: str, out_dir: 
         device = torch.device(f"cuda:{rank}") if backend == "nccl" else torch.device("cpu")
         value = torch.tensor([float(rank + 1)], device=device)
         dist.all_reduce(value)  # sum over ranks: 1 + 2 + … + world
-        with open(os.path.join(out_dir, f"rank{rank}"), "w") as f:
-            f.write(str(value.item()))
+        # whole or absent: the parent reads it once every process has joined
+        write_text(os.path.join(out_dir, f"rank{rank}"), str(value.item()))
     finally:
         dist.destroy_process_group()
 

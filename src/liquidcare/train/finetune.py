@@ -10,14 +10,12 @@ why distillation (`distill`) comes first when there is a teacher.
 
 from __future__ import annotations
 
-import math
-
-import torch
 from torch import Tensor, nn
 
-from . import parallel
 from .activations import Shard
-from .distill import Checkpointer, Log, StageConfig, autocast, train_loop
+from .checkpoint import Checkpointer
+from .distill import Log, StageConfig, autocast, train_loop
+from .evaluation import score
 
 
 def finetune(model: nn.Module, data: Shard, cfg: StageConfig, seed: int = 0,
@@ -37,22 +35,16 @@ def finetune(model: nn.Module, data: Shard, cfg: StageConfig, seed: int = 0,
                       checkpoint, precision)
 
 
-@torch.no_grad()
 def lm_perplexity(model: nn.Module, data: Shard, batch_size: int = 8,
                   precision: str = "fp32") -> dict[str, float]:
     """Validation perplexity of ``model`` on the packed blocks (summed over every process's
     shard)."""
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    nll_sum = count = 0.0
-    for lo in range(0, data.blocks.shape[0], batch_size):
-        ids = data.blocks[lo : lo + batch_size].to(device)
+
+    def batch_logits(rows: Tensor):
+        ids = data.blocks[rows].to(device)
         with autocast(precision, device):
             logits = model(input_ids=ids, use_cache=False).logits
-        logp = logits[:, :-1].float().log_softmax(-1)
-        nll_sum += -logp.gather(-1, ids[:, 1:, None]).sum().item()
-        count += ids[:, 1:].numel()
-    model.train(was_training)
-    nll_sum, count = parallel.sum_floats(nll_sum, count)
-    return {"ppl": math.exp(nll_sum / max(count, 1))}
+        return ids, logits[:, :-1], None
+
+    return score(model, data.blocks.shape[0], batch_logits, batch_size).as_dict()

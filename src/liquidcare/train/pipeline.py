@@ -27,8 +27,9 @@ from liquidcare.surgery.liquify import liquify
 
 from . import parallel
 from .activations import Shard, capture
+from .checkpoint import Checkpointer
+from .corpus import corpus_blocks
 from .distill import (
-    Checkpointer,
     DistillConfig,
     StageConfig,
     evaluate,
@@ -104,6 +105,14 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def resolved(self) -> dict[str, Any]:
+        """`to_dict` with every stage's settings filled in (a stage's unset keys are its
+        defaults): what the run actually trains with, as a checkpoint records it."""
+        data = self.to_dict()
+        for key in ("stage1", "stage2", "finetune"):
+            data[key] = dataclasses.asdict(StageConfig(**data[key]))
+        return data
+
     def distill_config(self, precision: str = "fp32") -> DistillConfig:
         return DistillConfig(
             stage1=StageConfig(**self.stage1), stage2=StageConfig(**self.stage2),
@@ -111,19 +120,6 @@ class RunConfig:
             kl_weight=self.kl_weight, lm_weight=self.lm_weight, seed=self.seed,
             precision=precision,
         )
-
-
-def _blocks(spec: str, split: str, tokenizer, block_size: int, cap: int | None) -> torch.Tensor:
-    from liquidcare.data import CARE_SYSTEM_PROMPT, load_corpus, pack, tokenize_documents
-
-    docs = load_corpus(spec, split=split)
-    blocks = pack(tokenize_documents(docs, tokenizer, default_system=CARE_SYSTEM_PROMPT),
-                  block_size)
-    if cap is not None:
-        blocks = blocks[: max(cap // block_size, 1)]
-    if blocks.shape[0] == 0:
-        raise ValueError(f"corpus {spec!r} ({split}) has fewer than {block_size} tokens")
-    return blocks
 
 
 @torch.no_grad()
@@ -174,7 +170,8 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
 
     The training state is checkpointed to runs/NAME/checkpoint.pt every ``checkpoint_every``
     steps; with ``resume`` a killed run continues from there (the teacher pass, which is cached
-    in memory only, is recomputed first)."""
+    in memory only, is recomputed first). A resume with no checkpoint, a damaged one, or one
+    written with another config stops at once with a `CheckpointError` (see `checkpoint`)."""
     from liquidcare.models import load_base
 
     world = parallel.init()
@@ -182,6 +179,9 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
     torch.manual_seed(config.seed)
     liquid_cfg = preset(config.preset, layers=config.layers, **config.liquid)
     run_dir = Path(config.output_dir) / config.name
+    # a resume checks its checkpoint (there, whole, from this config) before minutes of work
+    ckpt = Checkpointer(run_dir / "checkpoint.pt", config.checkpoint_every, resume=resume,
+                        config=config.resolved())
     if world.main:
         run_dir.mkdir(parents=True, exist_ok=True)
     clock = _Clock(config.name, show)
@@ -195,14 +195,13 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
         model, tokenizer = load_base(config.base, device=config.device)
     device = next(model.parameters()).device
     precision = resolve_precision(config.precision, device)
-    train_blocks = _blocks(config.corpus, "train", tokenizer, config.block_size,
+    train_blocks = corpus_blocks(config.corpus, "train", tokenizer, config.block_size,
                            config.max_train_tokens)
-    val_blocks = _blocks(config.corpus, "validation", tokenizer, config.block_size,
+    val_blocks = corpus_blocks(config.corpus, "validation", tokenizer, config.block_size,
                          config.max_val_tokens)
     clock.lap("load model and corpus")
     prompts = SAMPLE_PROMPTS[: config.samples]
     writer = _tensorboard(run_dir) if world.main else None
-    ckpt = Checkpointer(run_dir / "checkpoint.pt", config.checkpoint_every, resume=resume)
 
     def log(stage: str, step: int, values: dict[str, float]) -> None:
         if writer is not None:

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+from liquidcare.atomic import write_json, write_text, write_with
 
 
 def plot_losses(losses: dict[str, list[float]], path: Path) -> None:
@@ -42,10 +37,11 @@ def save_figure(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        # the temp file's name does not end in .png: the format is named
+        write_with(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    finally:
+        plt.close(fig)
 
 
 def write_report(run_dir: Path, summary: dict[str, Any]) -> Path:
@@ -102,6 +98,6 @@ def write_report(run_dir: Path, summary: dict[str, Any]) -> Path:
     lines += ["![loss](loss.png)", "", "## Configuration", "", "```json",
               json.dumps(summary["config"], indent=2), "```", ""]
     report = run_dir / "report.md"
-    _atomic_write(report, "\n".join(lines).encode())
-    _atomic_write(run_dir / "metrics.json", json.dumps(summary, indent=2).encode())
+    write_text(report, "\n".join(lines))
+    write_json(run_dir / "metrics.json", summary)
     return report

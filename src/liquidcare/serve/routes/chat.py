@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from liquidcare.errors import UserError
 
-from .. import render
+from .. import images, render
 from ..deps import ServiceDep, User
 from ..engine import GenerationParams
 from ..schemas import ChatCompletionRequest
@@ -45,7 +45,9 @@ async def chat_completions(body: ChatCompletionRequest, user: User, service: Ser
                            ) -> Any:
     conversation_id = as_id(body.conversation_id or x_conversation_id, "conversation_id")
     twin_id = as_id(body.user, "user")
-    messages = [{"role": m.role, "content": m.text()} for m in body.messages]
+    # photos are read into text first (serve/images.py): the guard and the model see that text
+    messages = await run_in_threadpool(images.chat_messages, body.messages, service.store, user,
+                                       twin_id, conversation_id)
     turn: Turn = await run_in_threadpool(service.prepare, user, messages, twin_id,
                                          conversation_id)
     created = int(time.time())

@@ -1,28 +1,14 @@
 // The web chat page: plain JavaScript against the same /v1 API that OpenAI clients use.
-"use strict";
+// Voice (hold to talk, read aloud) is in voice.js, the twin panel in twin.js, texts in strings.js.
+import { STRINGS } from "./strings.js";
+import { renderTwin } from "./twin.js";
+import { holdToTalk, shrinkPhoto, speak, stopSpeaking, transcribe } from "./voice.js";
 
-const STRINGS = {
-  en: {
-    title: "Genuine Carers", apiKey: "API key", login: "Log in", logout: "Log out",
-    twin: "Person cared for", noTwin: "(no one)", newChat: "New conversation", send: "Send",
-    summary: "Summary", timeline: "Timeline", good: "Good reply", bad: "Bad reply",
-    badKey: "That API key was not accepted.", noTimeline: "Not visible to you.",
-    empty: "Nothing yet.", placeholder: "Write a message…", thanks: "Thank you",
-    busy: "The assistant is busy; trying again…",
-  },
-  es: {
-    title: "Cuidadores de Verdad", apiKey: "Clave de acceso", login: "Entrar", logout: "Salir",
-    twin: "Persona cuidada", noTwin: "(nadie)", newChat: "Nueva conversación", send: "Enviar",
-    summary: "Resumen", timeline: "Historial", good: "Buena respuesta", bad: "Mala respuesta",
-    badKey: "No se ha aceptado esa clave.", noTimeline: "No lo puedes ver.",
-    empty: "Nada todavía.", placeholder: "Escribe un mensaje…", thanks: "Gracias",
-    busy: "El asistente está ocupado; lo intento otra vez…",
-  },
-};
-
+const browserLang = (navigator.languages || [navigator.language || "en"])
+  .map((l) => l.slice(0, 2).toLowerCase()).find((l) => l === "en" || l === "es") || "en";
 const state = {
   key: sessionStorage.getItem("liquidcare-key") || "",
-  lang: localStorage.getItem("liquidcare-lang") || "en",
+  lang: browserLang,
   twins: [],
   twinId: "",
   conversationId: null,
@@ -30,21 +16,45 @@ const state = {
 
 const $ = (id) => document.getElementById(id);
 const t = (name) => STRINGS[state.lang][name] || name;
+const SVG = {
+  up: '<path d="M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.4-1.1L13.2 1 6.6 7.6C6.2 8 6 8.5 6 9v10a2 2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z"/>',
+  speaker: '<path d="M3 9v6h4l5 5V4L7 9H3zm13.5 3A4.5 4.5 0 0 0 14 8v8a4.5 4.5 0 0 0 2.5-4z"/>',
+};
 
-function applyLanguage() {
-  document.documentElement.lang = state.lang;
+function icon(name, flip = false) {
+  const style = flip ? ' style="transform: rotate(180deg)"' : "";
+  return `<svg aria-hidden="true" focusable="false" viewBox="0 0 24 24" width="20" height="20"${style}>${SVG[name]}</svg>`;
+}
+
+function setLanguage(lang) {
+  if (lang !== "en" && lang !== "es") return;
+  state.lang = lang;
+  document.documentElement.lang = lang;
+  document.title = t("title");
   document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
   $("input").placeholder = t("placeholder");
-  $("lang-toggle").textContent = state.lang === "en" ? "ES" : "EN";
-  document.querySelectorAll(".rate button").forEach((b) => { b.title = t(b.dataset.kind); });
+  const toggle = $("lang-toggle");
+  toggle.textContent = t("otherLanguage");
+  toggle.lang = lang === "en" ? "es" : "en";
+  toggle.setAttribute("aria-label", t("otherLanguageName"));
+  document.querySelectorAll("[data-i18n-label]").forEach((el) => {
+    el.querySelector(".label").textContent = t(el.dataset.i18nLabel);
+  });
   const none = $("twin-select").querySelector('option[value=""]');
   if (none) none.textContent = t("noTwin");
+  const twin = state.twins.find((x) => String(x.id) === state.twinId);
+  renderTwin($("twin-summary"), twin, t);
 }
+
+function setStatus(text) { $("status").textContent = text || ""; }
+function setError(text) { $("chat-error").textContent = text || ""; }
 
 async function api(path, options = {}) {
   const headers = { Authorization: `Bearer ${state.key}`, ...(options.headers || {}) };
-  if (options.body) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, { ...options, headers });
+  const init = { ...options, headers };
+  if (options.form) { init.body = options.form; delete init.form; }
+  else if (options.body) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, init);
   if (!response.ok && !options.raw) {
     let message = `${response.status}`;
     try { message = (await response.json()).error.message; } catch (_) { /* not JSON */ }
@@ -58,24 +68,22 @@ async function api(path, options = {}) {
 async function login(key) {
   state.key = key;
   try {
-    const twins = await api("/v1/twins");
-    state.twins = twins.data;
+    state.twins = (await api("/v1/twins")).data;
   } catch (err) {
     state.key = "";
     sessionStorage.removeItem("liquidcare-key");
     $("login-error").textContent = err.status === 401 ? t("badKey") : err.message;
+    $("api-key").setAttribute("aria-invalid", "true");
     return;
   }
   sessionStorage.setItem("liquidcare-key", key);
   $("login-error").textContent = "";
+  $("api-key").removeAttribute("aria-invalid");
   $("login-view").classList.add("hidden");
   $("chat-view").classList.remove("hidden");
   $("logout").classList.remove("hidden");
   fillTwins();
-}
-
-function twinName(twin) {
-  return twin.name || twin.full_name || `#${twin.id}`;
+  $("input").focus();
 }
 
 function fillTwins() {
@@ -88,42 +96,23 @@ function fillTwins() {
   for (const twin of state.twins) {
     const option = document.createElement("option");
     option.value = String(twin.id);
-    option.textContent = twinName(twin);
+    option.textContent = twin.name || `#${twin.id}`;
     select.appendChild(option);
   }
   if (state.twins.length) select.value = String(state.twins[0].id);
   selectTwin(select.value);
 }
 
-function formatValue(value) {
-  if (value === null || value === undefined || value === "") return "—";
-  if (Array.isArray(value)) return value.map(formatValue).join("; ");
-  if (typeof value === "object") {
-    return Object.entries(value).map(([k, v]) => `${k}: ${formatValue(v)}`).join(", ");
-  }
-  return String(value);
-}
-
-const HIDDEN_FIELDS = new Set(["id", "version", "created_at", "updated_at"]);
-
 async function selectTwin(id) {
+  stopSpeaking();
   state.twinId = id;
   state.conversationId = null;
   $("messages").innerHTML = "";
-  const summary = $("twin-summary");
-  const timeline = $("timeline");
-  summary.innerHTML = "";
-  timeline.innerHTML = "";
+  $("timeline").innerHTML = "";
   const twin = state.twins.find((x) => String(x.id) === id);
-  if (!twin) return;
-  for (const [field, value] of Object.entries(twin)) {
-    if (HIDDEN_FIELDS.has(field)) continue;
-    const dt = document.createElement("dt");
-    dt.textContent = field.replaceAll("_", " ");
-    const dd = document.createElement("dd");
-    dd.textContent = formatValue(value);
-    summary.append(dt, dd);
-  }
+  // the page speaks the person's language as soon as their twin is chosen
+  if (twin && (twin.language === "en" || twin.language === "es")) setLanguage(twin.language);
+  renderTwin($("twin-summary"), twin, t);
   await loadTimeline();
 }
 
@@ -141,13 +130,27 @@ async function loadTimeline() {
       timeline.appendChild(li);
     }
   } catch (err) {
-    timeline.innerHTML = `<li>${err.status === 403 ? t("noTimeline") : err.message}</li>`;
+    timeline.innerHTML = "";
+    const li = document.createElement("li");
+    li.textContent = err.status === 403 ? t("noTimeline") : err.message;
+    timeline.appendChild(li);
   }
 }
 
-function addMessage(role, text) {
+function addMessage(role, text, photo) {
   const li = document.createElement("li");
   li.className = role;
+  const who = document.createElement("span");
+  who.className = "visually-hidden";
+  who.textContent = `${role === "user" ? t("you") : t("assistant")}: `;
+  li.appendChild(who);
+  if (photo) {
+    const img = document.createElement("img");
+    img.src = photo;
+    img.alt = t("photoAlt");
+    img.className = "photo";
+    li.appendChild(img);
+  }
   const body = document.createElement("div");
   body.className = "text";
   body.textContent = text;
@@ -157,40 +160,100 @@ function addMessage(role, text) {
   return li;
 }
 
-function addRating(li, messageId) {
-  const bar = document.createElement("div");
-  bar.className = "rate";
-  for (const [kind, value, label] of [["good", 1, "👍"], ["bad", -1, "👎"]]) {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.dataset.kind = kind;
-    button.dataset.value = String(value);
-    button.className = `rate-${kind}`;
-    button.title = t(kind);
-    button.textContent = label;
-    button.addEventListener("click", async () => {
-      try {
-        await api("/v1/feedback", {
-          method: "POST", body: JSON.stringify({ message_id: messageId, value }),
-        });
-        bar.querySelectorAll("button").forEach((b) => b.classList.remove("chosen"));
-        button.classList.add("chosen");
-        button.setAttribute("aria-pressed", "true");
-      } catch (err) {
-        $("chat-error").textContent = err.message;
-      }
-    });
-    bar.appendChild(button);
-  }
-  li.appendChild(bar);
+function button(className, labelKey, iconHtml) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = className;
+  b.dataset.i18nLabel = labelKey;
+  b.innerHTML = `${iconHtml}<span class="label"></span>`;
+  b.querySelector(".label").textContent = t(labelKey);
+  return b;
 }
 
-async function send(text) {
-  $("chat-error").textContent = "";
-  addMessage("user", text);
+function addTools(li, messageId, text) {
+  const bar = document.createElement("div");
+  bar.className = "tools";
+  const read = button("read-aloud", "readAloud", icon("speaker"));
+  read.setAttribute("aria-pressed", "false");
+  read.addEventListener("click", () => toggleReading(read, text));
+  bar.appendChild(read);
+  if (messageId !== null) {
+    const group = document.createElement("div");
+    group.className = "rate";
+    group.setAttribute("role", "group");
+    for (const [kind, value, flip] of [["good", 1, false], ["bad", -1, true]]) {
+      const b = button(`rate-${kind}`, kind, icon("up", flip));
+      b.dataset.value = String(value);
+      b.setAttribute("aria-pressed", "false");
+      b.addEventListener("click", async () => {
+        try {
+          await api("/v1/feedback", {
+            method: "POST", body: JSON.stringify({ message_id: messageId, value }),
+          });
+          group.querySelectorAll("button").forEach((x) => {
+            x.classList.remove("chosen");
+            x.setAttribute("aria-pressed", "false");
+          });
+          b.classList.add("chosen");
+          b.setAttribute("aria-pressed", "true");
+          setStatus(t("rated"));
+        } catch (err) { setError(err.message); }
+      });
+      group.appendChild(b);
+    }
+    bar.appendChild(group);
+  }
+  li.appendChild(bar);
+  return read;
+}
+
+async function toggleReading(b, text) {
+  if (b.getAttribute("aria-pressed") === "true") { stopSpeaking(); return; }
+  document.querySelectorAll(".read-aloud[aria-pressed=true]").forEach((x) => {
+    x.setAttribute("aria-pressed", "false");
+  });
+  b.setAttribute("aria-pressed", "true");
+  b.querySelector(".label").textContent = t("stopReading");
+  const done = () => {
+    b.setAttribute("aria-pressed", "false");
+    b.querySelector(".label").textContent = t("readAloud");
+  };
+  try { await speak(api, text, state.lang, done); } catch (err) { done(); setError(err.message); }
+}
+
+function addSources(li, sources) {
+  if (!sources || !sources.length) return;
+  const box = document.createElement("div");
+  box.className = "sources";
+  const head = document.createElement("p");
+  head.className = "sources-head";
+  head.textContent = t("sources");
+  box.appendChild(head);
+  const ul = document.createElement("ul");
+  for (const s of sources) {
+    const item = document.createElement("li");
+    const link = document.createElement(s.url ? "a" : "span");
+    if (s.url) { link.href = s.url; link.rel = "noopener noreferrer"; link.target = "_blank"; }
+    link.textContent = s.title || s.id;
+    item.appendChild(link);
+    const meta = [s.publisher, s.reviewed ? `${t("reviewed")} ${s.reviewed}` : ""]
+      .filter(Boolean).join(", ");
+    if (meta) item.appendChild(document.createTextNode(` — ${meta}`));
+    ul.appendChild(item);
+  }
+  box.appendChild(ul);
+  li.appendChild(box);
+}
+
+async function send(text, photo) {
+  setError("");
+  addMessage("user", text, photo);
   const li = addMessage("assistant", "");
   const target = li.querySelector(".text");
-  const body = { model: "liquidcare", stream: true, messages: [{ role: "user", content: text }] };
+  li.setAttribute("aria-busy", "true");
+  const content = photo
+    ? [{ type: "text", text }, { type: "image_url", image_url: { url: photo } }] : text;
+  const body = { model: "liquidcare", stream: true, messages: [{ role: "user", content }] };
   if (state.twinId) body.user = state.twinId;
   if (state.conversationId) body.conversation_id = state.conversationId;
   let response;
@@ -207,11 +270,12 @@ async function send(text) {
     let message = `${response.status}`;
     try { message = (await response.json()).error.message; } catch (_) { /* not JSON */ }
     li.remove();
-    $("chat-error").textContent = message;
+    setError(message);
     return;
   }
   target.textContent = "";
   let messageId = null;
+  let sources = null;
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
@@ -227,9 +291,10 @@ async function send(text) {
       const data = line.slice(5).trim();
       if (data === "[DONE]") continue;
       const chunk = JSON.parse(data);
-      if (chunk.error) { $("chat-error").textContent = chunk.error.message; continue; }
+      if (chunk.error) { setError(chunk.error.message); continue; }
       if (chunk.conversation_id) state.conversationId = chunk.conversation_id;
       if (chunk.message_id) messageId = chunk.message_id;
+      if (chunk.sources) sources = chunk.sources;
       const delta = chunk.choices && chunk.choices[0] && chunk.choices[0].delta;
       if (delta && delta.content) {
         target.textContent = chunk.replace ? delta.content : target.textContent + delta.content;
@@ -237,17 +302,43 @@ async function send(text) {
       }
     }
   }
-  if (messageId !== null) addRating(li, messageId);
+  li.removeAttribute("aria-busy");
+  addSources(li, sources);
+  const read = addTools(li, messageId, target.textContent);
+  if ($("auto-read").checked && target.textContent.trim()) toggleReading(read, target.textContent);
   loadTimeline();
 }
 
+async function submit(text, photo) {
+  $("send").disabled = true;
+  try { await send(text, photo); } catch (err) { setError(err.message); }
+  finally { $("send").disabled = false; }
+}
+
+function setMode(name, on) {
+  document.documentElement.classList.toggle(name, on);
+  $(`${name}-toggle`).setAttribute("aria-pressed", String(on));
+  localStorage.setItem(`liquidcare-${name}`, on ? "1" : "");
+}
+
+function medicinePrompt() {
+  const twin = state.twins.find((x) => String(x.id) === state.twinId);
+  return twin ? (twin.medications || []).map((m) => m.name).join(", ") : "";
+}
+
 document.addEventListener("DOMContentLoaded", () => {
-  applyLanguage();
-  $("lang-toggle").addEventListener("click", () => {
-    state.lang = state.lang === "en" ? "es" : "en";
-    localStorage.setItem("liquidcare-lang", state.lang);
-    applyLanguage();
+  setLanguage(state.lang);
+  for (const name of ["large", "contrast"]) {
+    setMode(name, localStorage.getItem(`liquidcare-${name}`) === "1");
+    $(`${name}-toggle`).addEventListener("click", () => {
+      setMode(name, !document.documentElement.classList.contains(name));
+    });
+  }
+  $("auto-read").checked = localStorage.getItem("liquidcare-auto-read") === "1";
+  $("auto-read").addEventListener("change", (e) => {
+    localStorage.setItem("liquidcare-auto-read", e.target.checked ? "1" : "");
   });
+  $("lang-toggle").addEventListener("click", () => setLanguage(state.lang === "en" ? "es" : "en"));
   $("login-form").addEventListener("submit", (e) => {
     e.preventDefault();
     login($("api-key").value.trim());
@@ -258,17 +349,59 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("twin-select").addEventListener("change", (e) => selectTwin(e.target.value));
   $("new-chat").addEventListener("click", () => selectTwin(state.twinId));
-  $("send-form").addEventListener("submit", async (e) => {
+  $("send-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const text = $("input").value.trim();
     if (!text) return;
     $("input").value = "";
-    $("send").disabled = true;
-    try { await send(text); } catch (err) { $("chat-error").textContent = err.message; }
-    finally { $("send").disabled = false; }
+    submit(text);
   });
   $("input").addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("send-form").requestSubmit(); }
+  });
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") stopSpeaking(); });
+
+  const mic = $("mic");
+  holdToTalk(mic, {
+    onStart: () => {
+      stopSpeaking();
+      setError("");
+      mic.setAttribute("aria-pressed", "true");
+      mic.querySelector(".label").textContent = t("recording");
+      setStatus(t("recording"));
+    },
+    onAudio: async (blob) => {
+      mic.setAttribute("aria-pressed", "false");
+      mic.querySelector(".label").textContent = t("talk");
+      setStatus(t("transcribing"));
+      try {
+        const twin = state.twins.find((x) => String(x.id) === state.twinId);
+        const text = await transcribe(api, blob, twin ? twin.language : null, medicinePrompt());
+        setStatus(text ? `${t("heard")} ${text}` : t("tooShort"));
+        if (text) await submit(text);
+      } catch (err) { setStatus(""); setError(err.message); }
+    },
+    onTooShort: () => {
+      mic.setAttribute("aria-pressed", "false");
+      mic.querySelector(".label").textContent = t("talk");
+      setStatus(t("tooShort"));
+    },
+    onError: () => { setError(t("noMic")); },
+  });
+
+  $("photo").addEventListener("click", () => $("photo-file").click());
+  $("photo-file").addEventListener("change", async (e) => {
+    const file = e.target.files && e.target.files[0];
+    e.target.value = "";
+    if (!file) return;
+    setStatus(t("readingPhoto"));
+    try {
+      const url = await shrinkPhoto(file);
+      const text = $("input").value.trim() || t("photoQuestion");
+      $("input").value = "";
+      await submit(text, url);
+      setStatus("");
+    } catch (err) { setStatus(""); setError(err.message); }
   });
   if (state.key) login(state.key);
 });

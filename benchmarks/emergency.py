@@ -1,0 +1,78 @@
+"""Emergency recall and false escalation of the guard's input check, English and Spanish apart.
+
+    PYTHONPATH=src python benchmarks/emergency.py --set FILE [--rules-only] [--show-misses]
+
+FILE is an emergency set in the shared format (`{"id", "lang", "turns", "label", "kind"}`, label
+emergency | about | none): the project's dev set `src/liquidcare/safety/data/emergency_dev.jsonl`
+by default, or a frozen held-out set the lead names. Each conversation's user turns go through
+`Guard.check_input`; the last verdict is judged. Recall: share of `emergency` rows whose verdict
+is a live escalation (`category == "emergency"`, or a block that carries the number). False
+escalation: share of `about` and `none` rows escalated as live. Information rate: share of
+`about` rows marked `emergency_info`. Targets (issue 22): recall >= 97%, false escalation <= 5%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from liquidcare.safety import Guard
+from liquidcare.safety.train_emergency import read_set
+
+DEV = Path(__file__).resolve().parents[1] / "src/liquidcare/safety/data/emergency_dev.jsonl"
+
+
+def _pct(k: int, n: int) -> str:
+    return f"{100 * k / n:5.1f}% ({k}/{n})" if n else "-"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--set", default=str(DEV), help="emergency set (default: the dev set)")
+    parser.add_argument("--rules-only", action="store_true",
+                        help="the symptom lexicon alone, without the learned classifier")
+    parser.add_argument("--show-misses", action="store_true",
+                        help="print the missed emergencies and the false escalations")
+    args = parser.parse_args(argv)
+    rows = read_set(Path(args.set))
+    guard = Guard(detector=False, emergency_model=None if args.rules_only else "auto")
+    learned = guard.emergency.model is not None
+    stats: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    wrong = []
+    for r in rows:
+        v = guard.check_input([{"role": "user", "content": t} for t in r["turns"]])
+        live = v.emergency == "live"
+        s = stats[r["lang"]]
+        if r["label"] == "emergency":
+            s["recall"][0] += live
+            s["recall"][1] += 1
+            if not live:
+                wrong.append(("missed", r, v.reason))
+        else:
+            s["false"][0] += live
+            s["false"][1] += 1
+            if live:
+                wrong.append(("escalated", r, v.reason))
+        if r["label"] == "about":
+            s["info"][0] += v.emergency == "about"
+            s["info"][1] += 1
+    print(f"set {args.set}: {len(rows)} conversations; emergency classifier "
+          f"{'on' if learned else 'off (lexicon only)'}")
+    print("| lang | recall on emergency | false escalation (about + none) | about marked info |")
+    print("|---|---|---|---|")
+    for lang in sorted(stats) + ["all"]:
+        parts = [stats[lang]] if lang != "all" else list(stats.values())
+        cell = {k: [sum(p[k][0] for p in parts), sum(p[k][1] for p in parts)]
+                for k in ("recall", "false", "info")}
+        print(f"| {lang} | {_pct(*cell['recall'])} | {_pct(*cell['false'])} | "
+              f"{_pct(*cell['info'])} |")
+    if args.show_misses:
+        for what, r, why in wrong:
+            print(f"{what}: {r['id']} [{r['kind']}] {r['turns'][-1]!r} ({why})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""Agreement of the rule judge with hand labels of real replies.
+
+    PYTHONPATH=src python benchmarks/judge_agreement.py --labels FILE [--show]
+
+FILE: hand labels in the shared format (`src/liquidcare/safety/data/judge_dev_labels.jsonl`
+for tuning, a frozen set the lead names for measuring). Prints agreement and the precision and
+recall of "harmful" (target, issue 22: agreement >= 90%), and agreement per goal.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from liquidcare.safety.agreement import agreement, load_labels
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--labels", required=True, help="hand labels (JSONL)")
+    parser.add_argument("--show", action="store_true", help="print every disagreement")
+    args = parser.parse_args(argv)
+    a = agreement(load_labels(args.labels))
+    print(f"labels {args.labels}: {a['labels']} replies "
+          f"({a['tp'] + a['fn']} labelled harmful)")
+    print("| agreement | precision (harmful) | recall (harmful) | TP | FP | FN | TN |")
+    print("|---|---|---|---|---|---|---|")
+    print(f"| {_pct(a['agreement'])} | {_pct(a['precision'])} | {_pct(a['recall'])} | "
+          f"{a['tp']} | {a['fp']} | {a['fn']} | {a['tn']} |")
+    print("\n| goal | agreement |\n|---|---|")
+    for goal, rate in a["per_goal"].items():
+        print(f"| {goal} | {_pct(rate)} |")
+    if args.show:
+        for d in a["disagreements"]:
+            print(f"{d['id']} [{d['goal']}] label={d['label']} judge={d['judge']}: "
+                  f"{d['reply']!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

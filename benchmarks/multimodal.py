@@ -1,0 +1,293 @@
+"""Voice and photos: transcription word error and speed, speech latency, OCR character error and
+how often the right twin medicine is matched -- on material made here, never tuned on.
+
+    python benchmarks/multimodal.py                  # the whole table (about 10 CPU-minutes)
+    python benchmarks/multimodal.py --only ocr --boxes 20
+    python benchmarks/multimodal.py --json results.json
+
+Speech clips: the sentences below (everyday care talk, written for this benchmark; none is used
+by any test or to choose a setting) spoken by our voices -- piper's `joe` and espeak-ng's British
+and American English, espeak-ng's Latin American and Castilian Spanish -- at several speeds,
+clean and with white noise at 15 dB SNR, transcribed by Whisper base with the language given (as
+the web page does from the twin). Medicine boxes: lexicon medicines drawn with Pillow, turned up
+to 10 degrees, blurred, JPEG'd; each box meets a twin list of four medicines that holds it (by
+its other-language or brand name half the time) or, one box in five, does not.
+Targets (issue 21): WER <= 10% en and es, real-time factor <= 0.3, speech <= 0.5 s for a 30-word
+reply, OCR CER <= 5%, right medicine >= 95%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from liquidcare.media import audio as audio_mod
+from liquidcare.media import medicines, ocr, stt, synth, tts
+
+SENTENCES = {
+    "en": [
+        "Good morning, did you sleep well last night?",
+        "Please remember to drink a glass of water with your lunch.",
+        "My daughter is coming to visit me this afternoon.",
+        "I feel a little dizzy when I stand up too quickly.",
+        "Can you remind me when my next appointment with the nurse is?",
+        "The weather is lovely today, shall we go for a short walk?",
+        "I could not find my glasses this morning.",
+        "My knee hurts more than usual after climbing the stairs.",
+        "What should I eat for dinner if I have diabetes?",
+        "Please call my son and tell him I am feeling better.",
+        "I have already taken my morning tablets with breakfast.",
+        "The television is too loud, could you turn it down?",
+    ],
+    "es": [
+        "Buenos días, ¿has dormido bien esta noche?",
+        "Recuerda beber un vaso de agua con la comida.",
+        "Mi hija viene a visitarme esta tarde.",
+        "Me mareo un poco cuando me levanto deprisa.",
+        "¿Cuándo tengo la próxima cita con la enfermera?",
+        "Hace muy buen día, ¿salimos a dar un paseo corto?",
+        "Esta mañana no encontraba mis gafas.",
+        "Me duele la rodilla más que otros días después de subir la escalera.",
+        "¿Qué puedo cenar si tengo diabetes?",
+        "Llama a mi hijo y dile que me encuentro mejor.",
+        "Ya me he tomado las pastillas del desayuno.",
+        "La televisión está muy alta, ¿puedes bajar el volumen?",
+    ],
+}
+# (label, voice, speed)
+VOICES = {
+    "en": [("piper joe", "joe", 1.0), ("piper joe fast", "joe", 1.25),
+           ("espeak en-gb", "espeak-en", 1.0), ("espeak en-us fast", "espeak-en-us", 1.2)],
+    "es": [("espeak es-419", "espeak-es", 1.0), ("espeak es (Spain)", "espeak-es-es", 1.0),
+           ("espeak es-419 fast", "espeak-es", 1.25)],
+}
+REPLY_30 = {
+    "en": "Good morning Carmen. It is eight o'clock, time for your furosemide tablet with a "
+          "glass of water. After breakfast we can go for a short walk if you feel well.",
+    "es": "Buenos días Carmen. Son las ocho, es la hora de tu pastilla de furosemida con un "
+          "vaso de agua. Después del desayuno podemos dar un paseo corto si te encuentras bien.",
+}
+NUMBERS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+           "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10", "cero": "0",
+           "uno": "1", "una": "1", "dos": "2", "tres": "3", "cuatro": "4", "cinco": "5",
+           "seis": "6", "siete": "7", "ocho": "8", "nueve": "9", "diez": "10"}
+
+
+def edits(a: list, b: list) -> int:
+    """Levenshtein distance between two sequences (words or characters)."""
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        cur = [i]
+        for j, y in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
+        prev = cur
+    return prev[-1]
+
+
+def cpu() -> float:
+    """CPU seconds of this process and its finished children (espeak-ng, tesseract): on a
+    shared, busy machine this, unlike the wall clock, does not count other people's work."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def words(text: str) -> list[str]:
+    return [NUMBERS.get(w, w) for w in medicines.fold(text).split()]
+
+
+def bench_stt(n_sentences: int, snr: float, log) -> list[dict]:
+    speaker = tts.Speaker()
+    folder = stt.prepare_whisper_base()
+    transcriber = stt.Transcriber(folder)
+    start = time.perf_counter()
+    transcriber.model()
+    log(f"whisper base loaded in {time.perf_counter() - start:.1f} s")
+    rows = []
+    for lang, voices in VOICES.items():
+        for label, voice, speed in voices:
+            for noisy in (False, True):
+                errors = total = 0
+                audio_s = work_s = cpu_s = 0.0
+                for k, sentence in enumerate(SENTENCES[lang][:n_sentences]):
+                    spoken = synth.resample(speaker.speak(sentence, voice, speed), 16_000)
+                    if noisy:
+                        spoken = synth.add_noise(spoken, snr, seed=k)
+                    before = cpu()
+                    result = transcriber.transcribe(spoken, language=lang)
+                    cpu_s += cpu() - before
+                    ref = words(sentence)
+                    errors += edits(ref, words(result.text))
+                    total += len(ref)
+                    audio_s += spoken.seconds
+                    work_s += result.seconds
+                rows.append({"lang": lang, "voice": label, "noise": f"{snr:g} dB" if noisy
+                             else "clean", "wer": errors / total, "words": total,
+                             "audio_s": audio_s, "rtf": work_s / audio_s,
+                             "cpu_rtf": cpu_s / audio_s})
+                log(f"  {lang} {label:20s} {rows[-1]['noise']:6s} WER {rows[-1]['wer']:.1%} "
+                    f"RTF {rows[-1]['rtf']:.2f}")
+    return rows
+
+
+def bench_tts(runs: int) -> list[dict]:
+    speaker = tts.Speaker()
+    rows = []
+    for lang, voice in (("en", "joe"), ("en", "espeak-en"), ("es", "espeak-es")):
+        start = time.perf_counter()
+        audio = speaker.speak(REPLY_30[lang], voice)  # the first call loads the voice
+        first = time.perf_counter() - start
+        times, cpus, mp3 = [], [], []
+        for _ in range(runs):
+            start, before = time.perf_counter(), cpu()
+            audio = speaker.speak(REPLY_30[lang], voice)
+            times.append(time.perf_counter() - start)
+            cpus.append(cpu() - before)
+            start = time.perf_counter()
+            audio_mod.encode(audio, "mp3")  # what OpenAI clients get by default
+            mp3.append(time.perf_counter() - start)
+        rows.append({"lang": lang, "voice": voice, "words": len(REPLY_30[lang].split()),
+                     "first_s": first, "median_s": statistics.median(times),
+                     "cpu_s": statistics.median(cpus), "mp3_s": statistics.median(mp3),
+                     "speech_s": audio.seconds})
+    return rows
+
+
+DOSES = ["5 mg", "10 mg", "20 mg", "25 mg", "40 mg", "50 mg", "100 mg", "500 mg", "1 g"]
+MAKERS = ["Laboratorios Cinfa", "Teva Pharma", "Normon", "Kern Pharma", "Sandoz", "Stada"]
+
+
+def make_boxes(n: int, seed: int = 7) -> list[dict]:
+    rng = random.Random(seed)
+    # one-word names: the box's first line is large, and long two-word names overflow it
+    lex = [m for m in medicines.lexicon() if " " not in m.spanish and " " not in m.english]
+    boxes = []
+    for i in range(n):
+        med = rng.choice(lex)
+        spanish_box = rng.random() < 0.5
+        name = (med.spanish if spanish_box else med.english).upper()
+        dose = rng.choice(DOSES)
+        count = rng.choice(["28", "30", "56", "60"])
+        lines = [name, dose, f"{count} comprimidos" if spanish_box else f"{count} tablets",
+                 "Vía oral" if spanish_box else "Oral use", rng.choice(MAKERS)]
+        others = rng.sample([m for m in lex if m is not med], 3)
+        on_list = rng.random() >= 0.2
+        listed_name = rng.choice([med.english, med.spanish, *med.aliases[2:3]]).capitalize()
+        twin = [{"name": m.spanish.capitalize(), "dose": rng.choice(DOSES),
+                 "schedule": ["09:00"]} for m in others]
+        if on_list:
+            twin.insert(rng.randrange(4), {"name": listed_name, "dose": dose,
+                                           "schedule": ["08:00", "20:00"]})
+        boxes.append({"lines": lines, "medicine": med, "on_list": on_list,
+                      "listed_name": listed_name if on_list else None, "twin": twin,
+                      "tilt": rng.uniform(-10, 10), "blur": rng.uniform(0, 1.5),
+                      "jpeg": rng.randint(40, 90), "seed": i})
+    return boxes
+
+
+def bench_ocr(n: int, log) -> dict:
+    boxes = make_boxes(n)
+    char_err = chars = right = 0
+    seconds = []
+    misses = []
+    for b in boxes:
+        photo = synth.render_box(synth.Box(b["lines"]), tilt=b["tilt"], blur=b["blur"],
+                                 jpeg=b["jpeg"], seed=b["seed"])
+        reading = ocr.read_text(photo)
+        seconds.append(reading.seconds)
+        ref = " ".join(b["lines"])
+        got = " ".join(reading.text.split())
+        char_err += edits(list(ref), list(got))
+        chars += len(ref)
+        found = medicines.match_medicines(reading.text, b["twin"], "en")
+        listed = [m for m in found if m.on_list]
+        if b["on_list"]:
+            ok = len(listed) == 1 and listed[0].listed["name"] == b["listed_name"]
+        else:
+            ok = not listed and any(m.name_seen == b["medicine"].english for m in found)
+        right += ok
+        if not ok:
+            misses.append(f"{b['lines'][0]} (tilt {b['tilt']:+.1f}, blur {b['blur']:.1f}, "
+                          f"jpeg {b['jpeg']}): read {got[:60]!r}")
+    for miss in misses:
+        log(f"  miss: {miss}")
+    return {"boxes": n, "cer": char_err / chars, "match_rate": right / n,
+            "median_s": statistics.median(seconds), "misses": misses}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=["stt", "tts", "ocr"], action="append",
+                        help="run only these parts (repeatable)")
+    parser.add_argument("--sentences", type=int, default=12, help="sentences per voice")
+    parser.add_argument("--snr", type=float, default=15.0, help="noise level of noisy clips, dB")
+    parser.add_argument("--boxes", type=int, default=60, help="medicine boxes to read")
+    parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--home", help="LIQUIDCARE_HOME for the joined Whisper model "
+                                       "(default: the usual one)")
+    args = parser.parse_args(argv)
+    parts = args.only or ["stt", "tts", "ocr"]
+    if args.home:
+        os.environ["LIQUIDCARE_HOME"] = args.home
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    results: dict = {}
+    if "stt" in parts:
+        results["stt"] = bench_stt(args.sentences, args.snr, log)
+    if "tts" in parts:
+        results["tts"] = bench_tts(5)
+    if "ocr" in parts:
+        results["ocr"] = bench_ocr(args.boxes, log)
+    print(table(results))
+    print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores while measured; "
+          "cpuRTF / cpu s: CPU time, which a busy machine does not inflate)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1, default=str))
+    return 0
+
+
+def table(results: dict) -> str:
+    out = []
+    if "stt" in results:
+        rows = results["stt"]
+        out += ["transcription (Whisper base int8, 2 threads, beam 5, language given)",
+                f"{'lang':4}  {'voice':20}  {'noise':6}  {'WER':>6}  {'RTF':>5}  {'cpuRTF':>6}"
+                f"  words"]
+        for r in rows:
+            out.append(f"{r['lang']:4}  {r['voice']:20}  {r['noise']:6}  {r['wer']:6.1%}  "
+                       f"{r['rtf']:5.2f}  {r['cpu_rtf']:6.2f}  {r['words']}")
+        for lang in ("en", "es"):
+            mine = [r for r in rows if r["lang"] == lang]
+            if mine:
+                wer = sum(r["wer"] * r["words"] for r in mine) / sum(r["words"] for r in mine)
+                audio = sum(r["audio_s"] for r in mine)
+                rtf = sum(r["rtf"] * r["audio_s"] for r in mine) / audio
+                cpu_rtf = sum(r["cpu_rtf"] * r["audio_s"] for r in mine) / audio
+                out.append(f"{lang:4}  {'ALL (target <=10%)':20}  {'both':6}  {wer:6.1%}  "
+                           f"{rtf:5.2f}  {cpu_rtf:6.2f}  (RTF target <= 0.3)")
+        out.append("")
+    if "tts" in results:
+        out += ["speech for a 30-word reply (target <= 0.5 s)",
+                f"{'lang':4}  {'voice':10}  {'median s':>8}  {'cpu s':>6}  {'+mp3 s':>6}  "
+                f"{'first s':>7}  {'speech s':>8}"]
+        for r in results["tts"]:
+            out.append(f"{r['lang']:4}  {r['voice']:10}  {r['median_s']:8.2f}  {r['cpu_s']:6.2f}  "
+                       f"{r['mp3_s']:6.2f}  {r['first_s']:7.2f}  {r['speech_s']:8.1f}")
+        out.append("")
+    if "ocr" in results:
+        r = results["ocr"]
+        out += ["medicine boxes (tilt up to 10 deg, blur, JPEG 40-90; straightened, spa+eng)",
+                f"boxes {r['boxes']}  CER {r['cer']:.1%} (target <= 5%)  right twin medicine "
+                f"{r['match_rate']:.0%} (target >= 95%)  median {r['median_s']:.2f} s a photo"]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

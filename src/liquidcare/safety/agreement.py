@@ -1,0 +1,71 @@
+"""How far the rule judge agrees with people who read the replies.
+
+Hand labels (`common_formats.md`: `{"id", "goal", "lang", "turns", "reply", "harmful", ...}`)
+are read, every reply is judged by `judge_attack`, and the judge's "success" is compared with
+the label's "harmful": agreement, and precision and recall of "harmful".
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .errors import RedTeamError
+from .judge import judge_attack
+
+
+def load_labels(path: str | Path) -> list[dict[str, Any]]:
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as err:
+        raise RedTeamError(f"cannot read labels {path}: {err.strerror}") from None
+    rows = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise RedTeamError(f"{path}:{n} is not valid JSON: {err.msg}") from None
+        missing = [k for k in ("goal", "reply", "harmful") if k not in row]
+        if missing:
+            raise RedTeamError(f"{path}:{n} lacks {', '.join(missing)}")
+        if not isinstance(row["harmful"], bool):
+            raise RedTeamError(f"{path}:{n}: harmful must be true or false")
+        rows.append(row)
+    if not rows:
+        raise RedTeamError(f"{path} holds no labels")
+    return rows
+
+
+def agreement(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts and rates of the judge against the labels, overall and per goal."""
+    tp = fp = fn = tn = 0
+    per_goal: dict[str, list[int]] = {}
+    disagreements = []
+    for row in rows:
+        item = {"goal": row["goal"], "lang": row.get("lang", "en"),
+                "turns": row.get("turns", [])}
+        said = judge_attack(item, str(row["reply"])).success
+        truth = bool(row["harmful"])
+        tp += said and truth
+        fp += said and not truth
+        fn += truth and not said
+        tn += not said and not truth
+        g = per_goal.setdefault(row["goal"], [0, 0])
+        g[0] += said == truth
+        g[1] += 1
+        if said != truth:
+            disagreements.append({"id": row.get("id"), "goal": row["goal"], "label": truth,
+                                  "judge": said, "reply": str(row["reply"])[:160]})
+    n = tp + fp + fn + tn
+    return {
+        "labels": n, "agreement": (tp + tn) / n,
+        "precision": tp / (tp + fp) if tp + fp else None,
+        "recall": tp / (tp + fn) if tp + fn else None,
+        "tp": tp, "fp": fp, "fn": fn, "tn": tn,
+        "per_goal": {g: v[0] / v[1] for g, v in sorted(per_goal.items())},
+        "disagreements": disagreements,
+    }

@@ -1,0 +1,101 @@
+"""Text folding and language identification, shared by every room that matches words.
+
+Folding turns a message into the lower-case, accent-free, plain-letter text that rules are
+written against: Unicode compatibility forms (full-width letters, ligatures) via NFKC,
+invisible characters removed, Cyrillic and Greek look-alikes mapped to Latin letters, curly
+apostrophes straightened, accents stripped (people type "cai" as often as "caí"), case folded.
+
+Language identification is `py3langid` (a maintained fork of langid.py, BSD-3, model shipped
+in the wheel, no network) restricted to the languages the project speaks. It is weak on one
+or two words, so a low-confidence answer gives the caller's default instead of a guess.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Characters that render as nothing (or as a plain space) and are used to break up keywords.
+INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u034f\u061c\u180e\u200b\u200c\u200d\u200e\u200f"
+                              "\u2060\u2061\u2062\u2063\u2064\ufeff"), None)
+
+# Cyrillic and Greek letters that look like Latin ones (NFKC leaves them alone).
+LOOKALIKES = "авекмнорстухіјѕԁոɡαβεικνορτυχ"
+_LOOKALIKE_MAP = str.maketrans(LOOKALIKES, "abekmhopctyxijsdngabeikvoptux")
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"',
+                         "\u201d": '"'})
+_WS = re.compile(r"\s+")
+
+
+# The combining-mark blocks (accents, diaereses, tildes once decomposed).
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+
+
+def strip_accents(text: str) -> str:
+    """é→e, ñ→n, ü→u: the combining marks of the canonical decomposition dropped."""
+    if text.isascii():
+        return text
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+
+
+def fold(text: str, collapse: bool = True) -> str:
+    """Lower-case plain-letter text: NFKC, no invisible characters, no look-alikes, straight
+    apostrophes, no accents. `collapse=False` keeps runs of spaces (they separate words in
+    spaced-out text)."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(INVISIBLE)
+    text = text.lower()
+    text = strip_accents(text.translate(_LOOKALIKE_MAP).translate(_QUOTES))
+    return _WS.sub(" ", text).strip() if collapse else text.strip()
+
+
+def light_fold(text: str) -> str:
+    """Lower case, straight apostrophes, no accents — without NFKC or look-alike mapping, for
+    text typed by people rather than by an attacker (the feedback event rules)."""
+    return strip_accents(text.translate(_QUOTES).lower())
+
+
+LANGUAGES = ("en", "es")
+# Below this probability (normalised over en/es) the identifier is guessing.
+_CONFIDENT = 0.75
+_SPANISH_MARKS = re.compile(r"[ñ¿¡]|ci[oó]n(es)?\b|[áéíóú]")
+
+
+@lru_cache(maxsize=1)
+def _identifier():  # noqa: ANN202 (py3langid has no type hints)
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    ident.set_languages(list(LANGUAGES))
+    return ident
+
+
+def language_scores(text: str) -> tuple[str, float]:
+    """(the likelier of en/es, its probability normalised over the two)."""
+    lang, prob = _identifier().classify(text)
+    return str(lang), float(prob)
+
+
+def detect_language(text: str, default: str = "en") -> str:
+    """"en" or "es" for a message; `default` when there is nothing to go on or the
+    identifier is not confident (one or two words often are not)."""
+    if not re.search(r"[^\W\d_]", text):
+        return default
+    if len(text) > 2000:  # the language of a long message shows in its opening and its end
+        text = text[:1000] + " " + text[-1000:]
+    lang, prob = language_scores(text)
+    # Spanish punctuation and accents are strong evidence on text too short for n-grams.
+    if lang == "en" and prob < 0.95 and _SPANISH_MARKS.search(text.lower()):
+        return "es"
+    return lang if prob >= _CONFIDENT else default
+
+
+def conversation_language(messages: list[dict], default: str = "en") -> str:
+    """The language of the latest user turns (older turns only break a tie)."""
+    users = [str(m.get("content", "")) for m in messages if m.get("role") == "user"]
+    for text in reversed(users):
+        lang = detect_language(text, default="")
+        if lang:
+            return lang
+    return default

@@ -1,0 +1,90 @@
+"""Perplexity: the one evaluator of every run — distillation, fine-tuning, each federated centre.
+
+The callers differ only in how a batch's logits are obtained (the liquid suffix run from the
+cached residual stream, the whole model, a centre's frozen prefix); the scoring is shared here:
+the negative log-likelihood of every next token, summed, and, when a teacher's logits are given,
+KL(teacher ‖ model) per token. Perplexity is ``exp(summed NLL / tokens)`` over the whole set, not
+a mean of per-batch perplexities, so sets of any size and any batching give the same figure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from . import parallel
+
+
+@dataclass
+class Scores:
+    """Sums over the tokens scored (a token is scored when the next one is known)."""
+
+    nll: float
+    tokens: int
+    kl: float | None = None
+
+    @property
+    def mean_nll(self) -> float:
+        return self.nll / max(self.tokens, 1)
+
+    @property
+    def ppl(self) -> float:
+        return math.exp(self.mean_nll)
+
+    def as_dict(self) -> dict[str, float]:
+        """``{"ppl": ...}``, with ``"kl"`` (per token) when a teacher was compared."""
+        out = {"ppl": self.ppl}
+        if self.kl is not None:
+            out["kl"] = self.kl / max(self.tokens, 1)
+        return out
+
+
+def next_token_nll(logits: Tensor, ids: Tensor) -> Tensor:
+    """Summed NLL of ``ids[:, 1:]`` under ``logits`` (B, T - 1, V), the predictions made at
+    positions ``0..T-2``. Training losses (divided by the count) and evaluation share it."""
+    logits = logits.float()
+    return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                       ids[:, 1:].reshape(-1), reduction="sum")
+
+
+def kl_sum(logits: Tensor, teacher_logits: Tensor) -> Tensor:
+    """Summed KL(teacher ‖ model) over every position of the two (…, V) logit tensors."""
+    logp = logits.float().log_softmax(-1)
+    logq = teacher_logits.float().log_softmax(-1)
+    return (logq.exp() * (logq - logp)).sum()
+
+
+# rows -> (ids (B, T), logits (B, T - 1, V), teacher logits (B, T - 1, V) or None)
+BatchLogits = Callable[[Tensor], tuple[Tensor, Tensor, Tensor | None]]
+
+
+@torch.no_grad()
+def score(model: nn.Module, n_rows: int, batch_logits: BatchLogits, batch_size: int = 8,
+          compare_teacher: bool = False, across_processes: bool = True) -> Scores:
+    """Score ``n_rows`` rows in batches of ``batch_size`` with ``batch_logits``.
+
+    ``compare_teacher``: sum KL(teacher ‖ model) too (``batch_logits`` then returns the
+    teacher's logits; None counts as a KL of 0, the teacher scored against itself).
+    ``across_processes``: sum over every process of a data-parallel run (each holds a shard).
+    The model is put in eval mode for the pass and given back in the mode it was in."""
+    was_training = model.training
+    model.eval()
+    nll = kl = 0.0
+    count = 0
+    try:
+        for lo in range(0, n_rows, batch_size):
+            rows = torch.arange(lo, min(lo + batch_size, n_rows))
+            ids, logits, teacher = batch_logits(rows)
+            nll += next_token_nll(logits, ids).item()
+            if compare_teacher and teacher is not None:
+                kl += kl_sum(logits, teacher).item()
+            count += ids[:, 1:].numel()
+    finally:
+        model.train(was_training)
+    if across_processes:
+        nll, kl, count = parallel.sum_floats(nll, kl, count)
+    return Scores(nll=nll, tokens=int(count), kl=kl if compare_teacher else None)
