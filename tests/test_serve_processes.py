@@ -29,6 +29,7 @@ def start_server(model_dir: Path, store: str, *extra: str) -> tuple[subprocess.P
     proc = subprocess.Popen(
         [sys.executable, "-m", "liquidcare.cli", "serve", "--model", str(model_dir), "--store",
          store, "--port", str(port), "--device", "cpu", "--max-tokens", "4", "--guard", "off",
+         "--grounding", "off",
          *extra],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     return proc, f"http://127.0.0.1:{port}"
@@ -143,7 +144,7 @@ def test_worker_processes_build_their_app_from_the_environment(tmp_path, tiny_di
     db = str(tmp_path / "care.db")
     _, key = open_store(db).add_user("Ana", role="carer")
     config = ServeConfig(model=str(tiny_dir), store=db, workers=2, device="cpu", max_tokens=3,
-                         guard="on")
+                         guard="on", knowledge=str(Path(__file__).parent / "data" / "kb"))
     monkeypatch.setenv(ENV, json.dumps(asdict(config)))
     app = app_from_env()
     try:
@@ -161,7 +162,7 @@ def test_serve_command_refuses_a_bad_store_in_one_line(tiny_dir, capsys):
     from liquidcare.cli import main
 
     code = main(["serve", "--model", str(tiny_dir), "--store", "mysql://nope", "--port", "1",
-                 "--guard", "off"])
+                 "--guard", "off", "--grounding", "off"])
     err = capsys.readouterr().err
     assert code == 1
     assert err.startswith("liquidcare: error:") and "Traceback" not in err

@@ -89,14 +89,15 @@ def test_chat_command_reads_piped_stdin_and_checks_the_key(tmp_path, monkeypatch
     carer, key = store.add_user("Ana", role="carer")
     monkeypatch.setattr("sys.stdin", io.StringIO("w4 w5\n/good\n/quit\n"))
     assert main(["chat", "--model", str(model_dir), "--store", db, "--key", key,
-                 "--max-tokens", "3", "--device", "cpu", "--guard", "off"]) == 0
+                 "--max-tokens", "3", "--device", "cpu", "--guard", "off",
+                 "--grounding", "off"]) == 0
     (conv,) = store.list_conversations(by=carer)
     reply = store.get_conversation(conv.id, by=carer).messages[1]
     assert [r.value for r in store.ratings(reply.id, by=carer)] == [1]
     assert reply.content in capsys.readouterr().out
 
     assert main(["chat", "--model", str(model_dir), "--store", db, "--key", "lc-wrong",
-                 "--guard", "off"]) == 1
+                 "--guard", "off", "--grounding", "off"]) == 1
     assert "not valid" in capsys.readouterr().err
     monkeypatch.delenv("LIQUIDCARE_API_KEY", raising=False)
     assert main(["chat", "--store", db]) == 1

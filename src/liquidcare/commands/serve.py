@@ -14,7 +14,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     serve(ServeConfig(model=args.model, store=args.store, host=args.host, port=args.port,
                       workers=args.workers, guard=args.guard, guard_policy=args.guard_policy,
                       max_queue=args.max_queue, max_tokens=args.max_tokens, device=args.device,
-                      rate_limit=args.rate_limit, journal=args.journal))
+                      rate_limit=args.rate_limit, journal=args.journal,
+                      grounding=args.grounding, knowledge=args.knowledge,
+                      decoding=args.decoding))
     return 0
 
 
@@ -22,6 +24,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from liquidcare.errors import UserError
     from liquidcare.serve.engine import Engine
     from liquidcare.serve.guard import load_guard
+    from liquidcare.serve.server import load_grounder, load_table
     from liquidcare.serve.terminal import TerminalChat
 
     store = user = None
@@ -39,10 +42,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
     elif args.twin is not None:
         raise UserError("--twin needs --store (twins live in the store)")
     guard = load_guard() if args.guard == "on" else None
-    engine = Engine.from_pretrained(args.model, device=args.device)
+    grounder = load_grounder(args.grounding, args.knowledge)
+    engine = Engine.from_pretrained(args.model, device=args.device,
+                                    decoding_table=load_table(args.decoding))
     try:
         return TerminalChat(engine, store, user, twin_id=args.twin, guard=guard,
-                            max_tokens=args.max_tokens).run()
+                            max_tokens=args.max_tokens, grounder=grounder).run()
     finally:
         engine.close()
 
@@ -84,6 +89,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        help="file journalling streamed replies as they are sent, so a crash "
                        "loses nothing a client saw (default: STORE.partials beside a SQLite "
                        "store, else under ~/.local/state/liquidcare/)")
+    _reply_options(serve)
     serve.set_defaults(func=cmd_serve)
 
     chat = sub.add_parser(
@@ -104,4 +110,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                       help="check requests and replies with liquidcare.safety (default: on)")
     chat.add_argument("--max-tokens", type=int, default=256)
     chat.add_argument("--device", default="auto")
+    _reply_options(chat)
     chat.set_defaults(func=cmd_chat)
+
+
+def _reply_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--grounding", choices=["extractive", "generative", "off"],
+                        default="extractive",
+                        help="answer from the care knowledge base: 'extractive' quotes the "
+                        "passages that answer the question (default), 'generative' gives them "
+                        "to the model to write the reply, 'off' lets the model answer alone. "
+                        "Replies carry the passages' sources (docs/knowledge.md)")
+    parser.add_argument("--knowledge", default=None, metavar="DIR",
+                        help="knowledge-base folder with en/ and es/ *.jsonl "
+                        "(default: the bundled one)")
+    parser.add_argument("--decoding", default=None, metavar="YAML",
+                        help="per-model decoding defaults (default: the table in "
+                        "configs/decoding.yaml)")

@@ -41,14 +41,15 @@ def create_app(engine: Engine, store: Any, guard: GuardLike | None = None, *,
                rate_limit: float | None = DEFAULT_RATE_LIMIT, rate_burst: int | None = None,
                journal: str | os.PathLike[str] | None = None,
                idempotency_entries: int = 10_000, idempotency_ttl_s: float = 24 * 3600,
-               ) -> FastAPI:
+               grounder: Any = None) -> FastAPI:
     """The FastAPI app around one engine and one store (see the module docstring).
 
     `rate_limit`: requests a minute per API key (None: no limit), with bursts of `rate_burst`
     (default half a minute's worth). `journal`: the file where streamed text is journalled as
     it is sent (see `liquidcare.serve.journal`; None: no journal, a crash mid-stream loses the
     partial reply); replies a crash cut are stored from it now. `idempotency_*`: how many
-    Idempotency-Key results are kept, and for how long.
+    Idempotency-Key results are kept, and for how long. `grounder`: the knowledge base and
+    retriever that ground replies (serve/grounding.py; None: the model answers alone).
     """
     partials = PartialJournal(journal) if journal is not None else None
     if partials is not None:
@@ -68,7 +69,7 @@ def create_app(engine: Engine, store: Any, guard: GuardLike | None = None, *,
     app.state.store = store
     app.state.guard = guard
     app.state.service = ChatService(engine, store, guard, default_max_tokens=default_max_tokens,
-                                    journal=partials)
+                                    journal=partials, grounder=grounder)
     app.state.rate_limiter = RateLimiter(rate_limit, rate_burst) if rate_limit else None
     app.state.idempotency = IdempotencyCache(idempotency_entries, idempotency_ttl_s)
     app.state.model_dir = model_dir

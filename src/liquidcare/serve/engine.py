@@ -16,15 +16,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import torch
 
 from liquidcare.errors import UserError
+
+from .decoding import DecodingDefaults, ReplyPenalties, defaults_for
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,7 @@ class Loaded:
     model: Any
     tokenizer: Any
     version: str  # liquidcare.surgery.model_version of what was loaded
+    decoding: DecodingDefaults = DecodingDefaults()  # what a request that does not say gets
 
     @property
     def context_length(self) -> int:
@@ -76,14 +80,42 @@ class Loaded:
 
 @dataclass
 class GenerationParams:
+    """One request's decoding settings. None means "the model's default" (`DecodingDefaults`,
+    per model in configs/decoding.yaml), filled in by the engine when the job runs."""
+
     max_tokens: int = 256
-    temperature: float = 0.0  # 0: greedy
-    top_p: float = 1.0
+    temperature: float | None = None  # 0: greedy and deterministic
+    top_p: float | None = None
+    top_k: int | None = None
+    repetition_penalty: float | None = None
+    no_repeat_ngram_size: int | None = None
+    frequency_penalty: float | None = None  # OpenAI's fields (see liquidcare.serve.decoding)
+    presence_penalty: float | None = None
     seed: int | None = None
     stop: Sequence[str] = ()
     # True: send the reply only once it is complete (and checked by an output guard), so that
     # no unchecked text ever reaches the client
     buffered: bool = False
+
+    def resolved(self, defaults: DecodingDefaults) -> GenerationParams:
+        """These settings with every None taken from `defaults`."""
+        filled = {name: getattr(defaults, name) for name in _DECODING
+                  if getattr(self, name) is None}
+        return replace(self, **filled)
+
+
+_DECODING = ("temperature", "top_p", "top_k", "repetition_penalty", "no_repeat_ngram_size",
+             "frequency_penalty", "presence_penalty")
+_PARAM_NAMES = {f.name for f in fields(GenerationParams)}
+
+
+def with_overrides(params: GenerationParams | None, overrides: dict[str, Any]) -> GenerationParams:
+    """`params` (or the defaults) with keyword overrides such as ``frequency_penalty=0.5``."""
+    unknown = set(overrides) - _PARAM_NAMES
+    if unknown:
+        raise UserError(f"unknown generation setting(s) {', '.join(sorted(unknown))} "
+                        f"(known: {', '.join(sorted(_PARAM_NAMES))})")
+    return replace(params or GenerationParams(), **overrides)
 
 
 @dataclass
@@ -109,6 +141,9 @@ class Job:
     params: GenerationParams
     on_complete: Callable[[Job], None] | None = None
     loop: asyncio.AbstractEventLoop | None = None
+    # a reply composed without the model (an extractive grounded answer): the worker streams it
+    # in its turn and runs on_complete on it exactly as on a generated one
+    prepared: str | None = None
     # filled by the worker
     version: str = ""
     text: str = ""
@@ -160,8 +195,10 @@ class _DeltaStreamer:
     character or could be the start of a stop string.
     """
 
-    def __init__(self, job: Job, tokenizer: Any) -> None:
+    def __init__(self, job: Job, tokenizer: Any, end_ids: set[int] | frozenset[int] = frozenset()
+                 ) -> None:
         self.job, self.tokenizer = job, tokenizer
+        self.end_ids = end_ids  # tokens that end the turn: never part of the reply's text
         self.ids: list[int] = []
         self.sent = 0  # characters of the reply already sent
         self.prompt_seen = False
@@ -174,7 +211,11 @@ class _DeltaStreamer:
             return
         if self.stopped:
             return
-        self.ids.extend(int(t) for t in value.reshape(-1).tolist())
+        for token in value.reshape(-1).tolist():
+            if int(token) in self.end_ids:
+                self.stopped = True
+                break
+            self.ids.append(int(token))
         text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
         for stop in self.job.params.stop:
             cut = text.find(stop)
@@ -229,10 +270,14 @@ class Engine:
 
     def __init__(self, model: Any, tokenizer: Any, version: str, *, max_queue: int = 64,
                  loader: Loader | None = None, versioner: Callable[[str], str] | None = None,
-                 retry_after: int = 2) -> None:
+                 retry_after: int = 2, decoding: DecodingDefaults | None = None,
+                 decoding_table: dict[str, DecodingDefaults] | None = None) -> None:
         if max_queue < 1:
             raise ValueError("max_queue must be at least 1")
-        self._loaded = Loaded(model, tokenizer, version)
+        # defaults per model name (from_pretrained) follow a reload; a fixed `decoding` stays
+        self._decoding_table = decoding_table
+        self._per_model = False
+        self._loaded = Loaded(model, tokenizer, version, decoding or DecodingDefaults())
         self._lock = threading.Lock()
         self._reload_lock = threading.Lock()
         self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=max_queue)
@@ -247,15 +292,21 @@ class Engine:
 
     @classmethod
     def from_pretrained(cls, name_or_dir: str, device: str = "auto", dtype: Any = None,
+                        decoding_table: dict[str, DecodingDefaults] | None = None,
                         **kwargs: Any) -> Engine:
+        """Load a model and take its decoding defaults from `decoding_table` (by default
+        `liquidcare.serve.decoding.MODEL_DEFAULTS`, the same as configs/decoding.yaml)."""
         from liquidcare.surgery import load_model, model_version
 
         def loader(name: str) -> tuple[Any, Any]:
             return load_model(name, device=device, dtype=dtype)
 
         model, tokenizer = loader(name_or_dir)
-        return cls(model, tokenizer, model_version(name_or_dir), loader=loader,
-                   versioner=model_version, **kwargs)
+        engine = cls(model, tokenizer, model_version(name_or_dir), loader=loader,
+                     versioner=model_version, decoding=defaults_for(name_or_dir, decoding_table),
+                     decoding_table=decoding_table, **kwargs)
+        engine._per_model = True
+        return engine
 
     # -- what the server reads ---------------------------------------------------------------
     @property
@@ -274,12 +325,18 @@ class Engine:
     # -- jobs --------------------------------------------------------------------------------
     def submit(self, messages: list[dict[str, str]], params: GenerationParams | None = None, *,
                on_complete: Callable[[Job], None] | None = None,
-               loop: asyncio.AbstractEventLoop | None = None) -> Job:
-        """Queue a chat; raises EngineBusyError at once when the queue is full."""
+               loop: asyncio.AbstractEventLoop | None = None, prepared: str | None = None,
+               **overrides: Any) -> Job:
+        """Queue a chat; raises EngineBusyError at once when the queue is full.
+
+        Keyword overrides change single settings (``temperature=0``, ``frequency_penalty=0.5``);
+        `prepared` is a reply already composed (it is streamed and completed without the model).
+        """
         if self._closed:
             raise EngineStoppedError("the engine is closed")
-        job = Job([dict(m) for m in messages], params or GenerationParams(),
-                  on_complete=on_complete, loop=loop)
+        params = with_overrides(params, overrides) if overrides else params or GenerationParams()
+        job = Job([dict(m) for m in messages], params, on_complete=on_complete, loop=loop,
+                  prepared=prepared)
         try:
             self._queue.put_nowait(job)
         except queue.Full:
@@ -287,9 +344,10 @@ class Engine:
         return job
 
     def generate(self, messages: list[dict[str, str]],
-                 params: GenerationParams | None = None) -> Job:
-        """Submit and wait: the finished job (raises its error, if any)."""
-        job = self.submit(messages, params)
+                 params: GenerationParams | None = None, **overrides: Any) -> Job:
+        """Submit and wait: the finished job (raises its error, if any). Keyword overrides as in
+        `submit`: ``engine.generate(chat, frequency_penalty=0.5, presence_penalty=0.3)``."""
+        job = self.submit(messages, params, **overrides)
         for event in job.events():
             if event.kind == "error":
                 raise event.error  # type: ignore[misc]
@@ -316,12 +374,14 @@ class Engine:
             try:
                 model, tokenizer = self._loader(name_or_dir)
                 version = self._versioner(name_or_dir) if self._versioner else str(name_or_dir)
+                decoding = (defaults_for(name_or_dir, self._decoding_table) if self._per_model
+                            else self.loaded.decoding)
             except Exception as err:  # noqa: BLE001 - whatever failed, the old model stays
                 log.warning("reload of %s failed: %s", name_or_dir, err)
                 raise ReloadError(f"cannot load {name_or_dir}: {err}; still serving "
                                   f"{self.version}") from err
             with self._lock:
-                self._loaded = Loaded(model, tokenizer, version)
+                self._loaded = Loaded(model, tokenizer, version, decoding)
         log.info("serving %s", version)
         return version
 
@@ -348,7 +408,11 @@ class Engine:
     def _generate(self, job: Job) -> None:
         loaded = self.loaded  # the snapshot this job keeps to its end, whatever reload does
         job.version = loaded.version
+        if job.prepared is not None:
+            self._prepared(job)
+            return
         model, tokenizer = loaded.model, loaded.tokenizer
+        params = job.params.resolved(loaded.decoding)
         enc = render_prompt(tokenizer, job.messages)
         prompt_len = enc["input_ids"].shape[1]
         job.prompt_tokens = prompt_len
@@ -358,30 +422,37 @@ class Engine:
                 f"the conversation is {prompt_len} tokens and this model reads at most "
                 f"{loaded.context_length}; send fewer or shorter messages"
             )
-        max_new = min(job.params.max_tokens, room)
+        max_new = min(params.max_tokens, room)
         job.emit(Event("start"))
 
         device = next(model.parameters()).device
         enc = {k: v.to(device) for k, v in enc.items()}
-        streamer = _DeltaStreamer(job, tokenizer)
+        eos = _eos_ids(model, tokenizer) | _token_ids(tokenizer, loaded.decoding.stop_tokens)
+        streamer = _DeltaStreamer(job, tokenizer, eos)
         sampling: dict[str, Any] = {"do_sample": False}
-        if job.params.temperature > 0:
-            if job.params.seed is not None:
-                torch.manual_seed(job.params.seed)
-            sampling = {"do_sample": True, "temperature": job.params.temperature,
-                        "top_p": job.params.top_p}
+        if params.temperature > 0:
+            if params.seed is not None:
+                torch.manual_seed(params.seed)
+            sampling = {"do_sample": True, "temperature": params.temperature,
+                        "top_p": params.top_p, "top_k": params.top_k}
+        penalties = ReplyPenalties(prompt_len, params.repetition_penalty,
+                                   params.no_repeat_ngram_size, params.frequency_penalty,
+                                   params.presence_penalty)
+        if penalties.active:
+            sampling["logits_processor"] = [penalties]
         pad = tokenizer.pad_token_id
         if pad is None:
             pad = tokenizer.eos_token_id
         with torch.inference_mode():
             out = model.generate(
                 **enc, max_new_tokens=max_new, streamer=streamer, pad_token_id=pad,
-                stopping_criteria=[_StopWhen(streamer)], **sampling,
+                stopping_criteria=[_StopWhen(streamer)], eos_token_id=sorted(eos) or None,
+                **sampling,
             )
         streamer.end()
         new_ids = out[0, prompt_len:].tolist()
+        # generate() pads a finished row with pad tokens only in batches; ours is one row
         job.completion_tokens = len(new_ids)
-        eos = _eos_ids(model, tokenizer)
         ended = streamer.stopped or (new_ids and new_ids[-1] in eos)
         job.finish_reason = "stop" if ended or len(new_ids) < max_new else "length"
         sent = job.text[: streamer.sent]
@@ -393,6 +464,43 @@ class Engine:
         else:
             # part of the old reply already went out (an unbuffered job): say it is replaced
             job.emit(Event("replace", job.text))
+
+
+    def _prepared(self, job: Job) -> None:
+        """A reply composed without the model: streamed in a few pieces, then completed."""
+        text = job.prepared or ""
+        job.prompt_tokens, job.completion_tokens, job.finish_reason = 0, 0, "stop"
+        job.emit(Event("start"))
+        job.text = text
+        if not job.params.buffered:
+            # sentence by sentence, so a streaming client sees it arrive as it would from a model
+            pieces = [p for p in _SENTENCE_END.split(text) if p]
+            for piece in pieces:
+                job.emit(Event("delta", piece))
+            sent = text
+        else:
+            sent = ""
+        if job.on_complete is not None:
+            job.on_complete(job)
+        if job.text.startswith(sent):
+            if len(job.text) > len(sent):
+                job.emit(Event("delta", job.text[len(sent):]))
+        else:
+            job.emit(Event("replace", job.text))
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?:\n])(?=\s)")
+
+
+def _token_ids(tokenizer: Any, tokens: Sequence[str]) -> set[int]:
+    """Ids of the stop tokens this tokenizer knows as single tokens (others are skipped)."""
+    ids: set[int] = set()
+    unk = getattr(tokenizer, "unk_token_id", None)
+    for token in tokens:
+        value = tokenizer.convert_tokens_to_ids(token)
+        if isinstance(value, int) and value >= 0 and value != unk:
+            ids.add(value)
+    return ids
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> set[int]:

@@ -63,8 +63,10 @@ def completion(turn: Turn, job: Job | None, completion_id: str, created: int) ->
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                      "finish_reason": finish, "logprobs": None}],
         "usage": usage(job),
-        # extensions: where the reply is stored, for /v1/feedback and for continuing the chat
+        # extensions: where the reply is stored, for /v1/feedback and for continuing the chat,
+        # and the knowledge-base passages it was built on
         "message_id": message_id, "conversation_id": turn.conversation_id,
+        "sources": job.extra.get("sources", []) if job else [],
     })
 
 
@@ -115,7 +117,8 @@ async def sse(turn: Turn, job: Job | None, events: AsyncIterator[Any] | None,
         finished = True
         if on_done is not None:
             on_done(completion(turn, job, completion_id, created))
-        yield chunk({}, finish, message_id=message_id, conversation_id=turn.conversation_id)
+        yield chunk({}, finish, message_id=message_id, conversation_id=turn.conversation_id,
+                    sources=job.extra.get("sources", []) if job else [])
         if include_usage:
             body = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
                     "model": version, "choices": [], "usage": usage(job)}
@@ -156,7 +159,8 @@ async def sse_of(result: dict[str, Any]) -> AsyncIterator[str]:
         ({"role": "assistant", "content": ""}, None, {}),
         ({"content": choice["message"]["content"]}, None, {}),
         ({}, choice["finish_reason"], {"message_id": result.get("message_id"),
-                                       "conversation_id": result.get("conversation_id")}),
+                                       "conversation_id": result.get("conversation_id"),
+                                       "sources": result.get("sources", [])}),
     ):
         body = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish,
                                      "logprobs": None}], **extra}

@@ -94,7 +94,7 @@ class ChatCompletionRequest(Strict):
     max_completion_tokens: Annotated[int, Field(ge=1, le=MAX_TOKENS)] | None = None
     temperature: Annotated[float, Field(ge=0.0, le=2.0, allow_inf_nan=False)] | None = None
     top_p: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)] | None = None
-    # OpenAI's repetition controls (-2..2), passed to the engine when it takes them
+    # OpenAI's repetition controls (-2..2), applied to the reply's tokens; see serve/decoding.py
     frequency_penalty: Annotated[float, Field(ge=-2.0, le=2.0, allow_inf_nan=False)] | None = None
     presence_penalty: Annotated[float, Field(ge=-2.0, le=2.0, allow_inf_nan=False)] | None = None
     n: Annotated[int, Field(ge=1, le=1)] | None = None

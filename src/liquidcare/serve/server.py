@@ -30,6 +30,9 @@ class ServeConfig:
     device: str = "auto"
     rate_limit: float = 120.0  # requests a minute per API key; 0: no limit
     journal: str | None = None  # streamed replies in flight; None: beside the store
+    grounding: str = "extractive"  # extractive | generative | off (serve/grounding.py)
+    knowledge: str | None = None  # knowledge-base folder (default: the bundled one)
+    decoding: str | None = None  # decoding defaults YAML (default: configs/decoding.yaml's table)
 
 
 def journal_path(config: ServeConfig) -> str:
@@ -55,16 +58,39 @@ def build_app(config: ServeConfig) -> Any:
     from .guard import load_guard
 
     guard = load_guard(config.guard_policy) if config.guard == "on" else None
+    grounder = load_grounder(config.grounding, config.knowledge, config.guard_policy)
     store = open_store(config.store)
     engine = Engine.from_pretrained(config.model, device=config.device,
-                                    max_queue=config.max_queue)
+                                    max_queue=config.max_queue,
+                                    decoding_table=load_table(config.decoding))
     if config.rate_limit < 0:
         from liquidcare.errors import UserError
 
         raise UserError("--rate-limit must be 0 (no limit) or a positive number a minute")
     return create_app(engine, store, guard, default_max_tokens=config.max_tokens,
                       model_dir=config.model, rate_limit=config.rate_limit or None,
-                      journal=journal_path(config))
+                      journal=journal_path(config), grounder=grounder)
+
+
+def load_grounder(mode: str, knowledge: str | None, policy: str | None = None) -> Any:
+    """The knowledge base and retriever for `mode`, or None when grounding is off."""
+    from .grounding import MODES, Grounder, GroundingError
+
+    if mode not in MODES:
+        raise GroundingError(f"--grounding must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode == "off":
+        return None
+    from liquidcare.safety.policy import load_policy
+
+    return Grounder.load(knowledge, mode=mode, policy=load_policy(policy))
+
+
+def load_table(path: str | None) -> Any:
+    if path is None:
+        return None
+    from .decoding import load_decoding
+
+    return load_decoding(path)
 
 
 def app_from_env() -> Any:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from liquidcare.errors import UserError
+from liquidcare.feedback.training import EXTRACTIVE_SUFFIX
 
 from .engine import Engine, Event, GenerationParams, Job
 from .guard import FALLBACK_REPLY, GuardLike, verdict_dict
@@ -87,10 +88,12 @@ def _attr(obj: Any, name: str, default: Any = None) -> Any:
 
 class ChatService:
     def __init__(self, engine: Engine, store: Any, guard: GuardLike | None = None,
-                 default_max_tokens: int = 256, journal: Any = None) -> None:
+                 default_max_tokens: int = 256, journal: Any = None,
+                 grounder: Any = None) -> None:
         self.engine, self.store, self.guard = engine, store, guard
         self.default_max_tokens = default_max_tokens
         self.journal = journal  # PartialJournal: streamed text as it is sent, for crashes
+        self.grounder = grounder  # liquidcare.serve.grounding.Grounder: the knowledge base
 
     # -- before the model --------------------------------------------------------------------
     def plan(self, user: Any, messages: list[dict[str, str]], twin_id: Any = None,
@@ -133,6 +136,8 @@ class ChatService:
                 turn.blocked_reply = verdict.safe_reply or FALLBACK_REPLY.get(
                     lang, FALLBACK_REPLY["en"])
                 turn.version = GUARD_VERSION
+        if self.grounder is not None and turn.blocked_reply is None:
+            self._ground(user, turn, twin)
         return turn
 
     def commit(self, turn: Turn) -> None:
@@ -178,17 +183,36 @@ class ChatService:
         self.commit(turn)
         return turn
 
+    def _ground(self, user: Any, turn: Turn, twin: Any) -> None:
+        """Passages and twin facts for this turn (serve/grounding.py). The guard keeps seeing
+        the plain prompt: quoting a passage handed to the model is not leaking the system
+        prompt."""
+        events: list[Any] = []
+        if twin is not None:
+            try:
+                events = list(self.store.timeline(_attr(twin, "id"), by=user))
+            except UserError:
+                events = []  # a person may not read their own timeline; the twin still counts
+        grounding = self.grounder.ground(turn.prompt, twin, events)
+        turn.lang = grounding.lang
+        turn.extra["grounding"] = grounding
+
     def _system_prompt(self, twin: Any, messages: list[dict[str, str]]
                        ) -> tuple[str, str, str]:
         """(system prompt, language, who wrote it: "server" or "client")."""
         if twin is not None:
             return twin.system_prompt(), str(_attr(twin, "language", "en") or "en"), "server"
+        from liquidcare.safety.language import conversation_language
+
+        # without a twin, the care prompt speaks the asker's language (an English prompt makes
+        # a small model answer a Spanish question in English)
+        lang = conversation_language(messages, default="en")
         given = [m["content"] for m in messages if m["role"] in ("system", "developer")]
         if given:
-            return "\n\n".join(given), "en", "client"
+            return "\n\n".join(given), lang, "client"
         from liquidcare.data import CARE_SYSTEM_PROMPT
 
-        return CARE_SYSTEM_PROMPT["en"], "en", "server"
+        return CARE_SYSTEM_PROMPT.get(lang, CARE_SYSTEM_PROMPT["en"]), lang, "server"
 
     # -- the model ---------------------------------------------------------------------------
     def gate(self, turn: Turn) -> SentenceGate | None:
@@ -209,12 +233,17 @@ class ChatService:
             # not streamed: the output check needs the whole reply before any is sent;
             # streamed: the request's SentenceGate holds back each sentence until it is checked
             params.buffered = not guarded_stream
+        grounding = turn.extra.get("grounding")
+        sources = list(grounding.sources) if grounding is not None else []
 
         def on_complete(job: Job) -> None:
             if not turn.committed.wait(COMMIT_WAIT_S) or turn.cancelled:
                 job.extra["stored"] = False  # the request failed before it stored anything
                 return
             verdict, model_text = None, job.text
+            if grounding is not None and grounding.prepared is None:
+                job.text = self.grounder.finish(grounding, job.text)
+            job.extra["sources"] = sources
             if guarded_stream:
                 gate = self.gate(turn)
                 job.text, verdict = gate.replay(job.text)  # what the request showed, checked
@@ -223,6 +252,7 @@ class ChatService:
                 if not verdict.allowed:
                     job.text = verdict.safe_reply or FALLBACK_REPLY.get(turn.lang,
                                                                         FALLBACK_REPLY["en"])
+                    job.extra["sources"] = []  # the refusal is not built on them
                 elif verdict.safe_reply is not None:  # allowed, rewritten (an escalation)
                     job.text = verdict.safe_reply
             entry = turn.extra.get("journal_id") if self.journal is not None else None
@@ -231,9 +261,14 @@ class ChatService:
             # a reply the guard replaced or rewrote is the guard's words: stored as "guard" with
             # the model's own text kept for audit, never rated or trained on as the model's
             origin = "model" if job.text == model_text else "guard"
+            version = job.version if origin == "model" else GUARD_VERSION
+            if origin == "model" and grounding is not None and grounding.prepared is not None:
+                # an extractive reply is the knowledge base's vetted text, not the model's
+                # words: ratable, never a training completion (see feedback/training.py)
+                version = f"{job.version}{EXTRACTIVE_SUFFIX}"
             msg = self.store.add_message(
                 turn.conversation_id, role="assistant", content=job.text, by=user,
-                model_version=job.version if origin == "model" else GUARD_VERSION, origin=origin,
+                model_version=version, origin=origin,
                 prompt=turn.seen_prompt(),
                 original_content=model_text if origin == "guard" else None)
             job.extra["message_id"] = _attr(msg, "id")
@@ -246,6 +281,10 @@ class ChatService:
             # tells a streaming request that what follows is the checked, stored reply
             job.emit(Event("checked", job.text))
 
+        if grounding is not None:
+            return self.engine.submit(grounding.messages or turn.prompt, params,
+                                      on_complete=on_complete, loop=loop,
+                                      prepared=grounding.prepared, **overrides)
         return self.engine.submit(turn.prompt, params, on_complete=on_complete, loop=loop,
                                   **overrides)
 

@@ -8,7 +8,8 @@
 
 With a store the chat runs through the same `ChatService` as the HTTP server: the twin's system
 prompt, every message stored with the model version, guard verdicts, ratings. Without a store it
-keeps the conversation in memory and cannot rate.
+keeps the conversation in memory and cannot rate. With a grounder (the knowledge base) each reply
+is built on the passages that answer the question, and their sources are listed under it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 from liquidcare.errors import UserError
 
@@ -30,13 +32,16 @@ HELP = "commands: /good [comment], /bad [comment], /twin [ID], /new, /quit"
 class TerminalChat:
     def __init__(self, engine: Engine, store: Any = None, user: Any = None,
                  twin_id: Any = None, guard: GuardLike | None = None,
-                 console: Console | None = None, max_tokens: int = 256) -> None:
+                 console: Console | None = None, max_tokens: int = 256,
+                 grounder: Any = None) -> None:
         if store is not None and user is None:
             raise UserError("a chat with --store needs an API key (--key or LIQUIDCARE_API_KEY)")
         self.engine, self.store, self.user, self.guard = engine, store, user, guard
+        self.grounder = grounder
         self.console = console or Console()
         self.max_tokens = max_tokens
-        self.service = ChatService(engine, store, guard) if store is not None else None
+        self.service = (ChatService(engine, store, guard, grounder=grounder)
+                        if store is not None else None)
         self.twin_id = twin_id
         self.conversation_id: Any = None
         self.history: list[dict[str, str]] = []  # only without a store
@@ -114,7 +119,7 @@ class TerminalChat:
         self.console.print("[bold cyan]assistant>[/bold cyan] ", end="")
         if self.service is None:
             self.history.append({"role": "user", "content": text})
-            job = self.engine.submit(self.history, params)
+            job = self._submit_in_memory(params)
         else:
             turn = self.service.prepare(self.user, [{"role": "user", "content": text}],
                                         twin_id=self.twin_id,
@@ -135,10 +140,33 @@ class TerminalChat:
                 self.console.print()
                 raise event.error  # type: ignore[misc]
         self.console.print()
+        self.show_sources(job.extra.get("sources") or [])
         if self.service is None:
             self.history.append({"role": "assistant", "content": job.text})
         else:
             self.last_reply_id = job.extra.get("message_id")
+
+    def _submit_in_memory(self, params: GenerationParams) -> Any:
+        """A turn without a store: grounded like the server's, kept in `history`."""
+        if self.grounder is None:
+            return self.engine.submit(self.history, params)
+        grounding = self.grounder.ground(self.history)
+        sources = grounding.sources
+
+        def on_complete(job: Any) -> None:
+            if grounding.prepared is None:
+                job.text = self.grounder.finish(grounding, job.text)
+            job.extra["sources"] = sources
+
+        return self.engine.submit(grounding.messages or self.history, params,
+                                  on_complete=on_complete, prepared=grounding.prepared)
+
+    def show_sources(self, sources: list[dict[str, Any]]) -> None:
+        """The passages a reply was built on, under it: title, publisher, review date, link."""
+        for n, src in enumerate(sources, 1):
+            line = (f"  [{n}] {src.get('title')} — {src.get('publisher')} "
+                    f"(reviewed {src.get('reviewed')}) {src.get('url')}")
+            self.console.print(Text(line, style="dim"), highlight=False)
 
     def run(self, read: Callable[[], str] | None = None) -> int:
         """Read lines until /quit or end of input."""
