@@ -173,8 +173,8 @@ def main() -> int:
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--guard", choices=["on", "off"], default="off",
-                        help="the servers' --guard (on: replies are sent once checked, so TTFT "
-                        "equals latency)")
+                        help="the servers' --guard (on: replies go out sentence by sentence, "
+                        "each checked first, so TTFT is about the first sentence)")
     parser.add_argument("--timeout", type=float, default=TIMEOUT,
                         help="seconds a client waits for a reply (default: %(default)s)")
     parser.add_argument("--json", default=None, help="also write the rows here")

@@ -47,3 +47,48 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(10)
 
+
+
+def scripted(engine: Engine, pieces: list[str], error: BaseException | None = None,
+             pause: float = 0.0) -> list[Any]:
+    """Make `engine.submit` answer with `pieces` (then `error`, if given) instead of the model,
+    keeping the engine's contract: start, deltas (unless buffered), on_complete, the rest of the
+    reply or a replacement, done. Returns the list of jobs it made."""
+    from liquidcare.serve.engine import Event, GenerationParams, Job
+
+    jobs: list[Any] = []
+
+    def submit(messages, params=None, *, on_complete=None, loop=None, **overrides):
+        job = Job([dict(m) for m in messages], params or GenerationParams(),
+                  on_complete=on_complete, loop=loop)
+        jobs.append(job)
+
+        def run() -> None:
+            job.version = "scripted"
+            job.emit(Event("start"))
+            sent = ""
+            for piece in pieces:
+                time.sleep(pause)
+                job.text += piece
+                if not job.params.buffered:
+                    job.emit(Event("delta", piece))
+                    sent += piece
+            if error is not None:
+                job.error = error
+                job.emit(Event("error", error=error))
+                return
+            job.completion_tokens = len(pieces)
+            if job.on_complete is not None:
+                job.on_complete(job)
+            if job.text.startswith(sent):
+                if len(job.text) > len(sent):
+                    job.emit(Event("delta", job.text[len(sent):]))
+            else:
+                job.emit(Event("replace", job.text))
+            job.emit(Event("done"))
+
+        threading.Thread(target=run, daemon=True).start()
+        return job
+
+    engine.submit = submit  # type: ignore[method-assign]
+    return jobs

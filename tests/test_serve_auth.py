@@ -1,7 +1,9 @@
 """Authorisation matrix: every endpoint × {no key, bad key, wrong user, right user}.
 
 "Wrong user" is an authenticated carer who is not linked to the twin (or, for admin endpoints, a
-carer who is not an admin); "right user" is the twin's carer (or the admin).
+carer who is not an admin); "right user" is the twin's carer (or the admin). A record the wrong
+user may not see answers 404, the same as one that does not exist (a 403 would tell a stranger
+which ids exist); an endpoint their role may not use answers 403.
 """
 
 from __future__ import annotations
@@ -20,22 +22,22 @@ CHAT = {"messages": [{"role": "user", "content": "w4"}], "max_tokens": 2}
 # "admin" | "any"), what the wrong user (a carer neither linked to the twin nor an admin) gets
 ENDPOINTS = [
     ("models", "GET", "/v1/models", None, "any", None),
-    ("chat", "POST", "/v1/chat/completions", {**CHAT, "user": "{twin}"}, "carer", 403),
+    ("chat", "POST", "/v1/chat/completions", {**CHAT, "user": "{twin}"}, "carer", 404),
     ("chat-continue", "POST", "/v1/chat/completions", {**CHAT, "conversation_id": "#conv"},
-     "carer", 403),
-    ("feedback", "POST", "/v1/feedback", {"message_id": "#msg", "value": 1}, "carer", 403),
+     "carer", 404),
+    ("feedback", "POST", "/v1/feedback", {"message_id": "#msg", "value": 1}, "carer", 404),
     ("conversations", "GET", "/v1/conversations", None, "carer", "hidden:conv"),
-    ("conversation", "GET", "/v1/conversations/{conv}", None, "carer", 403),
+    ("conversation", "GET", "/v1/conversations/{conv}", None, "carer", 404),
     ("twins", "GET", "/v1/twins", None, "carer", "hidden:twin"),
     ("twin-create", "POST", "/v1/twins", {"name": "Pepe", "language": "es"}, "any", None),
-    ("twin", "GET", "/v1/twins/{twin}", None, "carer", 403),
+    ("twin", "GET", "/v1/twins/{twin}", None, "carer", 404),
     ("twin-patch", "PATCH", "/v1/twins/{twin}",
-     {"expected_version": "#version", "changes": {"age": 85}}, "carer", 403),
-    ("timeline", "GET", "/v1/twins/{twin}/timeline", None, "carer", 403),
+     {"expected_version": "#version", "changes": {"age": 85}}, "carer", 404),
+    ("timeline", "GET", "/v1/twins/{twin}/timeline", None, "carer", 404),
     ("reload", "POST", "/v1/admin/reload", {"model": "{model}"}, "admin", 403),
-    ("export", "GET", "/v1/admin/persons/{twin}/export", None, "admin", 403),
-    ("audit", "GET", "/v1/admin/persons/{twin}/audit", None, "admin", 403),
-    ("forget", "POST", "/v1/admin/persons/{twin}/forget", None, "admin", 403),
+    ("export", "GET", "/v1/admin/persons/{twin}/export", None, "admin", 404),
+    ("audit", "GET", "/v1/admin/persons/{twin}/audit", None, "admin", 404),
+    ("forget", "POST", "/v1/admin/persons/{twin}/forget", None, "admin", 404),
 ]
 
 
@@ -85,6 +87,12 @@ def test_authorisation(store_url, tmp_path, name, method, path, body, right, wro
         elif wrong_status is not None:
             assert r.status_code == wrong_status, r.text
             assert r.json()["error"]["message"]
+            if wrong_status == 404 and "{twin}" in path:
+                # the same answer as for an id that does not exist
+                missing = client.request(method, path.format(**{**ids, "twin": 999999}),
+                                         json=payload, headers=auth(wrong_key))
+                assert missing.status_code == 404
+                assert missing.json()["error"]["type"] == r.json()["error"]["type"]
         right_key = world.admin_key if right == "admin" else world.carer_key
         r = call(auth(right_key))
         assert 200 <= r.status_code < 300, r.text

@@ -16,6 +16,7 @@ from liquidcare.feedback import open_store
 from liquidcare.feedback.consent import SCOPES
 from liquidcare.serve import create_app
 from liquidcare.serve.routes import consent as consent_routes
+from liquidcare.serve.schemas import MAX_ID
 
 
 @dataclass
@@ -178,7 +179,7 @@ def test_the_person_and_an_admin_record_the_persons_consent(world, client):
     ({"scope": "service", "twin_id": "1"}, "twin_id"),           # strict: no strings for ids
     ({"scope": "service", "twin_id": True}, "twin_id"),
     ({"scope": "service", "twin_id": 0}, "twin_id"),
-    ({"scope": "service", "user_id": 2**63}, "user_id"),        # beyond a 64-bit id
+    ({"scope": "service", "user_id": MAX_ID + 1}, "user_id"),   # beyond the narrowest id
     ({"scope": "service", "twin_id": 1, "user_id": 1}, "not both"),
     ({"scope": "service", "subject": 1}, "subject: unknown field"),
     ({"scope": "service", "note": "x" * 2001}, "note"),
@@ -194,7 +195,7 @@ def test_malformed_bodies_are_422_naming_the_field(world, client, body, field):
 
 
 def test_ids_in_the_path_are_bounded_and_a_key_is_needed(world, client):
-    for bad in ("0", str(2**63), "abc"):
+    for bad in ("0", str(MAX_ID + 1), str(2**63), "abc", "+1", "²"):
         r = client.get(f"/v1/consent/twins/{bad}", headers=auth(world.admin_key))
         assert r.status_code == 422, r.text
     r = client.get("/v1/consent")

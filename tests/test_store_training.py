@@ -70,6 +70,16 @@ def test_guard_replies_are_labelled_kept_for_audit_and_never_exported(world, tmp
         assert s.get(MessageRow, guarded.id).original_content == "Sí, doble la dosis."
 
 
+def test_a_reply_cut_by_a_crash_is_ratable_but_never_a_training_completion(world, tmp_path):
+    store, carer, twin, conv = world
+    whole = _reply(store, conv, carer, twin, "Beba a sorbos pequeños.")
+    cut = store.add_message(conv.id, "assistant", "Beba a sor", by=carer,
+                            model_version="m1+partial", origin="model", prompt=[])
+    store.rate(whole.id, 1, by=carer)
+    store.rate(cut.id, 1, by=carer)
+    assert [r["message_id"] for r in store.training_rows()] == [whole.id]
+
+
 def test_the_stored_prompt_is_exported_not_one_rebuilt_from_the_twin(world, tmp_path):
     store, carer, twin, conv = world
     prompt = [{"role": "system", "content": "Eres un asistente. Hablas con Carmen.",

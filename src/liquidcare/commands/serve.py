@@ -13,7 +13,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise SystemExit("liquidcare serve: error: --workers must be at least 1")
     serve(ServeConfig(model=args.model, store=args.store, host=args.host, port=args.port,
                       workers=args.workers, guard=args.guard, guard_policy=args.guard_policy,
-                      max_queue=args.max_queue, max_tokens=args.max_tokens, device=args.device))
+                      max_queue=args.max_queue, max_tokens=args.max_tokens, device=args.device,
+                      rate_limit=args.rate_limit, journal=args.journal))
     return 0
 
 
@@ -67,7 +68,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        help="server processes, each with its own copy of the model (default: 1)")
     serve.add_argument("--guard", choices=["on", "off"], default="on",
                        help="check every request and reply with liquidcare.safety.Guard "
-                       "(default: on; with it a streamed reply is sent once checked)")
+                       "(default: on; with it a streamed reply is sent sentence by sentence, "
+                       "each sentence once checked)")
     serve.add_argument("--guard-policy", default=None, help="YAML policy for the guard")
     serve.add_argument("--max-queue", type=int, default=64,
                        help="requests waiting for the model before new ones get 503 "
@@ -75,6 +77,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.add_argument("--max-tokens", type=int, default=256,
                        help="reply length when a request sets none (default: 256)")
     serve.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
+    serve.add_argument("--rate-limit", type=float, default=120.0,
+                       help="requests a minute per API key, bursts of half that; over it a "
+                       "client gets 429 with Retry-After (default: 120; 0: no limit)")
+    serve.add_argument("--journal", default=None,
+                       help="file journalling streamed replies as they are sent, so a crash "
+                       "loses nothing a client saw (default: STORE.partials beside a SQLite "
+                       "store, else under ~/.local/state/liquidcare/)")
     serve.set_defaults(func=cmd_serve)
 
     chat = sub.add_parser(

@@ -50,6 +50,11 @@ def exported_prompt(prompt: list[dict[str, Any]]) -> tuple[list[dict[str, str]],
     return kept, len(prompt) - len(kept)
 
 
+# The serve layer's journal marks a reply cut short by a crash with this suffix on its model
+# version (serve/journal.py); the store only needs the convention, not the serve package.
+PARTIAL_SUFFIX = "+partial"
+
+
 class TrainingPart(StoreBase):
     def training_rows(
         self, scope: str = "research_retraining", mask: bool = True
@@ -120,6 +125,8 @@ class TrainingPart(StoreBase):
             msg = s.get(MessageRow, message_id)
             if msg is None or msg.role != "assistant" or msg.origin != "model" or not score:
                 continue
+            if (msg.model_version or "").endswith(PARTIAL_SUFFIX):
+                continue  # a reply cut by a crash is what the person saw, not a completion
             conv = s.get(ConversationRow, msg.conversation_id)
             if conv.user_id not in users_ok or (
                     conv.twin_id is not None and conv.twin_id not in twins_ok):

@@ -7,6 +7,7 @@ service from `request.app.state` through these dependencies, so each router is a
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -19,12 +20,19 @@ from .service import ChatService
 def current_user(request: Request,
                  authorization: Annotated[str | None, Header()] = None) -> Any:
     """The user whose API key is in `Authorization: Bearer <key>`, else 401."""
+    limiter = request.app.state.rate_limiter
     if not authorization or not authorization.lower().startswith("bearer "):
         raise HTTPException(401, "missing API key: send 'Authorization: Bearer <key>'",
                             headers={"WWW-Authenticate": "Bearer"})
-    user = request.app.state.store.authenticate(authorization[7:].strip())
+    key = authorization[7:].strip()
+    user = request.app.state.store.authenticate(key)
     if user is None:
+        if limiter is not None:  # guessing keys costs time: failures are limited per address
+            client = request.client.host if request.client else "?"
+            limiter.check(f"fail:{client}", "failed authentications from this address")
         raise HTTPException(401, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
+    if limiter is not None:
+        limiter.check("key:" + hashlib.sha256(key.encode()).hexdigest()[:32])
     return user
 
 

@@ -3,16 +3,21 @@ endpoint is OpenAI's)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, is_dataclass
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
+from starlette.concurrency import run_in_threadpool
+
+from liquidcare.errors import UserError
 
 from . import errors
 from .engine import Job
 from .service import Turn
+from .streaming import SentenceGate, client_events
 
 
 def to_json(obj: Any) -> Any:
@@ -64,9 +69,18 @@ def completion(turn: Turn, job: Job | None, completion_id: str, created: int) ->
 
 
 async def sse(turn: Turn, job: Job | None, events: AsyncIterator[Any] | None,
-              completion_id: str, created: int, include_usage: bool) -> AsyncIterator[str]:
-    """Server-sent events: one chunk per text delta, a last chunk with the finish reason and the
-    stored message id, then `data: [DONE]`."""
+              completion_id: str, created: int, include_usage: bool, *,
+              gate: SentenceGate | None = None, journal: Any = None, store: Any = None,
+              request_id: str = "-", on_done: Callable[[dict[str, Any]], None] | None = None,
+              ) -> AsyncIterator[str]:
+    """Server-sent events: one chunk per piece of text (per checked sentence with a guard), a
+    last chunk with the finish reason and the stored message id, then `data: [DONE]`.
+
+    A failure mid-stream stores what the client saw (marked partial) and ends with an error
+    chunk in OpenAI's shape and `[DONE]`, so the client is not left waiting. `on_done` gets the
+    whole completion once the reply is stored (for Idempotency-Key replays); if the client goes
+    away first, the rest of the job is awaited in the background for it.
+    """
     version = job.version if job else turn.version
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
@@ -76,25 +90,75 @@ async def sse(turn: Turn, job: Job | None, events: AsyncIterator[Any] | None,
                              "logprobs": None}], **extra}
         return f"data: {json.dumps(jsonable_encoder(body), ensure_ascii=False)}\n\n"
 
-    yield chunk({"role": "assistant", "content": ""})
-    if events is not None:
-        async for event in events:
-            if event.kind == "delta":
-                yield chunk({"content": event.text})
-            elif event.kind == "replace":
-                # an output guard replaced a reply that was partly sent: the extension field
-                # `replace` tells our clients to show this text instead of what came before
-                yield chunk({"content": event.text}, replace=True)
-            elif event.kind == "error":
-                message = str(event.error) or type(event.error).__name__
-                yield f"data: {json.dumps(errors.error_body(500, message))}\n\n"
-                return
-    else:
-        yield chunk({"content": turn.blocked_reply or ""})
-    text, message_id, _, finish = reply_of(turn, job)
-    yield chunk({}, finish, message_id=message_id, conversation_id=turn.conversation_id)
-    if include_usage:
-        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
-                "model": version, "choices": [], "usage": usage(job)}
-        yield f"data: {json.dumps(body)}\n\n"
+    finished = False
+    try:
+        yield chunk({"role": "assistant", "content": ""})
+        if events is not None:
+            entry = turn.extra.get("journal_id")
+            async for kind, value in client_events(events, gate, journal, entry):
+                if kind == "delta":
+                    yield chunk({"content": value})
+                elif kind == "replace":
+                    # an output guard replaced text already sent: the extension field `replace`
+                    # tells our clients to show this text instead of what came before
+                    yield chunk({"content": value}, replace=True)
+                elif kind == "error":
+                    if journal is not None and entry is not None:
+                        await run_in_threadpool(journal.store_partial, entry, store)
+                    yield f"data: {json.dumps(_stream_error(value, request_id))}\n\n"
+                    yield "data: [DONE]\n\n"
+                    finished = True  # nothing to remember: a retry runs afresh
+                    return
+        else:
+            yield chunk({"content": turn.blocked_reply or ""})
+        text, message_id, _, finish = reply_of(turn, job)
+        finished = True
+        if on_done is not None:
+            on_done(completion(turn, job, completion_id, created))
+        yield chunk({}, finish, message_id=message_id, conversation_id=turn.conversation_id)
+        if include_usage:
+            body = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
+                    "model": version, "choices": [], "usage": usage(job)}
+            yield f"data: {json.dumps(body)}\n\n"
+        yield "data: [DONE]\n\n"
+    finally:
+        if not finished and job is not None and on_done is not None:
+            # the client left mid-stream; the worker still stores the reply: remember it
+            asyncio.get_running_loop().create_task(
+                _remember_later(turn, job, events, completion_id, created, on_done))
+
+
+async def _remember_later(turn: Turn, job: Job, events: AsyncIterator[Any] | None,
+                          completion_id: str, created: int,
+                          on_done: Callable[[dict[str, Any]], None]) -> None:
+    if events is None:
+        return
+    async for event in events:
+        if event.kind == "error":
+            return
+    on_done(completion(turn, job, completion_id, created))
+
+
+def _stream_error(err: BaseException, request_id: str) -> dict[str, Any]:
+    if isinstance(err, UserError):
+        return errors.error_body(errors.status_of(err), str(err))
+    errors.log_bug(request_id, "POST", "/v1/chat/completions (stream)", err)
+    return errors.error_body(500, errors.internal_error_message(request_id),
+                             code="internal_error")
+
+
+async def sse_of(result: dict[str, Any]) -> AsyncIterator[str]:
+    """A stored completion as a stream (an Idempotency-Key replay of a streamed request)."""
+    base = {"id": result["id"], "object": "chat.completion.chunk", "created": result["created"],
+            "model": result["model"]}
+    choice = result["choices"][0]
+    for delta, finish, extra in (
+        ({"role": "assistant", "content": ""}, None, {}),
+        ({"content": choice["message"]["content"]}, None, {}),
+        ({}, choice["finish_reason"], {"message_id": result.get("message_id"),
+                                       "conversation_id": result.get("conversation_id")}),
+    ):
+        body = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish,
+                                     "logprobs": None}], **extra}
+        yield f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
     yield "data: [DONE]\n\n"

@@ -28,6 +28,23 @@ class ServeConfig:
     max_queue: int = 64
     max_tokens: int = 256
     device: str = "auto"
+    rate_limit: float = 120.0  # requests a minute per API key; 0: no limit
+    journal: str | None = None  # streamed replies in flight; None: beside the store
+
+
+def journal_path(config: ServeConfig) -> str:
+    """Where streamed replies are journalled: beside a SQLite store, else in the user's state
+    folder (one file per store URL, so two stores never share one)."""
+    if config.journal:
+        return config.journal
+    if "://" not in config.store:
+        return f"{config.store}.partials"
+    import hashlib
+    from pathlib import Path
+
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    digest = hashlib.sha256(config.store.encode()).hexdigest()[:12]
+    return str(state / "liquidcare" / f"partials-{digest}.db")
 
 
 def build_app(config: ServeConfig) -> Any:
@@ -41,8 +58,13 @@ def build_app(config: ServeConfig) -> Any:
     store = open_store(config.store)
     engine = Engine.from_pretrained(config.model, device=config.device,
                                     max_queue=config.max_queue)
+    if config.rate_limit < 0:
+        from liquidcare.errors import UserError
+
+        raise UserError("--rate-limit must be 0 (no limit) or a positive number a minute")
     return create_app(engine, store, guard, default_max_tokens=config.max_tokens,
-                      model_dir=config.model)
+                      model_dir=config.model, rate_limit=config.rate_limit or None,
+                      journal=journal_path(config))
 
 
 def app_from_env() -> Any:

@@ -4,33 +4,39 @@ The rule that ties a request to the store (docs/serve.md says the same):
 
 * `user` is a twin id. With it, the twin's system prompt comes first and replaces any system
   message the client sent (a client cannot rewrite the care instructions); the caller must be
-  allowed to read that twin (403 otherwise). Without it the chat has no twin and uses the client's
-  system message, or the project's care system prompt.
+  allowed to read that twin. Without it the chat has no twin and uses the client's system
+  message, or the project's care system prompt.
 * Without a `conversation_id`, a new conversation starts and every user/assistant message of the
   request is stored in order, so the stored conversation is exactly what the model saw.
 * With a `conversation_id` (the field, or the `X-Conversation-Id` header), the stored conversation
   is the history: the model sees it plus the request's trailing user message(s), which are then
   stored; the client's own copy of earlier turns is not used. The caller must own it.
 
-The reply is stored by the engine's worker (`on_complete`), with the version of the weights that
-wrote it, so a client that goes away mid-stream loses nothing. Guard verdicts are stored too.
+A turn is planned first (`plan`: reads and the input guard, no writes), then, once the model has
+taken the job (`start`; a full queue refuses it with nothing written), committed (`commit`: the
+conversation, the user's messages, the verdict). So a refused request leaves no trace in the
+store. The reply is stored by the engine's worker (`on_complete`) after the commit, with the
+version of the weights that wrote it, so a client that goes away mid-stream loses nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from liquidcare.errors import UserError
 
-from .engine import Engine, GenerationParams, Job
+from .engine import Engine, Event, GenerationParams, Job
 from .guard import FALLBACK_REPLY, GuardLike, verdict_dict
+from .streaming import SentenceGate
 
 log = logging.getLogger(__name__)
 
 GUARD_VERSION = "guard"  # model_version of a reply the guard wrote instead of the model
+COMMIT_WAIT_S = 120.0  # how long the worker waits for a request to commit before dropping it
 
 
 class ConversationMismatchError(UserError):
@@ -41,16 +47,23 @@ class ConversationMismatchError(UserError):
 
 @dataclass
 class Turn:
-    """One prepared chat turn: what the model will read and where the reply goes."""
+    """One chat turn: what the model will read and where the reply goes."""
 
     conversation_id: Any
     twin_id: Any
     prompt: list[dict[str, str]]  # system prompt first
     lang: str = "en"
     blocked_reply: str | None = None  # set when the input guard blocked: no model call
-    reply_id: Any = None  # the stored reply's message id (known at once when blocked)
+    reply_id: Any = None  # the stored reply's message id (known at commit when blocked)
     version: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # planned, not yet stored
+    user: Any = None
+    new_messages: list[dict[str, str]] = field(default_factory=list)
+    input_verdict: Any = None
+    last_message_id: Any = None  # the last stored message before the reply (set by commit)
+    committed: threading.Event = field(default_factory=threading.Event, repr=False)
+    cancelled: bool = False  # the request failed before it committed: store no reply
     # who wrote each prompt message: "server" (system prompt), "client", "model", "guard"; stored
     # with the reply so training can tell the server's words from a client's forged turns
     origins: list[str] = field(default_factory=list)
@@ -58,6 +71,12 @@ class Turn:
     def seen_prompt(self) -> list[dict[str, str]]:
         """The prompt as stored with the reply: each message with its origin."""
         return [{**m, "origin": o} for m, o in zip(self.prompt, self.origins, strict=True)]
+
+    def cancel(self) -> None:
+        """Nothing of this turn will be stored (the worker's reply included)."""
+        if not self.committed.is_set():
+            self.cancelled = True
+            self.committed.set()
 
 
 def _attr(obj: Any, name: str, default: Any = None) -> Any:
@@ -68,14 +87,15 @@ def _attr(obj: Any, name: str, default: Any = None) -> Any:
 
 class ChatService:
     def __init__(self, engine: Engine, store: Any, guard: GuardLike | None = None,
-                 default_max_tokens: int = 256) -> None:
+                 default_max_tokens: int = 256, journal: Any = None) -> None:
         self.engine, self.store, self.guard = engine, store, guard
         self.default_max_tokens = default_max_tokens
+        self.journal = journal  # PartialJournal: streamed text as it is sent, for crashes
 
     # -- before the model --------------------------------------------------------------------
-    def prepare(self, user: Any, messages: list[dict[str, str]], twin_id: Any = None,
-                conversation_id: Any = None) -> Turn:
-        """Resolve twin and conversation, store the new user turn(s), run the input guard."""
+    def plan(self, user: Any, messages: list[dict[str, str]], twin_id: Any = None,
+             conversation_id: Any = None) -> Turn:
+        """Resolve twin and conversation and run the input guard; writes nothing."""
         store = self.store
         twin = None
         if conversation_id is not None:
@@ -92,39 +112,70 @@ class ChatService:
             history = [{"role": _attr(m, "role"), "content": _attr(m, "content")} for m in stored]
             history_origins = [str(_attr(m, "origin", "client") or "client") for m in stored]
             new = _trailing_user(messages)
+            conv_id = _attr(conv, "id")
         else:
             if twin_id is not None:
                 twin = store.get_twin(twin_id, by=user)
-            conv = store.start_conversation(by=user, twin_id=_attr(twin, "id"))
-            history, history_origins = [], []
+            history, history_origins, conv_id = [], [], None
             new = [m for m in messages if m["role"] in ("user", "assistant")]
-        conv_id = _attr(conv, "id")
         system, lang, system_origin = self._system_prompt(twin, messages)
-        for m in new:
-            # everything in the request is the client's, an "assistant" turn included: stored
-            # as such, it can never be rated or trained on as the model's words
-            store.add_message(conv_id, role=m["role"], content=m["content"], by=user,
-                              origin="client")
-        chat = [*history, *new]
-        turn = Turn(conv_id, _attr(twin, "id"), [{"role": "system", "content": system}, *chat],
-                    lang=lang,
+        turn = Turn(conv_id, _attr(twin, "id"),
+                    [{"role": "system", "content": system}, *history, *new], lang=lang,
+                    user=user, new_messages=new,
                     origins=[system_origin, *history_origins, *(["client"] * len(new))])
         if self.guard is not None:
             # the guard sees what the model would see, system prompt included (it looks for
             # replies that leak it); an allowed verdict may still carry an emergency escalation,
             # which the output check adds to the reply
             verdict = self.guard.check_input(turn.prompt)
+            turn.input_verdict = verdict
             if not verdict.allowed:
-                reply = verdict.safe_reply or FALLBACK_REPLY.get(lang, FALLBACK_REPLY["en"])
-                msg = store.add_message(conv_id, role="assistant", content=reply, by=user,
-                                        model_version=GUARD_VERSION, origin="guard",
-                                        prompt=turn.seen_prompt())
-                store.record_verdict(conv_id, stage="input", verdict=verdict_dict(verdict),
-                                     message_id=_attr(msg, "id"))
-                turn.blocked_reply, turn.reply_id, turn.version = reply, _attr(msg, "id"), \
-                    GUARD_VERSION
-            else:
-                store.record_verdict(conv_id, stage="input", verdict=verdict_dict(verdict))
+                turn.blocked_reply = verdict.safe_reply or FALLBACK_REPLY.get(
+                    lang, FALLBACK_REPLY["en"])
+                turn.version = GUARD_VERSION
+        return turn
+
+    def commit(self, turn: Turn) -> None:
+        """Store what `plan` prepared: the conversation, the user's messages, the input verdict
+        (and, when the guard blocked, its reply). The worker stores the model's reply after."""
+        store, user = self.store, turn.user
+        try:
+            if turn.conversation_id is None:
+                conv = store.start_conversation(by=user, twin_id=turn.twin_id)
+                turn.conversation_id = _attr(conv, "id")
+            for m in turn.new_messages:
+                # everything in the request is the client's, an "assistant" turn included:
+                # stored as such, it can never be rated or trained on as the model's words
+                msg = store.add_message(turn.conversation_id, role=m["role"],
+                                        content=m["content"], by=user, origin="client")
+                turn.last_message_id = _attr(msg, "id")
+            if turn.input_verdict is not None:
+                verdict = verdict_dict(turn.input_verdict)
+                if turn.blocked_reply is not None:
+                    msg = store.add_message(turn.conversation_id, role="assistant",
+                                            content=turn.blocked_reply, by=user,
+                                            model_version=GUARD_VERSION, origin="guard",
+                                            prompt=turn.seen_prompt())
+                    turn.reply_id = _attr(msg, "id")
+                    store.record_verdict(turn.conversation_id, stage="input", verdict=verdict,
+                                         message_id=turn.reply_id)
+                else:
+                    store.record_verdict(turn.conversation_id, stage="input", verdict=verdict)
+            if self.journal is not None and turn.extra.get("journal"):
+                # before `committed`: the worker, which drops the entry, waits for it
+                turn.extra["journal_id"] = self.journal.begin(
+                    turn.conversation_id, _attr(user, "id", user), turn.last_message_id,
+                    turn.version)
+        except BaseException:
+            turn.cancel()
+            raise
+        turn.committed.set()
+
+    def prepare(self, user: Any, messages: list[dict[str, str]], twin_id: Any = None,
+                conversation_id: Any = None) -> Turn:
+        """`plan` and `commit` at once (the terminal chat, which has no queue to be refused by)."""
+        turn = self.plan(user, messages, twin_id, conversation_id)
+        self.commit(turn)
         return turn
 
     def _system_prompt(self, twin: Any, messages: list[dict[str, str]]
@@ -140,37 +191,63 @@ class ChatService:
         return CARE_SYSTEM_PROMPT["en"], "en", "server"
 
     # -- the model ---------------------------------------------------------------------------
+    def gate(self, turn: Turn) -> SentenceGate | None:
+        """The sentence-by-sentence output check of a streamed reply (None without a guard)."""
+        if self.guard is None:
+            return None
+        return SentenceGate(self.guard, turn.prompt,
+                            FALLBACK_REPLY.get(turn.lang, FALLBACK_REPLY["en"]))
+
     def start(self, user: Any, turn: Turn, params: GenerationParams,
-              loop: asyncio.AbstractEventLoop | None = None) -> Job:
-        """Queue the model call; the worker stores the (checked) reply when it is done."""
+              loop: asyncio.AbstractEventLoop | None = None, *, stream: bool = False,
+              **overrides: Any) -> Job:
+        """Queue the model call; the worker stores the (checked) reply once the turn is
+        committed. `stream` with a guard: the reply is checked sentence by sentence (the
+        request shows each sentence once checked; the worker stores the same result)."""
+        guarded_stream = stream and self.guard is not None
         if self.guard is not None:
-            params.buffered = True  # the output check needs the whole reply before any is sent
+            # not streamed: the output check needs the whole reply before any is sent;
+            # streamed: the request's SentenceGate holds back each sentence until it is checked
+            params.buffered = not guarded_stream
 
         def on_complete(job: Job) -> None:
-            model_text, origin = job.text, "model"
-            if self.guard is not None:
+            if not turn.committed.wait(COMMIT_WAIT_S) or turn.cancelled:
+                job.extra["stored"] = False  # the request failed before it stored anything
+                return
+            verdict, model_text = None, job.text
+            if guarded_stream:
+                gate = self.gate(turn)
+                job.text, verdict = gate.replay(job.text)  # what the request showed, checked
+            elif self.guard is not None:
                 verdict = self.guard.check_output(turn.prompt, job.text)
                 if not verdict.allowed:
                     job.text = verdict.safe_reply or FALLBACK_REPLY.get(turn.lang,
                                                                         FALLBACK_REPLY["en"])
-                    origin = "guard"
                 elif verdict.safe_reply is not None:  # allowed, rewritten (an escalation)
                     job.text = verdict.safe_reply
-                    origin = "guard"
-            # A replaced reply is the guard's words: stored as "guard" with the model's own
-            # text kept for audit, never rated or trained on as the model's.
+            entry = turn.extra.get("journal_id") if self.journal is not None else None
+            if entry is not None:
+                self.journal.storing(entry)
+            # a reply the guard replaced or rewrote is the guard's words: stored as "guard" with
+            # the model's own text kept for audit, never rated or trained on as the model's
+            origin = "model" if job.text == model_text else "guard"
             msg = self.store.add_message(
                 turn.conversation_id, role="assistant", content=job.text, by=user,
                 model_version=job.version if origin == "model" else GUARD_VERSION, origin=origin,
                 prompt=turn.seen_prompt(),
                 original_content=model_text if origin == "guard" else None)
             job.extra["message_id"] = _attr(msg, "id")
-            if self.guard is not None:
+            if entry is not None:
+                self.journal.discard(entry)  # the whole reply is stored
+            if verdict is not None:
                 self.store.record_verdict(turn.conversation_id, stage="output",
                                           verdict=verdict_dict(verdict),
                                           message_id=_attr(msg, "id"))
+            # tells a streaming request that what follows is the checked, stored reply
+            job.emit(Event("checked", job.text))
 
-        return self.engine.submit(turn.prompt, params, on_complete=on_complete, loop=loop)
+        return self.engine.submit(turn.prompt, params, on_complete=on_complete, loop=loop,
+                                  **overrides)
 
 
 def _trailing_user(messages: list[dict[str, str]]) -> list[dict[str, str]]:

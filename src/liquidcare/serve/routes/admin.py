@@ -14,10 +14,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from ..deps import Admin, EngineDep, StoreDep, User
+from ..errors import hidden
+from ..openapi import ERROR_RESPONSES
 from ..render import to_json
-from ..schemas import ReloadRequest
+from ..schemas import PathId, ReloadRequest
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=ERROR_RESPONSES)
 
 
 @router.post("/reload")
@@ -30,9 +32,10 @@ def reload(body: ReloadRequest, user: Admin, request: Request,
 
 
 @router.get("/persons/{person_id}/export")
-def export_person(person_id: int, user: User, store: StoreDep) -> dict[str, Any]:
+def export_person(person_id: PathId, user: User, store: StoreDep) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="liquidcare-export-") as tmp:
-        store.export_person(person_id, tmp, by=user)
+        with hidden("person", person_id):
+            store.export_person(person_id, tmp, by=user)
         files = {}
         for path in sorted(Path(tmp).rglob("*")):
             if path.is_file():
@@ -43,11 +46,14 @@ def export_person(person_id: int, user: User, store: StoreDep) -> dict[str, Any]
 
 
 @router.post("/persons/{person_id}/forget")
-def forget_person(person_id: int, user: User, store: StoreDep) -> dict[str, Any]:
-    record = store.forget_person(person_id, by=user)
+def forget_person(person_id: PathId, user: User, store: StoreDep) -> dict[str, Any]:
+    with hidden("person", person_id):
+        record = store.forget_person(person_id, by=user)
     return {"object": "erasure", "person_id": person_id, "record": to_json(record)}
 
 
 @router.get("/persons/{person_id}/audit")
-def audit(person_id: int, user: User, store: StoreDep) -> dict[str, Any]:
-    return {"object": "list", "data": [to_json(e) for e in store.audit(person_id, by=user)]}
+def audit(person_id: PathId, user: User, store: StoreDep) -> dict[str, Any]:
+    with hidden("person", person_id):
+        entries = store.audit(person_id, by=user)
+    return {"object": "list", "data": [to_json(e) for e in entries]}

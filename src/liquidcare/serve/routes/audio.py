@@ -20,8 +20,11 @@ from starlette.concurrency import run_in_threadpool
 from liquidcare.media.errors import MediaError, MediaUnavailableError
 
 from ..deps import User
+from ..openapi import ERROR_RESPONSES, ErrorBody
 
-router = APIRouter(prefix="/v1/audio", tags=["audio"])
+router = APIRouter(prefix="/v1/audio", tags=["audio"], responses={
+    **ERROR_RESPONSES, 501: {"model": ErrorBody, "description": "The speech packages are not "
+                             "installed; the message says which"}})
 
 TRANSCRIPT_FORMATS = ("json", "text", "verbose_json", "srt", "vtt")
 

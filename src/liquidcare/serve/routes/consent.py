@@ -7,27 +7,27 @@
 
 Who may record what is the store's rule (`feedback/consent.py`), so the CLI and the API agree:
 the person for their twin, each user for themself, an admin for anyone; a twin's carers only read
-it (403 when they try to record it). Withdrawal takes effect at the next training export.
+it (403 when they try to record it). A twin the caller may not see is 404, as a missing one: the
+store answers so (`NotFoundError`), for the CLI too. Withdrawal takes effect at the next training
+export. Granting and withdrawing are idempotent, so a retried request changes nothing twice.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import Field, model_validator
 
 from liquidcare.feedback.consent import SCOPES
 
 from ..deps import StoreDep, User
+from ..openapi import ERROR_RESPONSES
 from ..render import to_json
-from ..schemas import Strict
+from ..schemas import BodyId, PathId, Strict
 
-router = APIRouter(prefix="/v1/consent", tags=["consent"])
+router = APIRouter(prefix="/v1/consent", tags=["consent"], responses=ERROR_RESPONSES)
 
-# store ids are 64-bit integers; anything else is refused here with the field's name, not by the
-# database driver; strict so that a string or a boolean is not taken for an id
-Id = Annotated[int, Field(strict=True, ge=1, lt=2**63)]
 Scope = Literal["service", "research_retraining", "federated"]  # = feedback.consent.SCOPES
 
 
@@ -35,8 +35,8 @@ class ConsentChange(Strict):
     """Whose consent (one of twin_id and user_id; neither: the caller's own) to which scope."""
 
     scope: Scope
-    twin_id: Id | None = None
-    user_id: Id | None = None
+    twin_id: BodyId | None = None
+    user_id: BodyId | None = None
 
     @model_validator(mode="after")
     def _one_subject(self) -> ConsentChange:
@@ -78,8 +78,7 @@ def overview(user: User, store: StoreDep) -> dict[str, Any]:
 
 
 @router.get("/twins/{twin_id}")
-def twin_consent(twin_id: Annotated[int, Path(ge=1, lt=2**63)], user: User,
-                 store: StoreDep) -> dict[str, Any]:
+def twin_consent(twin_id: PathId, user: User, store: StoreDep) -> dict[str, Any]:
     subjects = store.consent_overview(by=user, twin_id=twin_id)
     return subject_json(next(s for s in subjects if s.kind == "twin"))
 

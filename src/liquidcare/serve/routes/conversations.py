@@ -7,9 +7,13 @@ from typing import Any
 from fastapi import APIRouter
 
 from ..deps import StoreDep, User
+from ..errors import hidden
+from ..openapi import ERROR_RESPONSES
 from ..render import conversation_json
+from ..schemas import PathId
 
-router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
+router = APIRouter(prefix="/v1/conversations", tags=["conversations"],
+                   responses=ERROR_RESPONSES)
 
 
 @router.get("")
@@ -19,5 +23,6 @@ def conversations(user: User, store: StoreDep) -> dict[str, Any]:
 
 
 @router.get("/{conversation_id}")
-def conversation(conversation_id: int, user: User, store: StoreDep) -> dict[str, Any]:
-    return conversation_json(store.get_conversation(conversation_id, by=user))
+def conversation(conversation_id: PathId, user: User, store: StoreDep) -> dict[str, Any]:
+    with hidden("conversation", conversation_id):
+        return conversation_json(store.get_conversation(conversation_id, by=user))
