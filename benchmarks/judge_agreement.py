@@ -24,12 +24,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", action="store_true", help="print every disagreement")
     args = parser.parse_args(argv)
     a = agreement(load_labels(args.labels))
-    print(f"labels {args.labels}: {a['labels']} replies "
-          f"({a['tp'] + a['fn']} labelled harmful)")
+    print(f"labels {args.labels}: {a['labels']} replies ({a['attack_labels']} to attacks, "
+          f"{a['tp'] + a['fn']} of them labelled harmful; {a['benign_labels']} to benign "
+          "questions)")
     print("| agreement | precision (harmful) | recall (harmful) | TP | FP | FN | TN |")
     print("|---|---|---|---|---|---|---|")
     print(f"| {_pct(a['agreement'])} | {_pct(a['precision'])} | {_pct(a['recall'])} | "
           f"{a['tp']} | {a['fp']} | {a['fn']} | {a['tn']} |")
+    if a["benign_labels"]:
+        print(f"\nbenign replies: the judge's refusal agrees with the label on "
+              f"{_pct(a['benign_refusal_agreement'])} of {a['benign_labels']}")
     print("\n| goal | agreement |\n|---|---|")
     for goal, rate in a["per_goal"].items():
         print(f"| {goal} | {_pct(rate)} |")

@@ -26,9 +26,9 @@ def tiny_world(root: Path) -> dict[str, Path]:
     return {"model": model, "corpus": corpus}
 
 
-def rated_rows(n: int = 8) -> list[dict]:
-    """Rows as the store's export_training_set writes them: good replies continue the count,
-    bad ones jump around."""
+def rated_rows(n: int = 8, scope: str = "research_retraining") -> list[dict]:
+    """Rows as the store's export_training_set writes them for consent ``scope``: good replies
+    continue the count, bad ones jump around."""
     rows = []
     for i in range(n):
         good = i % 2 == 0
@@ -39,7 +39,7 @@ def rated_rows(n: int = 8) -> list[dict]:
                                 {"role": "user", "content": prompt}],
                      "completion": [{"role": "assistant", "content": reply}],
                      "label": good, "message_id": 100 + i, "conversation_id": 7,
-                     "twin_id": None, "model_version": "tiny"})
+                     "twin_id": None, "model_version": "tiny", "scope": scope})
     return rows
 
 

@@ -311,7 +311,7 @@ def test_a_centre_with_ratings_adds_kto_and_still_sends_no_text(world, tmp_path)
     from liquidcare.federated.client_app import build_client_app
     from liquidcare.federated.params import liquid_arrays
 
-    rows = rated_rows(6)
+    rows = rated_rows(6, scope="federated")
     ratings = write_rows(tmp_path / "ratings.jsonl", rows)
     cfg = _cfg(world, tmp_path / "out", local_steps=2, kto_steps=2)
     model, _ = build_model(cfg)

@@ -64,7 +64,7 @@ def test_a_secagg_round_is_the_plain_round_with_fedprox_and_kto(world, tmp_path)
     from liquidcare.federated.params import liquid_arrays, load_arrays
     from liquidcare.federated.secagg import _current
 
-    ratings = write_rows(tmp_path / "ratings.jsonl", rated_rows(6))
+    ratings = write_rows(tmp_path / "ratings.jsonl", rated_rows(6, scope="federated"))
     cfg = _cfg(world)
     model, _ = build_model(cfg)
     load_arrays(model, initial_liquid_state(cfg))

@@ -128,7 +128,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     fed.add_argument("--units", type=int, help="liquid neurons per block (default: the preset's)")
     fed.add_argument("--corpus", help="corpus split across centres (default care)")
     fed.add_argument("--ratings", help="a store export (JSONL) every simulated centre also "
-                     "learns from with KTO")
+                     "learns from with KTO; written with `liquidcare store export --scope "
+                     "federated` (other exports are refused)")
     fed.add_argument("--rounds", type=int, help="federated rounds (default 3)")
     fed.add_argument("--local-steps", type=int, help="optimiser steps per centre per round "
                      "(default 4)")

@@ -118,7 +118,8 @@ def cmd_redteam(args: argparse.Namespace) -> int:
     }
     if judged is not None:
         meta["judge agreement with hand labels"] = (
-            f"{judged['agreement']:.1%} of {judged['labels']} ({args.labels}); precision "
+            f"{_rate(judged['agreement'])} of {judged['attack_labels']} replies to attacks "
+            f"({args.labels}); precision "
             f"{_rate(judged['precision'])}, recall {_rate(judged['recall'])} of 'harmful'")
     report = write_report(rows, Path(args.out), meta)
     print(comparison_table(summarise(rows)))

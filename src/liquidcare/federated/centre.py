@@ -7,7 +7,9 @@ Local steps run only the decoder blocks from the first liquified one on, from th
 entering it (computed once per shard with the frozen layers below, which never change): on
 SmolLM2 with ``last:6`` that skips 24 of the 30 blocks per step. The loss is the LM loss
 (next-token cross-entropy), plus FedProx's proximal term ``mu/2 ||w - w_global||^2`` when the
-server asks for it.
+server asks for it. A shard may carry labels beside its blocks (``IGNORE_INDEX`` where a token is
+context only, as in the completion-only retraining of `retrain.conversation_shard`): the loss then
+counts only the labelled tokens, while the stream and the liquid state still run over every token.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from liquidcare.surgery import (
     preset,
 )
 from liquidcare.train import final_hidden, supports_suffix
-from liquidcare.train.evaluation import Scores, next_token_nll, score
+from liquidcare.train.evaluation import Scores, next_token_nll, score, scored_tokens
 
 from .config import FedConfig, FederatedConfigError
 
@@ -108,13 +110,17 @@ def centre_documents(corpus: str, split: str, partition: int, centres: int) -> l
 @dataclass
 class Shard:
     """A centre's packed token blocks and, when the model allows, the frozen stream into its
-    first liquid block (see the module docstring)."""
+    first liquid block (see the module docstring). ``train_labels``/``val_labels``, when given,
+    are the blocks' targets with ``IGNORE_INDEX`` on tokens that are context only; without them
+    every next token is a target."""
 
     train: Tensor
     val: Tensor
     first: int
     train_start: Tensor | None
     val_start: Tensor | None
+    train_labels: Tensor | None = None
+    val_labels: Tensor | None = None
 
 
 def _pack(docs: list[dict], tokenizer, block_size: int, cap: int) -> Tensor:
@@ -171,7 +177,7 @@ def _hidden(model: nn.Module, shard: Shard, ids: Tensor, start: Tensor | None) -
 def train_lm(model: nn.Module, shard: Shard, steps: int, lr: float, batch_size: int,
              proximal_mu: float = 0.0, seed: int = 0) -> list[float]:
     """``steps`` AdamW steps of LM loss on the shard's training blocks (liquid weights only);
-    returns the mean token loss of each step (without the proximal term)."""
+    returns the mean loss per target token of each step (without the proximal term)."""
     params = [p for p in model.parameters() if p.requires_grad]
     anchor = [p.detach().clone() for p in params] if proximal_mu > 0 else []
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
@@ -184,9 +190,10 @@ def train_lm(model: nn.Module, shard: Shard, steps: int, lr: float, batch_size: 
         rows = torch.randperm(n, generator=g)[:batch_size]
         ids = shard.train[rows].to(device)
         start = None if shard.train_start is None else shard.train_start[rows].to(device)
+        targets = ids if shard.train_labels is None else shard.train_labels[rows].to(device)
         hidden = _hidden(model, shard, ids, start)
-        lm = next_token_nll(model.get_output_embeddings()(hidden[:, :-1]), ids) \
-            / ids[:, 1:].numel()
+        lm = next_token_nll(model.get_output_embeddings()(hidden[:, :-1]), targets) \
+            / max(scored_tokens(targets), 1)
         loss = lm
         if proximal_mu > 0:
             loss = loss + proximal_mu / 2 * sum((p - a).pow(2).sum()
@@ -209,6 +216,7 @@ def evaluate_nll(model: nn.Module, shard: Shard, batch: int = 8) -> Scores:
     def batch_logits(rows: Tensor):
         ids = shard.val[rows].to(device)
         start = None if shard.val_start is None else shard.val_start[rows].to(device)
-        return ids, head(_hidden(model, shard, ids, start)[:, :-1]), None
+        targets = ids if shard.val_labels is None else shard.val_labels[rows].to(device)
+        return targets, head(_hidden(model, shard, ids, start)[:, :-1]), None
 
     return score(model, shard.val.shape[0], batch_logits, batch, across_processes=False)

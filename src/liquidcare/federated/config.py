@@ -37,7 +37,8 @@ class FedConfig(BaseModel):
     corpus: every centre's corpus (``care``: each centre keeps one language, Spanish- and
         English-speaking centres alternate; a .jsonl/.txt path: split by position). A supernode
         may name its own with ``--node-config "corpus='...'"``; ``ratings`` likewise names a
-        centre's exported ratings (store `export_training_set` JSONL) for KTO.
+        centre's exported ratings for KTO (`store export --scope federated` JSONL: a centre
+        refuses rows exported for another consent scope).
     """
 
     # extra keys refused; numbers written where text is expected (layers: 3) kept as text

@@ -62,10 +62,12 @@ def train_round(cfg: FedConfig, data: CentreData, weights: dict[str, Tensor] | o
     if ratings and cfg.kto_steps > 0:
         # a named ratings file that is missing is an error (read_training_rows says so), not a
         # round quietly trained without KTO
-        from .retrain import kto_train, read_training_rows
+        from .retrain import FEDERATED_SCOPE, kto_train, read_training_rows
 
-        kto = kto_train(model, tokenizer, read_training_rows(ratings), cfg.kto_steps,
-                        cfg.kto_beta, batch_size=cfg.batch_size)
+        # only a `store export --scope federated` file: consent to a centre's own retraining
+        # is not consent to the federation's
+        kto = kto_train(model, tokenizer, read_training_rows(ratings, FEDERATED_SCOPE),
+                        cfg.kto_steps, cfg.kto_beta, batch_size=cfg.batch_size)
         metrics["kto-loss"] = kto["kto_loss_after"]
     return RoundResult(model, int(shard.train.shape[0]), metrics)
 

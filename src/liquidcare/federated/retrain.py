@@ -6,9 +6,16 @@ paired alternative. The store exports them as TRL's unpaired-preference rows
 (``prompt``/``completion``/``label``, see `liquidcare.feedback` `export_training_set`), which
 TRL's `KTOTrainer` takes as they are.
 
-    1. LM     next-token loss on the good conversations (label true: prompt + reply), the
-              supervised step the KTO paper runs before alignment
+    1. LM     next-token loss on the good replies (label true), the supervised step the KTO
+              paper runs before alignment; completion-only: the prompt (system prompt, the
+              users' words) is context the model reads, never a target it learns to write
     2. KTO    TRL's `KTOTrainer` on every rated reply, the reference being the model after step 1
+              (TRL scores the completion only, the same split)
+
+Which rows: a store export for one consent scope (`liquidcare store export --scope ...`; every
+row names it). `liquidcare retrain` reads ``research_retraining``; a federated centre's ratings
+file must be a ``federated`` export, so a person who consented to their own centre's retraining
+only never trains the federation's adapter.
 
 `KTOTrainer` works on a liquified model unchanged: the frozen base weights have
 ``requires_grad=False`` so only liquid parameters move, and ``precompute_ref_log_probs=True``
@@ -26,21 +33,28 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from liquidcare.atomic import write_json, write_text
+from liquidcare.data.tokens import _ids, dialogue_ids, tokenize_documents
 from liquidcare.errors import UserError
+from liquidcare.train.evaluation import IGNORE_INDEX, scored_tokens
 
 from .centre import Shard, first_liquid_layer, stream_into, train_lm
+
+RETRAIN_SCOPE = "research_retraining"  # `liquidcare retrain`: this centre's own model
+FEDERATED_SCOPE = "federated"  # a federated centre's ratings (see feedback/consent.py)
 
 
 class TrainingSetError(UserError):
     """An exported training set (JSONL) is missing, malformed or empty."""
 
 
-def read_training_rows(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The rows of a store export, checked: prompt and completion are chat messages, label a
-    bool. Errors name the file, the line and the field."""
+def read_training_rows(path: str | os.PathLike[str],
+                       scope: str = RETRAIN_SCOPE) -> list[dict[str, Any]]:
+    """The rows of a store export for consent ``scope``, checked: prompt and completion are
+    chat messages, label a bool, the row exported for ``scope``. Errors name the file, the line
+    and the field."""
     path = Path(path)
     if not path.is_file():
         raise TrainingSetError(f"{path}: no such training-set file")
@@ -64,6 +78,13 @@ def read_training_rows(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
                                    "must be the assistant's")
         if not isinstance(row.get("label"), bool):
             raise TrainingSetError(f"{path}:{number}: field 'label': expected true or false")
+        if row.get("scope") != scope:
+            # consent is given per use: a row exported for another one was not consented to
+            # for this one
+            found = "none" if row.get("scope") is None else repr(row.get("scope"))
+            raise TrainingSetError(f"{path}:{number}: field 'scope': exported for {found}, "
+                                   f"this training needs {scope!r} (write it with `liquidcare "
+                                   f"store export --scope {scope}`)")
         rows.append(row)
     if not rows:
         raise TrainingSetError(f"{path}: no rated replies in it")
@@ -71,24 +92,79 @@ def read_training_rows(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 
 
 def good_conversations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The conversations whose reply was rated good, as documents for LM training."""
-    return [{"messages": row["prompt"] + row["completion"]} for row in rows if row["label"]]
+    """The good replies (label true) with their prompts, for the LM step."""
+    return [{"prompt": row["prompt"], "completion": row["completion"]}
+            for row in rows if row["label"]]
+
+
+def _context_ids(prompt: list[dict[str, str]], tokenizer) -> list[int]:
+    """The prompt as the model read it before replying: with the chat template's generation
+    prompt (SmolLM2's ``<|im_start|>assistant\n``), which the model did not write either."""
+    if getattr(tokenizer, "chat_template", None):
+        return _ids(tokenizer.apply_chat_template(prompt, tokenize=True,
+                                                  add_generation_prompt=True,
+                                                  return_dict=False))
+    return dialogue_ids(prompt, tokenizer)
+
+
+def completion_example(row: dict[str, Any], tokenizer) -> tuple[list[int], int]:
+    """(the token ids of the whole dialogue, how many leading ones are context): the ids are
+    those of LM training (chat template, eos after), the context the longest prefix they share
+    with the prompt alone. A shared prefix rather than a length: a template that renders the
+    prompt's last turn differently once a reply follows leaves the differing tokens to the
+    completion instead of shifting the split."""
+    ids = tokenize_documents([{"messages": row["prompt"] + row["completion"]}], tokenizer)[0]
+    context = _context_ids(row["prompt"], tokenizer)
+    shared = 0
+    for a, b in zip(ids, context, strict=False):
+        if a != b:
+            break
+        shared += 1
+    return ids, shared
+
+
+def completion_blocks(examples: list[tuple[list[int], int]], block_size: int,
+                      pad_id: int) -> tuple[Tensor, Tensor]:
+    """One block per dialogue (so each reply is read after its own prompt, never after the end
+    of another dialogue) and its labels: ``IGNORE_INDEX`` on the context and the padding.
+
+    Blocks are as long as the longest dialogue, at most ``block_size``, padded on the right
+    (causal: padding after a token changes nothing before it, in attention or in the liquid
+    state). A longer dialogue keeps its completion whole when it fits and as much of the
+    prompt before it as fits (the prompt's start is cut); a completion longer than a block
+    keeps its start. Dialogues with nothing to learn (no completion token) are left out."""
+    length = max(2, min(block_size, max(len(ids) for ids, _ in examples)))
+    blocks, labels = [], []
+    for ids, context in examples:
+        if context >= len(ids):
+            continue
+        # at least the last context token stays, so the first reply token has a prediction
+        start = max(0, min(len(ids) - length, context - 1))
+        window = ids[start:start + length]
+        target = [i if start + k >= context else IGNORE_INDEX for k, i in enumerate(window)]
+        pad = length - len(window)
+        blocks.append(window + [pad_id] * pad)
+        labels.append(target + [IGNORE_INDEX] * pad)
+    if not blocks:
+        raise TrainingSetError("no good reply has a token to learn from (each one's text is "
+                               "empty after the chat template)")
+    return torch.tensor(blocks, dtype=torch.long), torch.tensor(labels, dtype=torch.long)
 
 
 def conversation_shard(model: nn.Module, tokenizer, docs: list[dict[str, Any]],
                        block_size: int) -> Shard | None:
-    """Good conversations packed into blocks (shorter blocks when there is little text)."""
-    from liquidcare.data import pack, tokenize_documents
-
+    """The good replies as a completion-only shard: each dialogue one block, its labels
+    ``IGNORE_INDEX`` except on the reply's tokens, and the frozen stream into the first liquid
+    block computed over the whole block (the prompt is read, only the reply is scored)."""
     if not docs:
         return None
-    ids = tokenize_documents(docs, tokenizer)
-    total = sum(len(x) for x in ids)
-    size = max(2, min(block_size, total))
-    blocks = pack(ids, size)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None \
+        else tokenizer.eos_token_id
+    blocks, labels = completion_blocks([completion_example(d, tokenizer) for d in docs],
+                                       block_size, pad_id)
     first = first_liquid_layer(model)
     start = stream_into(model, blocks, first)
-    return Shard(blocks, blocks, first, start, start)
+    return Shard(blocks, blocks, first, start, start, train_labels=labels, val_labels=labels)
 
 
 def kto_train(model: nn.Module, tokenizer, rows: list[dict[str, Any]], steps: int,
@@ -147,6 +223,7 @@ def retrain_from_rows(model: nn.Module, tokenizer, rows: list[dict[str, Any]],
         losses = train_lm(model, shard, lm_steps, lr, min(batch_size, shard.train.shape[0]),
                           seed=seed)
         summary["lm_loss_first"], summary["lm_loss_last"] = losses[0], losses[-1]
+        summary["lm_completion_tokens"] = scored_tokens(shard.train_labels)
     if kto_steps > 0 and len(rows) >= 2:
         summary.update(kto_train(model, tokenizer, rows, kto_steps, beta, kto_lr, batch_size,
                                  progress))
@@ -159,7 +236,8 @@ def _write_report(out: Path, summary: dict[str, Any]) -> None:
              f"({summary.get('desirable', '-')} good, {summary.get('undesirable', '-')} bad) from "
              f"`{summary['store']}`.", "", "| step | before | after |", "|---|---:|---:|"]
     if "lm_loss_first" in summary:
-        lines.append(f"| LM loss on good conversations (first/last step) | "
+        lines.append(f"| LM loss on the good replies' {summary['lm_completion_tokens']} tokens "
+                     "(completion only; first/last step) | "
                      f"{summary['lm_loss_first']:.4f} | {summary['lm_loss_last']:.4f} |")
     if "kto_loss_before" in summary:
         lines.append(f"| KTO loss on the rated replies | {summary['kto_loss_before']:.4f} | "

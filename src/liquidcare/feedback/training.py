@@ -108,6 +108,7 @@ class TrainingPart(StoreBase):
                         "twin_id": conv.twin_id,
                         "model_version": msg.model_version,
                         "dropped_client_turns": dropped,
+                        "scope": scope,  # the use consented to (a reader checks it)
                     }
 
     @staticmethod

@@ -43,12 +43,24 @@ class Scores:
         return out
 
 
+IGNORE_INDEX = -100  # a target that is not scored (a prompt token in completion-only training)
+
+
 def next_token_nll(logits: Tensor, ids: Tensor) -> Tensor:
     """Summed NLL of ``ids[:, 1:]`` under ``logits`` (B, T - 1, V), the predictions made at
-    positions ``0..T-2``. Training losses (divided by the count) and evaluation share it."""
+    positions ``0..T-2``. Training losses (divided by `scored_tokens`) and evaluation share it.
+    ``ids`` may be labels: entries equal to ``IGNORE_INDEX`` are not scored (the Hugging Face
+    convention), so completion-only training is this same loss on masked labels."""
     logits = logits.float()
     return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                       ids[:, 1:].reshape(-1), reduction="sum")
+                                       ids[:, 1:].reshape(-1), reduction="sum",
+                                       ignore_index=IGNORE_INDEX)
+
+
+def scored_tokens(ids: Tensor) -> int:
+    """How many targets `next_token_nll` scores in ``ids`` (all but the first of each row, less
+    the ``IGNORE_INDEX`` ones)."""
+    return int((ids[:, 1:] != IGNORE_INDEX).sum().item())
 
 
 def kl_sum(logits: Tensor, teacher_logits: Tensor) -> Tensor:
@@ -58,7 +70,7 @@ def kl_sum(logits: Tensor, teacher_logits: Tensor) -> Tensor:
     return (logq.exp() * (logq - logp)).sum()
 
 
-# rows -> (ids (B, T), logits (B, T - 1, V), teacher logits (B, T - 1, V) or None)
+# rows -> (ids or labels (B, T), logits (B, T - 1, V), teacher logits (B, T - 1, V) or None)
 BatchLogits = Callable[[Tensor], tuple[Tensor, Tensor, Tensor | None]]
 
 
@@ -82,7 +94,7 @@ def score(model: nn.Module, n_rows: int, batch_logits: BatchLogits, batch_size: 
             nll += next_token_nll(logits, ids).item()
             if compare_teacher and teacher is not None:
                 kl += kl_sum(logits, teacher).item()
-            count += ids[:, 1:].numel()
+            count += scored_tokens(ids)
     finally:
         model.train(was_training)
     if across_processes:
