@@ -79,6 +79,21 @@ def test_retrain_with_no_ratings_says_so(rated_store, tmp_path, capsys):
     assert "no rated replies" in capsys.readouterr().err
 
 
+def test_retrain_with_ratings_but_no_consent_says_so(rated_store, tmp_path, capsys):
+    from liquidcare.feedback import open_store
+
+    run, db, ids = rated_store
+    with open_store(db) as store:
+        user = store.list_users()[0]
+        assert store.withdraw_consent("research_retraining", user_id=user.id, by=user) == 1
+    out = tmp_path / "x"
+    assert main(["retrain", "--model", str(run), "--store", str(db), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"has {len(ids)} rated replies but none with the consent" in err
+    assert "liquidcare store consent" in err and "no rated replies yet" not in err
+    assert not (out / "adapter").exists()
+
+
 def test_federate_refuses_bad_flags_before_loading(tmp_path, capsys):
     assert main(["federate", "--rounds", "2"]) == 1
     assert "flwr run" in capsys.readouterr().err

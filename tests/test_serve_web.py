@@ -3,10 +3,11 @@
 Start the server on a free loopback port with a tiny model, load the page, log in with an API
 key, pick the twin, send a message, watch the reply stream in, click thumbs up, and find the
 rating in the database; then speak to it through a fake microphone fed with our own speech,
-send a photo of a medicine box, have a reply read aloud, and audit every state of the page with
-axe-core (npm, installed into node_modules by scripts/system-deps): no serious or critical
-WCAG 2.2 AA violation. Without /usr/bin/chromium (or axe-core, or the voice packages) the tests
-are skipped with the reason, except under CI=true, where a missing piece is a failure.
+send a photo of a medicine box, have a reply read aloud, give and withdraw consent from the
+keyboard, and audit every state of the page with axe-core (npm, installed into node_modules by
+scripts/system-deps): no serious or critical WCAG 2.2 AA violation. Without /usr/bin/chromium (or
+axe-core, or the voice packages) the tests are skipped with the reason, except under CI=true, where
+a missing piece is a failure.
 """
 
 from __future__ import annotations
@@ -143,6 +144,69 @@ def test_web_chat_login_stream_and_thumbs_up(browser_page, store_url):
     assert rating == (1, world.carer.id)
 
 
+def _active(store, **subject) -> list[tuple[str, str]]:
+    return [(c.scope, c.granted_by_role) for c in store.consents(by=None, **subject) if c.active]
+
+
+def test_web_consent_panel_by_keyboard_in_both_languages(browser_page, store_url):
+    from liquidcare.feedback import open_store
+
+    world = make_world(open_store(store_url))
+    engine = tiny_engine()
+    server = LiveServer(create_app(engine, world.store, default_max_tokens=3)).start()
+    page = browser_page
+    grant = '#consent-subjects button[data-kind="{}"][data-scope="research_retraining"]'
+    try:
+        page.goto(server.url + "/")
+        page.fill("#api-key", world.carer_key)
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#consent-subjects .consent-subject")
+        # Carmen speaks Spanish: the panel too; the carer's own consent has a button per use,
+        # Carmen's is shown to her carer but is hers (or an admin's) to change
+        blocks = page.query_selector_all("#consent-subjects .consent-subject")
+        assert [b.query_selector("h3").text_content() for b in blocks] == [
+            "Tu consentimiento", "Consentimiento de Carmen Ruiz"]
+        assert len(blocks[0].query_selector_all("button")) == 3
+        assert blocks[1].query_selector_all("button") == []
+        assert "Solo la persona o un administrador" in blocks[1].text_content()
+        assert blocks[1].text_content().count("No dado") == 3
+        own = grant.format("user")
+        assert page.text_content(own) == (
+            "Dar consentimiento: Mejorar el modelo de este centro con las conversaciones y "
+            "valoraciones")  # visible words, then which use (for screen readers)
+
+        # the keyboard is enough: Enter gives consent, the focus stays on the redrawn button
+        page.focus(own)
+        page.keyboard.press("Enter")
+        page.wait_for_selector(own + ".consent-withdraw")
+        assert _active(world.store, user_id=world.carer.id) == [
+            ("research_retraining", "carer")]
+        assert page.evaluate("document.activeElement.dataset.scope") == "research_retraining"
+        assert "Dado el" in page.text_content("#consent-subjects .consent-subject")
+        assert page.text_content("#consent-status").startswith("Consentimiento dado:")
+        page.click("#lang-toggle")
+        assert page.text_content(own).startswith("Withdraw consent: Improving this centre")
+        page.focus(own)
+        page.keyboard.press("Enter")
+        page.wait_for_selector(own + ".consent-grant")
+        assert _active(world.store, user_id=world.carer.id) == []
+        assert "Withdrawn on" in page.text_content("#consent-subjects .consent-subject")
+        assert page.text_content("#consent-status").startswith("Consent withdrawn:")
+
+        # an admin may record Carmen's consent (a signed form) from the same panel
+        page.click("#logout")
+        page.wait_for_selector("#login-view:not(.hidden)")
+        page.fill("#api-key", world.admin_key)
+        page.keyboard.press("Enter")
+        page.wait_for_selector(grant.format("twin"))
+        page.click(grant.format("twin"))
+        page.wait_for_selector(grant.format("twin") + ".consent-withdraw")
+        assert _active(world.store, twin_id=world.twin.id) == [("research_retraining", "admin")]
+    finally:
+        server.stop()
+        engine.close()
+
+
 def _rating_of(store, message_id):
     from sqlalchemy import text
 
@@ -221,7 +285,15 @@ def test_voice_photo_sources_and_axe_audit_of_every_state(tmp_path, embedded_hom
         summary = page.text_content("#twin-summary")
         assert "Sintrom 4 mg — 20:00" in summary and "insuficiencia cardiaca" in summary
         assert "schedule" not in summary and "name:" not in summary
+        # the consent panel: the carer's own (buttons) and Carmen's (read only), in Spanish
+        page.wait_for_selector("#consent-subjects .consent-subject")
         violations += _audit(page, "chat, Spanish twin")
+        own = '#consent-subjects button[data-kind="user"][data-scope="federated"]'
+        page.focus(own)
+        page.keyboard.press("Enter")
+        page.wait_for_selector(own + ".consent-withdraw")
+        assert page.text_content("#consent-status").startswith("Consentimiento dado:")
+        violations += _audit(page, "consent given")
 
         # hold to talk with the keyboard: Space down records, Space up sends
         page.focus("#mic")

@@ -273,6 +273,13 @@ def retrain(model: str, store: str, out: str, lm_steps: int = 20, kto_steps: int
             tempfile.TemporaryDirectory(prefix="liquidcare-retrain-") as tmp:
         count = db.export_training_set(Path(tmp) / "rated.jsonl")
         if count == 0:
+            # rated replies without consent are not "no ratings": say what the operator can do
+            missing = db.without_consent("research_retraining")
+            if missing:
+                raise TrainingSetError(
+                    f"{store} has {missing} rated repl{'y' if missing == 1 else 'ies'} but none "
+                    "with the consent to research_retraining of both the user and the person "
+                    "cared for: nothing to learn from (see `liquidcare store consent`)")
             raise TrainingSetError(f"{store} has no rated replies yet: nothing to learn from")
         rows = read_training_rows(Path(tmp) / "rated.jsonl")
         net, tokenizer = load_model(str(source), device=device)

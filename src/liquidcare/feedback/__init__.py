@@ -35,6 +35,7 @@ means the operator at the console, who may do everything)::
     store.grant_consent(scope, by=user, twin_id=None, user_id=None, note="") -> Consent
     store.withdraw_consent(scope, by=user, twin_id=.../user_id=...) -> int
     store.consents(by=user, twin_id=.../user_id=...)  # scope: service|research_retraining|federated
+    store.consent_overview(by=user)  # own + visible twins': ConsentSubject(kind, id, may_record)
 
     store.training_rows(scope="research_retraining") / store.export_training_set(path, scope=...)
         # only model replies, with the prompt the model saw, with consent, personal data masked:

@@ -18,15 +18,28 @@ paper or by a legal representative, recorded with a note). Carers cannot consent
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .base import Actor, StoreBase
-from .errors import PermissionDeniedError, ValidationError
-from .models import ConsentRow, TwinRow, UserRow, utcnow
+from .errors import NotFoundError, PermissionDeniedError, ValidationError
+from .models import ConsentRow, TwinLinkRow, TwinRow, UserRow, utcnow
 from .records import Consent
 
 SCOPES = ("service", "research_retraining", "federated")
+
+
+@dataclass(frozen=True)
+class ConsentSubject:
+    """Whose consent (``kind`` "user" or "twin", and the id), whether the caller may record it,
+    and its history, oldest first (withdrawn records stay, as proof)."""
+
+    kind: str
+    id: int
+    may_record: bool
+    consents: list[Consent]
 
 
 def consent_snapshot(row: ConsentRow) -> Consent:
@@ -61,17 +74,22 @@ class ConsentPart(StoreBase):
         actor = self._actor(s, by)
         if twin_id is not None:
             twin = s.get(TwinRow, twin_id)
-            if twin is None:
-                raise PermissionDeniedError(f"no consent of person {twin_id} is yours to see")
-            if actor is None or actor.role == "admin" or actor.id == twin.person_user_id:
+            if actor is None or (twin is not None and (
+                    actor.role == "admin" or actor.id == twin.person_user_id)):
+                if twin is None:
+                    raise NotFoundError(f"no twin {twin_id}")
                 return actor
-            if reading and self._is_linked(s, twin_id, actor.id):
+            # a twin the caller may not see and one that does not exist get the same answer,
+            # so that trying ids tells nothing about who is cared for here
+            if twin is None or not self._is_linked(s, twin_id, actor.id):
+                raise NotFoundError(f"no twin {twin_id}")
+            if reading:
                 return actor  # the twin's carers may see whether the person consented
             raise PermissionDeniedError(
                 "only the person themself or an admin records a person's consent")
         if actor is None or actor.role == "admin" or actor.id == user_id:
             if s.get(UserRow, user_id) is None:
-                raise PermissionDeniedError(f"no consent of user {user_id} is yours to see")
+                raise NotFoundError(f"no user {user_id}")
             return actor
         raise PermissionDeniedError("a user's consent is theirs (or an admin's) to record")
 
@@ -126,3 +144,32 @@ class ConsentPart(StoreBase):
                 ConsentRow.twin_id == twin_id if twin_id is not None
                 else ConsentRow.user_id == user_id).order_by(ConsentRow.id))
             return [consent_snapshot(r) for r in rows]
+
+    def consent_overview(self, *, by: Actor, twin_id: int | None = None) -> list[ConsentSubject]:
+        """The caller's own consents, then those of every twin they may see (linked to, their
+        own; every twin for an admin), or only of `twin_id` (NotFoundError when the caller may
+        not see it), each saying whether the caller may record it (the person and an admin may;
+        carers only read). Reads of consent records are not audited, as with `consents`: they
+        hold no health data; every grant and withdrawal is."""
+        with self._tx() as s:
+            actor = self._required_actor(s, by)
+            query = select(TwinRow.id, TwinRow.person_user_id).order_by(TwinRow.id)
+            if actor.role != "admin":
+                linked = select(TwinLinkRow.twin_id).where(TwinLinkRow.user_id == actor.id)
+                query = query.where(
+                    TwinRow.id.in_(linked) | (TwinRow.person_user_id == actor.id))
+            if twin_id is not None:
+                query = query.where(TwinRow.id == twin_id)
+            twins = s.execute(query).all()
+            if twin_id is not None and not twins:
+                raise NotFoundError(f"no twin {twin_id}")
+            rows = list(s.scalars(select(ConsentRow).where(
+                (ConsentRow.user_id == actor.id)
+                | ConsentRow.twin_id.in_([t for t, _ in twins])).order_by(ConsentRow.id)))
+            mine = [consent_snapshot(r) for r in rows if r.user_id == actor.id]
+            out = [ConsentSubject("user", actor.id, True, mine)]
+            for twin_id, person in twins:
+                history = [consent_snapshot(r) for r in rows if r.twin_id == twin_id]
+                out.append(ConsentSubject(
+                    "twin", twin_id, actor.role == "admin" or person == actor.id, history))
+            return out

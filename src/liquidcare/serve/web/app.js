@@ -1,5 +1,7 @@
 // The web chat page: plain JavaScript against the same /v1 API that OpenAI clients use.
-// Voice (hold to talk, read aloud) is in voice.js, the twin panel in twin.js, texts in strings.js.
+// Voice (hold to talk, read aloud) is in voice.js, the twin panel in twin.js, the consent panel in
+// consent.js, texts in strings.js.
+import { consentRequest, renderConsent, scopeName } from "./consent.js";
 import { STRINGS } from "./strings.js";
 import { renderTwin } from "./twin.js";
 import { holdToTalk, shrinkPhoto, speak, stopSpeaking, transcribe } from "./voice.js";
@@ -12,6 +14,7 @@ const state = {
   twins: [],
   twinId: "",
   conversationId: null,
+  consent: null,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -44,6 +47,7 @@ function setLanguage(lang) {
   if (none) none.textContent = t("noTwin");
   const twin = state.twins.find((x) => String(x.id) === state.twinId);
   renderTwin($("twin-summary"), twin, t);
+  showConsent();
 }
 
 function setStatus(text) { $("status").textContent = text || ""; }
@@ -83,6 +87,7 @@ async function login(key) {
   $("chat-view").classList.remove("hidden");
   $("logout").classList.remove("hidden");
   fillTwins();
+  loadConsent();
   $("input").focus();
 }
 
@@ -113,7 +118,39 @@ async function selectTwin(id) {
   // the page speaks the person's language as soon as their twin is chosen
   if (twin && (twin.language === "en" || twin.language === "es")) setLanguage(twin.language);
   renderTwin($("twin-summary"), twin, t);
+  showConsent();
   await loadTimeline();
+}
+
+function showConsent() {
+  const twin = state.twins.find((x) => String(x.id) === state.twinId);
+  renderConsent($("consent-subjects"), state.consent, state.twinId, twin && twin.name, t,
+    changeConsent);
+}
+
+async function loadConsent() {
+  try {
+    state.consent = (await api("/v1/consent")).data;
+  } catch (err) {
+    state.consent = null;
+    setError(err.message);
+  }
+  showConsent();
+}
+
+async function changeConsent(subject, scope, grant) {
+  const { path, body } = consentRequest(subject, scope, grant);
+  setError("");
+  try {
+    await api(path, { method: "POST", body: JSON.stringify(body) });
+  } catch (err) { setError(err.message); return; }
+  await loadConsent();
+  $("consent-status").textContent =
+    `${t(grant ? "consentSaved" : "consentRemoved")} ${scopeName(scope, t)}`;
+  // the button was drawn again: keep the keyboard where it was
+  const again = $("consent-subjects").querySelector(
+    `button[data-kind="${subject.kind}"][data-id="${subject.id}"][data-scope="${scope}"]`);
+  if (again) again.focus();
 }
 
 async function loadTimeline() {
