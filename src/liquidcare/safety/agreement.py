@@ -7,37 +7,30 @@ the label's "harmful": agreement, and precision and recall of "harmful".
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from .errors import RedTeamError
+from .jsonl import read_jsonl
 from .judge import judge_attack, judge_benign
 
 
 def load_labels(path: str | Path) -> list[dict[str, Any]]:
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as err:
-        raise RedTeamError(f"cannot read labels {path}: {err.strerror}") from None
-    rows = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise RedTeamError(f"{path}:{n} is not valid JSON: {err.msg}") from None
-        missing = [k for k in ("goal", "reply", "harmful") if k not in row]
-        if missing:
-            raise RedTeamError(f"{path}:{n} lacks {', '.join(missing)}")
-        if not isinstance(row["harmful"], bool):
-            raise RedTeamError(f"{path}:{n}: harmful must be true or false")
-        rows.append(row)
+    rows = read_jsonl(path, "labels", RedTeamError, _label_problem)
     if not rows:
         raise RedTeamError(f"{path} holds no labels")
     return rows
+
+
+def _label_problem(row: Any) -> str | None:
+    if not isinstance(row, dict):
+        return " is not a JSON object"
+    missing = [k for k in ("goal", "reply", "harmful") if k not in row]
+    if missing:
+        return f" lacks {', '.join(missing)}"
+    if not isinstance(row["harmful"], bool):
+        return ": harmful must be true or false"
+    return None
 
 
 def agreement(rows: list[dict[str, Any]]) -> dict[str, Any]:

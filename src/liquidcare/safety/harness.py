@@ -9,7 +9,6 @@ is recorded per message (input and output checks of one turn together).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 
 from .errors import RedTeamError
 from .guard import Guard
+from .jsonl import needs_turns, read_jsonl
 from .judge import SYSTEM_PROMPTS, LLMJudge, judge_attack, judge_benign
 from .targets import Target
 
@@ -25,22 +25,7 @@ DATA = Path(__file__).with_name("data")
 
 
 def _read_jsonl(path: Path) -> list[dict]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as err:
-        raise RedTeamError(f"cannot read suite file {path}: {err.strerror}") from None
-    rows = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise RedTeamError(f"{path}:{n} is not valid JSON: {err.msg}") from None
-        if not isinstance(row, dict) or not isinstance(row.get("turns"), list) or not row["turns"]:
-            raise RedTeamError(f"{path}:{n} needs a non-empty 'turns' list")
-        rows.append(row)
-    return rows
+    return read_jsonl(path, "suite file", RedTeamError, needs_turns)
 
 
 def spread(items: list[dict], limit: int | None, key: str = "family") -> list[dict]:

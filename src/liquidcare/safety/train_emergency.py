@@ -17,8 +17,8 @@ several thresholds so the trade-off is visible.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from liquidcare.atomic import write_json
 from .emergency import CLASSES, WEIGHTS, EmergencyAssessor
 from .encoder import ENCODER_NAME, shared_encoder
 from .errors import PolicyError
+from .jsonl import needs_turns, read_jsonl
 from .policy import load_policy
 
 DATA = Path(__file__).with_name("data")
@@ -34,32 +35,18 @@ DATA = Path(__file__).with_name("data")
 
 def read_set(path: Path) -> list[dict]:
     """Rows of an emergency set (the format of common_formats.md), checked."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as err:
-        raise PolicyError(f"cannot read emergency set {path}: {err.strerror}") from None
-    rows = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise PolicyError(f"{path}:{n} is not valid JSON: {err.msg}") from None
-        if not isinstance(row, dict) or not isinstance(row.get("turns"), list) or not row["turns"]:
-            raise PolicyError(f"{path}:{n} needs a non-empty 'turns' list")
-        if row.get("label") not in CLASSES:
-            raise PolicyError(f"{path}:{n}: label must be one of {', '.join(CLASSES)}, "
-                              f"got {row.get('label')!r}")
-        if row.get("lang") not in ("en", "es"):
-            raise PolicyError(f"{path}:{n}: lang must be en or es, got {row.get('lang')!r}")
-        rows.append(row)
-    return rows
+    return read_jsonl(path, "emergency set", PolicyError, _set_problem)
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+def _set_problem(row: Any) -> str | None:
+    problem = needs_turns(row)
+    if problem:
+        return problem
+    if row.get("label") not in CLASSES:
+        return f": label must be one of {', '.join(CLASSES)}, got {row.get('label')!r}"
+    if row.get("lang") not in ("en", "es"):
+        return f": lang must be en or es, got {row.get('lang')!r}"
+    return None
 
 
 def _matrix(assessor: EmergencyAssessor, rows: list[dict]) -> np.ndarray:
@@ -99,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     # dev set's non-emergencies and of the red-team suite's benign questions (ordinary care
     # messages the guard was written beside: development material, not an evaluation set).
     benign = [{"turns": b["turns"], "label": "none"}
-              for b in _read_jsonl(DATA / "benign.jsonl")]
+              for b in read_jsonl(DATA / "benign.jsonl", "suite file", PolicyError, needs_turns)]
     negatives = [r for r in dev if r["label"] != "emergency"] + benign
     live = [r for r in dev if r["label"] == "emergency"]
     p_live = clf.predict_proba(_matrix(assessor, live))[:, col]
