@@ -100,3 +100,34 @@ def test_authorisation(store_url, tmp_path, name, method, path, body, right, wro
             assert secret in [x["id"] for x in r.json()["data"]]
     finally:
         engine.close()
+
+
+# Routes whose authorisation matrix lives beside their own feature tests (same four callers:
+# no key, bad key, wrong user, right user); everything else must be in ENDPOINTS above.
+ELSEWHERE = {
+    ("GET", "/v1/consent"): "test_serve_consent.py",
+    ("POST", "/v1/consent"): "test_serve_consent.py",
+    ("POST", "/v1/consent/withdraw"): "test_serve_consent.py",
+    ("GET", "/v1/consent/twins/{twin_id}"): "test_serve_consent.py",
+    ("POST", "/v1/audio/transcriptions"): "test_media_api.py",
+    ("POST", "/v1/audio/speech"): "test_media_api.py",
+}
+
+
+def _template(path: str) -> str:
+    """/v1/twins/{twin} and /v1/twins/{twin_id} are the same route."""
+    import re
+
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+def test_every_route_of_the_app_is_in_the_matrix():
+    """Generated from the route table: a new /v1 route without an authorisation test fails."""
+    app = create_app(tiny_engine(), store=None, default_max_tokens=2)
+    paths = app.openapi()["paths"]  # every route the app serves and documents
+    routes = {(m.upper(), _template(p)) for p, ops in paths.items() if p.startswith("/v1")
+              for m in ops}
+    covered = {(e[1], _template(e[2])) for e in ENDPOINTS} | {
+        (m, _template(p)) for m, p in ELSEWHERE}
+    assert routes - covered == set(), "routes with no authorisation test"
+    assert covered - routes == set(), "the matrix names routes the app does not have"
