@@ -78,9 +78,8 @@ def test_every_shipped_config_is_valid():
 
     import yaml
 
-    from liquidcare.surgery import preset
-
     from liquidcare.serve.decoding import load_decoding
+    from liquidcare.surgery import preset
 
     folder = Path(__file__).parent.parent / "configs"
     # decoding.yaml is the per-model table of decoding defaults, not a run config
