@@ -12,6 +12,7 @@ with any of them. The result is the same as running every pattern; only the time
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 _LETTERS = re.compile(r"[a-z]+")
@@ -23,32 +24,33 @@ GATE_FROM = 1500
 
 def _top_level(source: str) -> list[str] | None:
     """The top-level alternatives of a pattern (None if the brackets do not balance)."""
-    out, cur, depth, i, in_class = [], [], 0, 0, False
+    events = list(_structure(source))
+    if events[-1][2] != 0:
+        return None
+    cuts = [i for i, ch, depth in events if ch == "|" and depth == 0]
+    bounds = [-1, *cuts, len(source)]
+    return [source[a + 1:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def _structure(source: str) -> Iterator[tuple[int, str, int]]:
+    """(index, char, depth after it) of each bracket and bar outside escapes and character
+    classes, then (len, "", final depth; -1 inside an open class): the one scanner that both
+    splitting a pattern and finding a group's end read."""
+    depth, i, in_class = 0, 0, False
     while i < len(source):
         ch = source[i]
-        if ch == "\\" and i + 1 < len(source):
-            cur.append(source[i:i + 2])
+        if ch == "\\":
             i += 2
             continue
         if in_class:
             in_class = ch != "]"
         elif ch == "[":
             in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            out.append("".join(cur))
-            cur = []
-            i += 1
-            continue
-        cur.append(ch)
+        elif ch in "()|":
+            depth += (ch == "(") - (ch == ")")
+            yield i, ch, depth
         i += 1
-    if depth != 0 or in_class:
-        return None
-    out.append("".join(cur))
-    return out
+    yield len(source), "", -1 if in_class else depth
 
 
 def _literal_start(alt: str) -> str | None:
@@ -63,24 +65,7 @@ def _literal_start(alt: str) -> str | None:
 
 
 def _group_end(source: str) -> int | None:
-    depth, i, in_class = 0, 0, False
-    while i < len(source):
-        ch = source[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return None
+    return next((i for i, ch, depth in _structure(source) if ch == ")" and depth == 0), None)
 
 
 def _alt_anchors(alt: str) -> set[str] | None:
