@@ -152,9 +152,9 @@ class EmergencyAssessor:
                                                             data["threshold"]))}
 
     # ---------------------------------------------------------------- the lexicon
-    def _hits(self, text: str, start: int = 0) -> list[Rule]:
-        """Rules matching `text` with a match ending after `start` (so that in a window of
-        turns the latest turn takes part)."""
+    def _hits(self, text: str, start: int = 0, rules: list[Rule] | None = None) -> list[Rule]:
+        """Rules (of `rules`, default all) matching `text` with a match ending after `start`
+        (so that in a window of turns the latest turn takes part)."""
         acute = bool(_ACUITY.search(text, start))
 
         def hit(patterns: list[re.Pattern[str]]) -> bool:
@@ -162,7 +162,7 @@ class EmergencyAssessor:
                 return any(p.search(text) for p in patterns)
             return any(m.end() > start for p in patterns for m in p.finditer(text))
 
-        return [rule for rule in self.rules
+        return [rule for rule in (self.rules if rules is None else rules)
                 if hit(rule.candidates(text))
                 or (acute and rule.symptoms and hit(rule.candidates(text, symptoms=True)))]
 
@@ -177,25 +177,38 @@ class EmergencyAssessor:
             return None, []
         if NOW.search(last):
             return "live", hits
-        state = self._frame(last)
+        state = self._frame(last, hits)
         if state is None:  # the matches span clauses: frame the message as a whole
             state = "about" if ABOUT.search(last) or PAST.search(last) else "live"
         return state, hits
 
-    def _frame(self, text: str) -> str | None:
+    def _frame(self, text: str, rules: list[Rule]) -> str | None:
         """"live" when a symptom is told as happening (a statement), "about" when every
         symptom sits in a general question or in a settled, past event; None when no single
-        clause holds a match."""
+        clause holds a match. Only `rules`, those that matched the whole text, are tried on
+        its clauses: a long message has a hundred clauses, and the other rules cannot match
+        a piece of a text they do not match."""
         live = about = False
-        for sentence in _SENTENCE.findall(text):
+        spans = [(m.start(), m.end()) for rule in rules
+                 for p in rule.candidates(text) + rule.candidates(text, symptoms=True)
+                 for m in p.finditer(text)]
+        for sm in _SENTENCE.finditer(text):
+            sentence, offset = sm.group(0), sm.start()
             question = sentence.rstrip().endswith("?") or sentence.lstrip().startswith("¿")
-            past = bool(PAST.search(sentence))
-            for clause in _CLAUSE.split(sentence):
-                if not clause.strip() or not self._hits(clause):
+            cuts = [(c.start(), c.end()) for c in _CLAUSE.finditer(sentence)]
+            bounds = zip([0] + [e for _, e in cuts], [b for b, _ in cuts] + [len(sentence)],
+                         strict=True)
+            for a, b in bounds:
+                clause = sentence[a:b]
+                # Only a clause that a match of the whole text reaches can hit by itself.
+                if not any(x < offset + b and y > offset + a for x, y in spans):
+                    continue
+                if not clause.strip() or not self._hits(clause, rules=rules):
                     continue
                 # A past event settles its sentence, except a clause that says what is
                 # happening now ("he had his operation last week, now he's shivering").
-                settled = bool(PAST.search(clause)) or (past and not _NOW_AFTER.search(clause))
+                settled = bool(PAST.search(clause)) or (
+                    bool(PAST.search(sentence)) and not _NOW_AFTER.search(clause))
                 opening = clause.strip(" ¿¡\"'")
                 # Asked, not told: a clause opening as a question or a hypothesis, or a
                 # question about people in general ("can a UTI turn into sepsis in an older
