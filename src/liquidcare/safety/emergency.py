@@ -33,6 +33,7 @@ import numpy as np
 
 from liquidcare.text import fold
 
+from .encoder import sample_text
 from .policy import Rule
 
 WEIGHTS = Path(__file__).with_name("emergency_weights.json")
@@ -157,14 +158,14 @@ class EmergencyAssessor:
         (so that in a window of turns the latest turn takes part)."""
         acute = bool(_ACUITY.search(text, start))
 
-        def hit(patterns: list[re.Pattern[str]]) -> bool:
+        def hit(rule: Rule, symptoms: bool = False) -> bool:
             if start == 0:
-                return any(p.search(text) for p in patterns)
-            return any(m.end() > start for p in patterns for m in p.finditer(text))
+                return rule.search(text, symptoms) is not None
+            return any(m.end() > start for p in rule.candidates(text, symptoms)
+                       for m in p.finditer(text))
 
         return [rule for rule in (self.rules if rules is None else rules)
-                if hit(rule.candidates(text))
-                or (acute and rule.symptoms and hit(rule.candidates(text, symptoms=True)))]
+                if hit(rule) or (acute and rule.symptoms and hit(rule, symptoms=True))]
 
     def lexicon(self, users: list[str]) -> tuple[str | None, list[Rule]]:
         last = IDIOMS.sub(" ", fold(users[-1]))
@@ -225,7 +226,9 @@ class EmergencyAssessor:
         window = " \n ".join(users[-WINDOW:])
         last_vec = self.encoder.encode_long(users[-1], _CUE)
         win_vec = self.encoder.encode_long(window, _CUE) if len(users) > 1 else last_vec
-        folded = fold(users[-1])
+        # The cues read what the encoder reads: the message, or the sample of a long one
+        # (the same text on every training message, which are short).
+        folded = fold(" ".join(sample_text(users[-1], _CUE)))
         # Not the lexicon's verdict itself: the classifier is meant to be a second, independent
         # opinion (trained beside a lexicon that finds every training emergency, it would
         # learn to copy it). Only the framing cues, which carry no symptom words: asking
@@ -262,17 +265,17 @@ class EmergencyAssessor:
         if self.model is None:
             return Assessment(state, kinds, crisis and state == "live",
                               f"lexicon: {', '.join(kinds)}" if kinds else "no red flag")
+        if state == "live":  # the lexicon's alarm needs no second opinion
+            crisis = crisis or bool(_SELF_HARM.search(fold(" ".join(users[-WINDOW:]))))
+            return Assessment("live", kinds, crisis, f"lexicon: {', '.join(kinds)}")
         p = self.probabilities(users)
         pe = p["emergency"]
-        if state == "live" or self.classifier_alarm(users, pe):
-            why = (f"lexicon: {', '.join(kinds)}" if state == "live" else
-                   f"classifier: p(emergency)={pe:.2f}")
-            if state != "live" and not kinds:
-                kinds = ["unspecified"]
+        if self.classifier_alarm(users, pe):
             # The classifier cannot tell which condition; when it raises the alarm alone the
             # crisis line is added if the words point at self-harm.
             crisis = crisis or bool(_SELF_HARM.search(fold(" ".join(users[-WINDOW:]))))
-            return Assessment("live", kinds, crisis, why, pe)
+            return Assessment("live", kinds or ["unspecified"], crisis,
+                              f"classifier: p(emergency)={pe:.2f}", pe)
         if state == "about" or (p["about"] > max(p["none"], 0.5)
                                 and _TOPIC.search(fold(users[-1]))):
             return Assessment("about", kinds or ["unspecified"], False,

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, Valida
 
 from .errors import PolicyError
 from .gate import anchors, could_match
+from .gate import search as gate_search
 
 DEFAULT_POLICY = Path(__file__).with_name("default_policy.yaml")
 # Verdict categories the guard itself produces, beside the rule names: each needs a message.
@@ -118,9 +119,10 @@ class Rule:
         pool = self.symptoms if symptoms else self.patterns
         return [p for p in pool if could_match(self._anchors.get(id(p)), text)]
 
-    def search(self, text: str) -> re.Match[str] | None:
-        for pattern in self.candidates(text):
-            m = pattern.search(text)
+    def search(self, text: str, symptoms: bool = False) -> re.Match[str] | None:
+        """The first pattern's (or symptom's) match in `text`, found through the word gate."""
+        for pattern in self.candidates(text, symptoms):
+            m = gate_search(pattern, self._anchors.get(id(pattern)), text)
             if m:
                 return m
         return None
