@@ -30,7 +30,7 @@ def _config(tiny_dir, corpus, tmp_path, **changes) -> RunConfig:
         name="t", base=str(tiny_dir), corpus=str(corpus), layers="last:1",
         liquid={"linear_skip": True, "units": 16}, block_size=16, max_train_tokens=640,
         max_val_tokens=160, stage1={"steps": 5}, stage2={"steps": 5}, kl_positions=16,
-        samples=1, sample_tokens=4, output_dir=str(tmp_path), device="cpu",
+        samples=1, sample_tokens=4, output_dir=str(tmp_path), device="cpu", ood_corpus=None,
     )
     return RunConfig.from_dict({**base, **changes})
 
@@ -50,6 +50,33 @@ def test_the_pipeline_writes_adapter_report_plot_and_logs(tiny_dir, corpus, tmp_
     assert len(metrics["losses"]["stage 2: end to end"]) == 5
     model, _ = load_model(str(run_dir), device="cpu")  # a run dir loads like an adapter
     assert model.liquid_info.targets == ["model.layers.1.mlp"]
+
+
+def test_held_out_sets_are_scored_for_base_and_student_in_the_same_run(tiny_dir, corpus,
+                                                                      tmp_path, capsys):
+    from liquidcare.train.heldout import OOD_LABEL
+    from liquidcare.train.pipeline import perplexity_table
+
+    summary = run(_config(tiny_dir, corpus, tmp_path, test_split="validation",
+                          ood_corpus=str(corpus), max_test_tokens=160, stage1={"steps": 0}),
+              progress=False)
+    held = summary["held_out"]
+    assert [row["label"] for row in held] == ["base model", "liquid (1 MLPs)"]
+    test_label = f"{corpus} validation"
+    assert set(held[0]["ppl"]) == {test_label, OOD_LABEL}
+    # the same blocks scored from the cache as the validation rows were: the base model's test
+    # figure is its validation figure (same split here), the student's is its final one
+    assert held[0]["ppl"][test_label] == pytest.approx(summary["evaluations"][0]["ppl"])
+    assert held[1]["ppl"][test_label] == pytest.approx(summary["evaluations"][-1]["ppl"])
+    assert held[1]["ppl"][test_label] != held[0]["ppl"][test_label]
+    table = perplexity_table(summary)
+    assert "held-out perplexity" in table and OOD_LABEL in table
+    assert "## Held-out perplexity" in (tmp_path / "t" / "report.md").read_text()
+    # a corpus without a test split gets none under "auto": no held-out table at all
+    plain = run(_config(tiny_dir, corpus, tmp_path / "plain", stage1={"steps": 0}),
+                progress=False)
+    assert plain["held_out"] == [{"label": "base model", "ppl": {}}]
+    assert "held-out" not in perplexity_table(plain)
 
 
 def test_run_config_refuses_unknown_keys(tiny_dir, corpus, tmp_path):

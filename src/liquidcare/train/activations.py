@@ -86,9 +86,13 @@ def capture(
     dtype: torch.dtype = torch.float32,
     progress: bool = True,
     world: World | None = None,
+    keep_mlp: bool = True,
 ) -> Activations:
     """Run the (unmodified) base ``model`` over ``blocks`` and keep what distillation needs;
-    with a ``world`` of several processes, only over this process's shard of the rows."""
+    with a ``world`` of several processes, only over this process's shard of the rows.
+    ``keep_mlp=False`` keeps only the stream and the final state (enough to score a student,
+    not to train one): a set used only for evaluation then costs two tensors, not two per
+    layer."""
     shard = Shard.of(blocks, world)
     blocks = shard.blocks
     targets = find_mlps(model, config)
@@ -96,8 +100,9 @@ def capture(
     device = next(model.parameters()).device
     n, T = blocks.shape
     d = model.config.get_text_config().hidden_size
-    mlp_in = {i: torch.empty(n, T, d, dtype=dtype) for i in layers}
-    mlp_out = {i: torch.empty(n, T, d, dtype=dtype) for i in layers}
+    kept = layers if keep_mlp else []
+    mlp_in = {i: torch.empty(n, T, d, dtype=dtype) for i in kept}
+    mlp_out = {i: torch.empty(n, T, d, dtype=dtype) for i in kept}
     start = torch.empty(n, T, d, dtype=dtype)
     final = torch.empty(n, T, d, dtype=dtype)
     rows = slice(0, 0)
@@ -109,7 +114,7 @@ def capture(
 
         return hook
 
-    handles = [t.module.register_forward_hook(keep(t.layer)) for t in targets]
+    handles = [t.module.register_forward_hook(keep(t.layer)) for t in targets if t.layer in kept]
     first = min(layers)
     decoder = getattr(model, "base_model", model)
     try:

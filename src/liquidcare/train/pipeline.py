@@ -22,7 +22,13 @@ from typing import Any
 
 import torch
 
-from liquidcare.surgery import LiquidConfigError, preset, save_liquid, trainable_summary
+from liquidcare.surgery import (
+    LiquidConfigError,
+    liquid_blocks,
+    preset,
+    save_liquid,
+    trainable_summary,
+)
 from liquidcare.surgery.liquify import liquify
 
 from . import parallel
@@ -40,6 +46,7 @@ from .distill import (
     stage2,
 )
 from .finetune import finetune, lm_perplexity
+from .heldout import capture_held_out, held_out_blocks, held_out_table, score_cached, score_full
 from .report import plot_losses, write_report
 
 SAMPLE_PROMPTS = [
@@ -75,6 +82,12 @@ class RunConfig:
         default_factory=lambda: {"steps": 1000, "lr": 3e-2, "skip_lr_scale": 1.0})
     # mode finetune: the one training stage (LM loss on the corpus)
     finetune: dict[str, Any] = field(default_factory=lambda: {"steps": 200, "lr": 1e-3})
+    # Scored at the end, base and trained model in the same run (see `heldout`): the corpus's
+    # test split ("auto": the care corpus's held-out test split, none for other corpora; or a
+    # split name; None) and out-of-domain prose (a corpus spec, or None).
+    test_split: str | None = "auto"
+    ood_corpus: str | None = "general-dev"
+    max_test_tokens: int | None = None
     kl_positions: int = 64
     kl_weight: float = 1.0
     lm_weight: float = 0.1
@@ -199,6 +212,7 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
                            config.max_train_tokens)
     val_blocks = corpus_blocks(config.corpus, "validation", tokenizer, config.block_size,
                          config.max_val_tokens)
+    held_sets = held_out_blocks(config, tokenizer)
     clock.lap("load model and corpus")
     prompts = SAMPLE_PROMPTS[: config.samples]
     writer = _tensorboard(run_dir) if world.main else None
@@ -210,13 +224,13 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
 
     if config.mode == "finetune":
         result = _finetune(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks,
-                           prompts, world, show, precision, log, ckpt, clock)
+                           held_sets, prompts, world, show, precision, log, ckpt, clock)
     else:
         result = _distill(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks,
-                          prompts, world, show, precision, log, ckpt, clock)
+                          held_sets, prompts, world, show, precision, log, ckpt, clock)
     if writer is not None:
         writer.close()
-    model, evaluations, errors, losses, params, base_samples = result
+    model, evaluations, errors, losses, params, base_samples, held = result
 
     if world.main:
         save_liquid(model, run_dir / "adapter")
@@ -229,8 +243,8 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
         "val_tokens": val_blocks.numel(), "block_size": config.block_size,
         "trainable": params.trainable, "total": params.total, "device": str(device),
         "processes": world.size, "precision": precision,
-        "evaluations": evaluations, "layer_errors": errors, "timings": clock.timings,
-        "losses": losses, "config": config.to_dict(),
+        "evaluations": evaluations, "held_out": held, "layer_errors": errors,
+        "timings": clock.timings, "losses": losses, "config": config.to_dict(),
         "samples": [{"prompt": p[1], "base": b, "liquid": q}
                     for p, b, q in zip(prompts, base_samples, liquid_samples, strict=False)],
     }
@@ -242,12 +256,14 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
     return summary
 
 
-def _distill(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, prompts, world,
-             show, precision, log, ckpt, clock):
+def _distill(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, held_sets, prompts,
+             world, show, precision, log, ckpt, clock):
     distill_cfg = config.distill_config(precision)
     base_samples = _samples(model, tokenizer, prompts, config.sample_tokens) if world.main else []
     train = capture(model, train_blocks, liquid_cfg, progress=show, world=world)
     val = capture(model, val_blocks, liquid_cfg, progress=show, world=world)
+    held_acts = capture_held_out(model, held_sets, liquid_cfg, world, show)
+    held = [{"label": "base model", "ppl": score_cached(model, held_acts, teacher=True)}]
     clock.lap("teacher pass")
 
     evaluations = [{"label": "base model", **evaluate(model, val, teacher=True)}]
@@ -277,21 +293,29 @@ def _distill(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, pro
         evaluations.append({"label": "after stage 2", **evaluate(model, val)})
         errors.append({"label": "stage 2", "errors": layer_errors(model, val)})
         clock.lap("stage 2")
-    return model, evaluations, errors, losses, params, base_samples
+    if held_acts:
+        held.append({"label": f"liquid ({len(liquid_blocks(model))} MLPs)",
+                     "ppl": score_cached(model, held_acts)})
+        clock.lap("held-out evaluation")
+    return model, evaluations, errors, losses, params, base_samples, held
 
 
-def _finetune(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, prompts, world,
-              show, precision, log, ckpt, clock):
+def _finetune(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, held_sets,
+              prompts, world, show, precision, log, ckpt, clock):
     from liquidcare.surgery import is_liquified
 
     train, val = Shard.of(train_blocks, world), Shard.of(val_blocks, world)
     evaluations = []
     base_samples: list[str] = []
+    held = []
     if not is_liquified(model):
         base_samples = (_samples(model, tokenizer, prompts, config.sample_tokens)
                         if world.main else [])
         evaluations.append({"label": "base model", **lm_perplexity(model, val,
                                                                     precision=precision)})
+        if held_sets:
+            held.append({"label": "base model",
+                         "ppl": score_full(model, held_sets, world, precision)})
         model = liquify(model, liquid_cfg)
         parallel.broadcast_parameters([p for p in model.parameters() if p.requires_grad])
         label = "after surgery"
@@ -307,14 +331,18 @@ def _finetune(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, pr
     evaluations.append({"label": "after fine-tuning",
                         **lm_perplexity(model, val, precision=precision)})
     clock.lap("fine-tune")
-    return model, evaluations, [], losses, params, base_samples
+    if held_sets:
+        held.append({"label": "after fine-tuning",
+                     "ppl": score_full(model, held_sets, world, precision)})
+    return model, evaluations, [], losses, params, base_samples, held
 
 
 def perplexity_table(summary: dict[str, Any]) -> str:
-    """The evaluations as a table; ratios are to the first row (the base model, when there is
-    one)."""
+    """The validation evaluations as a table, then the held-out one (care test, out of
+    domain); ratios are to the first row (the base model, when there is one)."""
     base = summary["evaluations"][0]["ppl"]
-    lines = [f"{'model':28s} {'perplexity':>11s} {'x base':>8s}"]
+    lines = [f"{'validation perplexity':28s} {'perplexity':>11s} {'x base':>8s}"]
     for row in summary["evaluations"]:
         lines.append(f"{row['label']:28s} {row['ppl']:11.2f} {row['ppl'] / base:8.3f}")
-    return "\n".join(lines)
+    held = held_out_table(summary.get("held_out", []))
+    return "\n".join(lines) + ("\n\n" + held if held else "")
