@@ -79,6 +79,23 @@ def test_held_out_sets_are_scored_for_base_and_student_in_the_same_run(tiny_dir,
     assert "held-out" not in perplexity_table(plain)
 
 
+def test_extra_teacher_text_feeds_stage_2_and_skips_held_out_passages(tiny_dir, corpus,
+                                                                      tmp_path):
+    from liquidcare.data import load_corpus
+    from liquidcare.train.teacher_text import extra_documents
+
+    summary = run(_config(tiny_dir, corpus, tmp_path, extra_corpora=[str(corpus)],
+                          self_samples=96, stage1={"steps": 2}), progress=False)
+    # the corpus's own train split, then the extra file (its train part: the rest is held out
+    # there) and the samples: stage 2 reads more rows than the corpus alone gives
+    assert summary["stage2_tokens"] > summary["train_tokens"]
+    assert "tokens in all for the last stage" in (tmp_path / "t" / "report.md").read_text()
+    # an extra document that repeats eight words of held-out text is dropped
+    held = load_corpus(str(corpus), "validation")[0]["text"]
+    docs, dropped = extra_documents([str(corpus)], {tuple(held.lower().split()[:8])})
+    assert dropped == 1 and held not in [d["text"] for d in docs]
+
+
 def test_run_config_refuses_unknown_keys(tiny_dir, corpus, tmp_path):
     with pytest.raises(LiquidConfigError, match=r"unknown run config key\(s\) \['stages'\]"):
         _config(tiny_dir, corpus, tmp_path, stages=3)

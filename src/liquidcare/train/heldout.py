@@ -56,7 +56,7 @@ def capture_held_out(model: nn.Module, sets: dict[str, Tensor], liquid_cfg, worl
                      show: bool) -> dict[str, Activations]:
     """One teacher pass per set (the unmodified base model), without the per-MLP caches."""
     return {name: capture(model, blocks, liquid_cfg, progress=show, world=world,
-                          keep_mlp=False) for name, blocks in sets.items()}
+                          mlp_rows=0) for name, blocks in sets.items()}
 
 
 def score_cached(model: nn.Module, acts: dict[str, Activations],

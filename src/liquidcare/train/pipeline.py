@@ -48,6 +48,7 @@ from .distill import (
 from .finetune import finetune, lm_perplexity
 from .heldout import capture_held_out, held_out_blocks, held_out_table, score_cached, score_full
 from .report import plot_losses, write_report
+from .teacher_text import merge_blocks, more_teacher_blocks
 
 SAMPLE_PROMPTS = [
     ("en", "My mother forgets to drink water during the day. What can I do?"),
@@ -82,6 +83,11 @@ class RunConfig:
         default_factory=lambda: {"steps": 1000, "lr": 3e-2, "skip_lr_scale": 1.0})
     # mode finetune: the one training stage (LM loss on the corpus)
     finetune: dict[str, Any] = field(default_factory=lambda: {"steps": 200, "lr": 1e-3})
+    # More text for the teacher (see `teacher_text`): extra corpora (specs, .jsonl/.txt files or
+    # folders of .jsonl, e.g. src/liquidcare/knowledge/data) and about this many tokens sampled
+    # from the base model. Stage 2 trains on all of it; least squares and stage 1 on `corpus`.
+    extra_corpora: list[str] = field(default_factory=list)
+    self_samples: int = 0
     # Scored at the end, base and trained model in the same run (see `heldout`): the corpus's
     # test split ("auto": the care corpus's held-out test split, none for other corpora; or a
     # split name; None) and out-of-domain prose (a corpus spec, or None).
@@ -230,7 +236,7 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
                           held_sets, prompts, world, show, precision, log, ckpt, clock)
     if writer is not None:
         writer.close()
-    model, evaluations, errors, losses, params, base_samples, held = result
+    model, evaluations, errors, losses, params, base_samples, held, stage_tokens = result
 
     if world.main:
         save_liquid(model, run_dir / "adapter")
@@ -240,6 +246,7 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
         "name": config.name, "mode": config.mode, "base": model.liquid_info.base_model,
         "preset": config.preset, "layers": liquid_cfg.layers, "liquid": liquid_cfg.to_dict(),
         "corpus": config.corpus, "train_tokens": train_blocks.numel(),
+        "stage2_tokens": stage_tokens,
         "val_tokens": val_blocks.numel(), "block_size": config.block_size,
         "trainable": params.trainable, "total": params.total, "device": str(device),
         "processes": world.size, "precision": precision,
@@ -260,7 +267,15 @@ def _distill(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, hel
              world, show, precision, log, ckpt, clock):
     distill_cfg = config.distill_config(precision)
     base_samples = _samples(model, tokenizer, prompts, config.sample_tokens) if world.main else []
-    train = capture(model, train_blocks, liquid_cfg, progress=show, world=world)
+    more = more_teacher_blocks(config, model, tokenizer, show)
+    n_corpus = train_blocks.shape[0]
+    if more is not None:
+        clock.lap("more teacher text")
+        train_blocks = merge_blocks([train_blocks, more])
+    # per-MLP caches for the corpus's rows only (least squares, stage 1); stage 2 reads every row
+    train = capture(model, train_blocks, liquid_cfg, progress=show, world=world,
+                    mlp_rows=n_corpus)
+    corpus_acts = train.head(n_corpus) if more is not None else train
     val = capture(model, val_blocks, liquid_cfg, progress=show, world=world)
     held_acts = capture_held_out(model, held_sets, liquid_cfg, world, show)
     held = [{"label": "base model", "ppl": score_cached(model, held_acts, teacher=True)}]
@@ -275,13 +290,13 @@ def _distill(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, hel
     errors = []
     losses: dict[str, list[float]] = {}
     if config.least_squares and liquid_cfg.linear_skip:
-        init_least_squares(model, train)
+        init_least_squares(model, corpus_acts)
         evaluations.append({"label": "after least-squares init", **evaluate(model, val)})
         errors.append({"label": "least squares", "errors": layer_errors(model, val)})
     clock.lap("surgery and initialisation")
 
     if distill_cfg.stage1.steps > 0:
-        losses["stage 1: MLP matching"] = stage1(model, train, distill_cfg.stage1,
+        losses["stage 1: MLP matching"] = stage1(model, corpus_acts, distill_cfg.stage1,
                                                  seed=config.seed, log=log, progress=show,
                                                  checkpoint=ckpt, precision=precision)
         evaluations.append({"label": "after stage 1", **evaluate(model, val)})
@@ -297,7 +312,8 @@ def _distill(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, hel
         held.append({"label": f"liquid ({len(liquid_blocks(model))} MLPs)",
                      "ppl": score_cached(model, held_acts)})
         clock.lap("held-out evaluation")
-    return model, evaluations, errors, losses, params, base_samples, held
+    return (model, evaluations, errors, losses, params, base_samples, held,
+            train.n_total * train.blocks.shape[1])
 
 
 def _finetune(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, held_sets,
@@ -334,7 +350,8 @@ def _finetune(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, he
     if held_sets:
         held.append({"label": "after fine-tuning",
                      "ppl": score_full(model, held_sets, world, precision)})
-    return model, evaluations, [], losses, params, base_samples, held
+    return (model, evaluations, [], losses, params, base_samples, held,
+            train.n_total * train.blocks.shape[1])
 
 
 def perplexity_table(summary: dict[str, Any]) -> str:

@@ -56,7 +56,10 @@ def write_report(run_dir: Path, summary: dict[str, Any]) -> Path:
         f"{summary['liquid']['units']} units, {summary['liquid']['mode']} mode, "
         f"{summary['liquid']['placement']}), layers {summary['layers']}.",
         f"Corpus `{summary['corpus']}`: {summary['train_tokens']:,} training tokens, "
-        f"{summary['val_tokens']:,} validation tokens, blocks of {summary['block_size']}.",
+        f"{summary['val_tokens']:,} validation tokens, blocks of {summary['block_size']}"
+        + (f"; {summary['stage2_tokens']:,} tokens in all for the last stage (extra corpora and"
+           " samples from the base model)." if summary.get("stage2_tokens", 0)
+           > summary["train_tokens"] else "."),
         f"Trainable parameters: {summary['trainable']:,} of {summary['total']:,} "
         f"({100 * summary['trainable'] / summary['total']:.2f}%). Device: {summary['device']}"
         f" × {summary.get('processes', 1)} process(es), precision "
