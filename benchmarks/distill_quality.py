@@ -27,6 +27,7 @@ import argparse
 import os
 import sys
 import time
+from types import SimpleNamespace
 
 import torch
 
@@ -37,6 +38,7 @@ from liquidcare.train import capture, evaluate, init_least_squares
 from liquidcare.train.corpus import corpus_blocks
 from liquidcare.train.distill import DistillConfig, StageConfig, stage2
 from liquidcare.train.heldout import OOD_LABEL, TEST_LABEL
+from liquidcare.train.teacher_text import merge_blocks, more_teacher_blocks
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -89,6 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=3e-2)
     parser.add_argument("--lora-lr", type=float, default=1e-3)
     parser.add_argument("--no-lora", action="store_true", help="skip the LoRA row")
+    parser.add_argument("--extra", default="",
+                        help="comma-separated extra teacher corpora, e.g. knowledge-base")
+    parser.add_argument("--self-samples", type=int, default=0,
+                        help="tokens of text sampled from the base model as teacher text")
+    parser.add_argument("--lm-weight", type=float, default=0.1)
+    parser.add_argument("--mlp-tokens", type=int, default=65_536,
+                        help="tokens whose per-MLP caches are kept (least squares reads these)")
     parser.add_argument("--units", type=int, default=None,
                         help="liquid neurons per block (default: the preset's)")
     parser.add_argument("--device", default="auto")
@@ -108,8 +117,17 @@ def main(argv: list[str] | None = None) -> int:
     presets = args.presets.split(",")
     first = preset(presets[0], layers=args.layers, linear_skip=True)
     t0 = time.perf_counter()
+    # the same extra teacher text for every row, decontaminated against every scored set
+    more = more_teacher_blocks(SimpleNamespace(
+        extra_corpora=[e for e in args.extra.split(",") if e], self_samples=args.self_samples,
+        corpus="care", ood_corpus="general-dev", seed=0, block_size=args.block_size),
+        base, tokenizer)
+    n_care = blocks["train"].shape[0]
+    if more is not None:
+        blocks["train"] = merge_blocks([blocks["train"], more])
     # the captured activations depend only on which layers are replaced, not on the cell
-    train = capture(base, blocks["train"], first, progress=args.progress)
+    train = capture(base, blocks["train"], first, progress=args.progress,
+                    mlp_rows=min(n_care, max(args.mlp_tokens // args.block_size, 1)))
     evals = {name: capture(base, b, first, progress=args.progress, mlp_rows=0)
              for name, b in blocks.items() if name != "train"}
     teacher_s = time.perf_counter() - t0
@@ -117,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     del base
 
     load = os.getloadavg()
-    print(f"base {args.base}; layers {args.layers}; {train.tokens} training tokens; "
+    print(f"base {args.base}; layers {args.layers}; {train.tokens} training tokens "
+          f"({n_care * args.block_size} of the care corpus); "
           + ", ".join(f"{n} {a.tokens} tokens" for n, a in evals.items())
           + f"; teacher pass {teacher_s:.0f} s; {args.budget:.0f} s of stage 2 per row; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads; load average "
@@ -139,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         stage = StageConfig(steps=1_000_000, lr=lr, batch_size=args.batch_size, warmup=10,
                             skip_lr_scale=1.0, budget_s=args.budget, clock="wall")
         started = time.perf_counter()
-        losses = stage2(model, train, DistillConfig(stage2=stage), progress=args.progress)
+        losses = stage2(model, train, DistillConfig(stage2=stage, lm_weight=args.lm_weight),
+                        progress=args.progress)
         wall = time.perf_counter() - started
         ppl = _scores(model, evals)
         r = {"row": label, "trainable": _trainable(model), "steps": len(losses),

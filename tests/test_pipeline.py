@@ -170,6 +170,22 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tiny_dir, corpus, tmp_pat
     assert saves == [("stage 2", 9), ("stage 2", 10)]  # only the steps after the kill ran
 
 
+def test_the_full_config_file_is_the_full_recipe():
+    from pathlib import Path
+
+    import yaml
+
+    from liquidcare.train.pipeline import FULL_RECIPE
+
+    path = Path(__file__).resolve().parents[1] / "configs" / "cfc-ncp-smollm2-full.yaml"
+    shipped = RunConfig.from_dict(yaml.safe_load(path.read_text())).to_dict()
+    full = RunConfig.from_dict({**RunConfig().to_dict(), **FULL_RECIPE}).to_dict()
+    assert {k: v for k, v in shipped.items() if k != "name"} == \
+        {k: v for k, v in full.items() if k != "name"}
+    with pytest.raises(SystemExit, match="exclude each other"):
+        cli.main(["demo", "--quick", "--full"])
+
+
 def test_the_demo_config_file_holds_the_settings_that_make_demo_runs():
     # `liquidcare demo` runs RunConfig's defaults; configs/cfc-ncp-smollm2.yaml documents them
     # for `liquidcare train` and torchrun. The two must not drift apart.

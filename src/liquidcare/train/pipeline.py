@@ -58,6 +58,18 @@ SAMPLE_PROMPTS = [
 
 MODES = {"distill", "finetune"}
 
+# `liquidcare demo --full` (configs/cfc-ncp-smollm2-full.yaml holds the same): twice the MLPs
+# of the demo, and the teacher speaking on more than the care corpus — the knowledge base's
+# articles and text sampled from the base model itself — so that the blocks learn the MLPs,
+# not the corpus's sentences. Too long for the 15-minute demo; see the README for its figures.
+FULL_RECIPE: dict[str, Any] = {
+    "layers": "last:12",
+    "max_train_tokens": None,
+    "extra_corpora": ["knowledge-base"],
+    "self_samples": 16_000,
+    "stage2": {"steps": 1200, "lr": 3e-2, "skip_lr_scale": 1.0},
+}
+
 
 @dataclass
 class RunConfig:
@@ -83,9 +95,10 @@ class RunConfig:
         default_factory=lambda: {"steps": 1000, "lr": 3e-2, "skip_lr_scale": 1.0})
     # mode finetune: the one training stage (LM loss on the corpus)
     finetune: dict[str, Any] = field(default_factory=lambda: {"steps": 200, "lr": 1e-3})
-    # More text for the teacher (see `teacher_text`): extra corpora (specs, .jsonl/.txt files or
-    # folders of .jsonl, e.g. src/liquidcare/knowledge/data) and about this many tokens sampled
-    # from the base model. Stage 2 trains on all of it; least squares and stage 1 on `corpus`.
+    # More text for the teacher (see `teacher_text`): extra corpora ("knowledge-base": the
+    # shipped care articles; corpus specs, .jsonl/.txt files, folders of .jsonl) and about this
+    # many tokens sampled from the base model. Stage 2 trains on all of it; least squares and
+    # stage 1 on `corpus` alone.
     extra_corpora: list[str] = field(default_factory=list)
     self_samples: int = 0
     # Scored at the end, base and trained model in the same run (see `heldout`): the corpus's

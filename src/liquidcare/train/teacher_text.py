@@ -57,13 +57,23 @@ def avoid_ngrams(held_texts: Iterable[str]) -> set[tuple[str, ...]]:
     return avoid
 
 
+KNOWLEDGE_BASE = "knowledge-base"
+
+
+def knowledge_base_dir() -> Path:
+    """The vetted care articles shipped with the package (read as data files: `train` does not
+    import the `knowledge` package, which sits above it)."""
+    return Path(__file__).resolve().parents[1] / "knowledge" / "data"
+
+
 def _load(spec: str):
-    """Documents of an extra corpus: a folder (every .jsonl in it, sorted) or a corpus spec
-    (its train split and, for files, the rest too: an extra corpus has no validation use)."""
+    """Documents of an extra corpus: ``knowledge-base`` (the shipped care articles), a folder
+    (every .jsonl in it, sorted), a .jsonl/.txt file (all of it: an extra corpus has no
+    validation use) or a corpus spec (its train split)."""
     from liquidcare.data import load_corpus
     from liquidcare.data.files import load_jsonl, load_text_file
 
-    path = Path(spec)
+    path = knowledge_base_dir() if spec == KNOWLEDGE_BASE else Path(spec)
     if path.is_dir():
         files = sorted(path.rglob("*.jsonl"))
         if not files:
