@@ -58,8 +58,11 @@ def test_held_out_sets_are_scored_for_base_and_student_in_the_same_run(tiny_dir,
     from liquidcare.train.pipeline import perplexity_table
 
     summary = run(_config(tiny_dir, corpus, tmp_path, test_split="validation",
-                          ood_corpus=str(corpus), max_test_tokens=160, stage1={"steps": 0}),
-              progress=False)
+                          ood_corpus=str(corpus), max_test_tokens=160, stage1={"steps": 0},
+                          eval_every=2), progress=False)
+    # the validation curve: a row every 2 of the 5 steps, before the final one
+    assert [r["label"] for r in summary["evaluations"][-3:]] == [
+        "stage 2, step 2", "stage 2, step 4", "after stage 2"]
     held = summary["held_out"]
     assert [row["label"] for row in held] == ["base model", "liquid (1 MLPs)"]
     test_label = f"{corpus} validation"

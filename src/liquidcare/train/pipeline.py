@@ -68,6 +68,7 @@ FULL_RECIPE: dict[str, Any] = {
     "extra_corpora": ["knowledge-base"],
     "self_samples": 16_000,
     "stage2": {"steps": 1200, "lr": 3e-2, "skip_lr_scale": 1.0},
+    "eval_every": 200,
 }
 
 
@@ -107,6 +108,9 @@ class RunConfig:
     test_split: str | None = "auto"
     ood_corpus: str | None = "general-dev"
     max_test_tokens: int | None = None
+    # stage 2 / fine-tuning: validation perplexity every this many steps (0: only at the end),
+    # the curve that says whether more steps would help
+    eval_every: int = 0
     kl_positions: int = 64
     kl_weight: float = 1.0
     lm_weight: float = 0.1
@@ -316,6 +320,8 @@ def _distill(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, hel
         errors.append({"label": "stage 1", "errors": layer_errors(model, val)})
         clock.lap("stage 1")
     if distill_cfg.stage2.steps > 0:
+        log = _with_curve(log, "stage 2", config.eval_every, lambda: evaluate(model, val),
+                          evaluations, show)
         losses["stage 2: end to end"] = stage2(model, train, distill_cfg, log=log,
                                                progress=show, checkpoint=ckpt)
         evaluations.append({"label": "after stage 2", **evaluate(model, val)})
@@ -327,6 +333,28 @@ def _distill(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, hel
         clock.lap("held-out evaluation")
     return (model, evaluations, errors, losses, params, base_samples, held,
             train.n_total * train.blocks.shape[1])
+
+
+def _with_curve(log, stage: str, every: int, score, evaluations: list, show: bool):
+    """``log`` that also scores validation every ``every`` steps of ``stage``: a row of
+    ``evaluations`` ("stage 2, step N"), printed, and ``stage/val_ppl`` in TensorBoard."""
+    if every <= 0:
+        return log
+    if parallel.current().size > 1:
+        raise LiquidConfigError("eval_every runs on the main process alone: use it with one "
+                                "process (its score would wait for the others)")
+
+    def logged(name: str, step: int, values: dict[str, float]) -> None:
+        if name == stage and (step + 1) % every == 0:
+            row = {"label": f"{stage}, step {step + 1}", **score()}
+            evaluations.append(row)
+            values = {**values, "val_ppl": row["ppl"]}
+            if show:
+                print(f"\n[{stage}] step {step + 1}: validation perplexity {row['ppl']:.2f} "
+                      f"({row['ppl'] / evaluations[0]['ppl']:.3f} x base)", flush=True)
+        log(name, step, values)
+
+    return logged
 
 
 def _finetune(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, held_sets,
