@@ -270,8 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Liquify the embedded SmolLM2 (CfC-NCP in place of the MLPs of the last 6 "
         "layers), distil the liquid blocks from the MLPs on the bundled care corpus (least "
         "squares, then stage 2 end to end; the settings of configs/cfc-ncp-smollm2.yaml), "
-        "evaluate validation perplexity after each step and write runs/NAME/{adapter/, "
-        "report.md, loss.png, tb/}. About 12 minutes on a 2-core CPU.",
+        "evaluate validation perplexity after each step, then base and liquid model on the "
+        "held-out care test split and out-of-domain prose, and write runs/NAME/{adapter/, "
+        "report.md, loss.png, tb/}. About 13 minutes on an idle 2-core CPU.",
     )
     _add_run_options(demo, name="demo", output_dir="runs", device="auto")
     demo.add_argument("--quick", action="store_true",
