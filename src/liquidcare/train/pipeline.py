@@ -114,6 +114,9 @@ class RunConfig:
     kl_positions: int = 64
     kl_weight: float = 1.0
     lm_weight: float = 0.1
+    # stage 2: + this × each block's normalised MSE against its MLP on the corpus's cached MLP
+    # activations (see `local`): keeps the blocks doing what the MLPs did
+    local_weight: float = 0.0
     checkpoint_every: int = 50
     samples: int = 2
     sample_tokens: int = 40
@@ -153,7 +156,8 @@ class RunConfig:
         return DistillConfig(
             stage1=StageConfig(**self.stage1), stage2=StageConfig(**self.stage2),
             least_squares=self.least_squares, kl_positions=self.kl_positions,
-            kl_weight=self.kl_weight, lm_weight=self.lm_weight, seed=self.seed,
+            kl_weight=self.kl_weight, lm_weight=self.lm_weight,
+            local_weight=self.local_weight, seed=self.seed,
             precision=precision,
         )
 
@@ -323,7 +327,8 @@ def _distill(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, hel
         log = _with_curve(log, "stage 2", config.eval_every, lambda: evaluate(model, val),
                           evaluations, show)
         losses["stage 2: end to end"] = stage2(model, train, distill_cfg, log=log,
-                                               progress=show, checkpoint=ckpt)
+                                               progress=show, checkpoint=ckpt,
+                                               local=corpus_acts)
         evaluations.append({"label": "after stage 2", **evaluate(model, val)})
         errors.append({"label": "stage 2", "errors": layer_errors(model, val)})
         clock.lap("stage 2")
