@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--self-samples", type=int, default=0,
                         help="tokens of text sampled from the base model as teacher text")
     parser.add_argument("--lm-weight", type=float, default=0.1)
+    parser.add_argument("--local-weight", type=float, default=0.0,
+                        help="liquid rows: + this x each block's error against its MLP")
     parser.add_argument("--mlp-tokens", type=int, default=65_536,
                         help="tokens whose per-MLP caches are kept (least squares reads these)")
     parser.add_argument("--units", type=int, default=None,
@@ -126,8 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     if more is not None:
         blocks["train"] = merge_blocks([blocks["train"], more])
     # the captured activations depend only on which layers are replaced, not on the cell
-    train = capture(base, blocks["train"], first, progress=args.progress,
-                    mlp_rows=min(n_care, max(args.mlp_tokens // args.block_size, 1)))
+    mlp_rows = min(n_care, max(args.mlp_tokens // args.block_size, 1))
+    train = capture(base, blocks["train"], first, progress=args.progress, mlp_rows=mlp_rows)
     evals = {name: capture(base, b, first, progress=args.progress, mlp_rows=0)
              for name, b in blocks.items() if name != "train"}
     teacher_s = time.perf_counter() - t0
@@ -154,12 +156,12 @@ def main(argv: list[str] | None = None) -> int:
              "ppl": base_ppl, "ratio": dict.fromkeys(names, 1.0)}]
     show(rows[0])
 
-    def train_row(label: str, model, lr: float, extra: dict) -> None:
+    def train_row(label: str, model, lr: float, extra: dict, local: float = 0.0) -> None:
         stage = StageConfig(steps=1_000_000, lr=lr, batch_size=args.batch_size, warmup=10,
                             skip_lr_scale=1.0, budget_s=args.budget, clock="wall")
         started = time.perf_counter()
-        losses = stage2(model, train, DistillConfig(stage2=stage, lm_weight=args.lm_weight),
-                        progress=args.progress)
+        cfg = DistillConfig(stage2=stage, lm_weight=args.lm_weight, local_weight=local)
+        losses = stage2(model, train, cfg, progress=args.progress, local=train.head(mlp_rows))
         wall = time.perf_counter() - started
         ppl = _scores(model, evals)
         r = {"row": label, "trainable": _trainable(model), "steps": len(losses),
@@ -179,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         ls = _scores(model, {"validation": evals["validation"]})["validation"]
         liquid_params = liquid_params or _trainable(model)
         train_row(f"liquid {name} ({len(model.liquid_info.targets)} MLPs)", model, args.lr,
-                  {"preset": name, "units": cfg.units, "ppl_least_squares_val": ls})
+                  {"preset": name, "units": cfg.units, "ppl_least_squares_val": ls},
+                  local=args.local_weight)
         del model
 
     if not args.no_lora and liquid_params:

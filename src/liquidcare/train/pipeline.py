@@ -68,6 +68,7 @@ FULL_RECIPE: dict[str, Any] = {
     "extra_corpora": ["knowledge-base"],
     "self_samples": 16_000,
     "stage2": {"steps": 1200, "lr": 3e-2, "skip_lr_scale": 1.0},
+    "local_weight": 1.0,
     "eval_every": 200,
 }
 
