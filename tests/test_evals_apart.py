@@ -37,7 +37,7 @@ def _fold(text: str) -> str:
 
 
 def _grams(text: str) -> set[tuple[str, ...]]:
-    # Letter-spaced obfuscation ("p r e g u n t a r") turns every letter into a word, so any two
+    # Letter-spaced obfuscation ("l l a m a r") turns every letter into a word, so any two
     # letter-spaced texts share grams of single letters that are spellings of common words, not
     # passages; grams whose words are all one character are not counted.
     return {g for g in ngrams(_fold(text), N) if any(len(w) > 1 for w in g)}
