@@ -47,7 +47,7 @@ def test_the_lexicon_reads_symptoms_as_people_describe_them(lexicon, text, kind)
 
 @pytest.mark.parametrize("text", [
     "What are the signs of a stroke?",
-    "Dad had a heart attack four years back, can he garden?",
+    "Dad had a heart attack four years ago, can he garden?",
     "¿Qué hago si a mi madre le da una convulsión?",
     "¿Cuáles son los síntomas de una hipoglucemia?",
 ])
