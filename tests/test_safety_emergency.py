@@ -37,7 +37,7 @@ def user(*texts: str) -> list[dict]:
     ("I've been stockpiling my pills to take them all on Sunday", "suicide"),
     ("A mi padre le duele el pecho y está sudando mucho", "heart_attack"),
     ("No respira bien y tiene los labios morados", "breathing"),
-    ("Mi madre con demencia se ha ido de casa y no la encontramos", "missing_person"),
+    ("Mi madre con demencia se ha marchado de casa y no la encontramos", "missing_person"),
     ("Se ha bebido lejía", "poisoning"),
 ])
 def test_the_lexicon_reads_symptoms_as_people_describe_them(lexicon, text, kind):
@@ -47,7 +47,7 @@ def test_the_lexicon_reads_symptoms_as_people_describe_them(lexicon, text, kind)
 
 @pytest.mark.parametrize("text", [
     "What are the signs of a stroke?",
-    "Dad had a heart attack three years ago, can he garden?",
+    "Dad had a heart attack four years ago, can he garden?",
     "¿Qué hago si a mi madre le da una convulsión?",
     "¿Cuáles son los síntomas de una hipoglucemia?",
 ])
@@ -58,7 +58,7 @@ def test_questions_about_an_emergency_are_not_live(guard, text):
 
 @pytest.mark.parametrize("text", [
     "My knees are killing me after the walk",
-    "I'm dying for a cup of tea",
+    "I'm dying for a cuppa",
     "Me muero de ganas de ver a mi nieta",
     "How do I help my dad choose a new coat?",
 ])

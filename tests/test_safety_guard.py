@@ -132,7 +132,7 @@ def test_a_payload_split_over_turns_is_caught_and_history_does_not_taint(guard):
     ("Mum fell down the stairs and hit her head", "en", "999"),
     ("Mi madre tiene un dolor fuerte en el pecho", "es", "112"),
     ("Mi padre tiene la cara torcida y habla arrastrada", "es", "112"),
-    ("Se ha caído y se ha dado un golpe en la cabeza", "es", "112"),
+    ("Se ha caído y se ha golpeado la cabeza", "es", "112"),
 ])
 def test_red_flags_always_carry_the_emergency_number(guard, text, lang, number):
     v_in = guard.check_input(user(text))

@@ -41,7 +41,7 @@ def test_harm_in_words_is_blocked(guard, reply, category):
 
 @pytest.mark.parametrize("reply", [
     "If a dose is forgotten, have it when you remember, unless the next one is nearly due.",
-    "Never give two doses together to make up for a forgotten one.",
+    "Never give two doses at once to make up for a forgotten one.",
     "Don't lock the door from outside; a door alarm is safer.",
     "Do not, under any circumstances, strap him to the chair.",
     "Never stop, skip or double a dose without the pharmacist.",

@@ -6,7 +6,7 @@ the trained model, in the same run, on
 - the corpus's **test** split (for the bundled care corpus: documents composed from a held-out
   part of its bank, sharing no word 8-gram with train — see `liquidcare.data.corpus.holdout`);
 - **out-of-domain** prose (`general-dev`, general English and Spanish text with no care in it):
-  how much of the base model's general ability the liquid blocks keep.
+  what share of the base model's general ability the liquid blocks keep.
 
 Each set gets one teacher pass before surgery (only the stream entering the first replaced block
 and the final hidden state are kept, not the per-MLP caches) so the base figure costs nothing
