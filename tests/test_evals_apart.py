@@ -23,10 +23,6 @@ EVALS = ROOT / "evals"
 # our dev sets legitimately contain replies the product gave
 EVAL_OUTPUT_KEYS = frozenset({"reply", "output", "response"})
 DATA_SUFFIXES = frozenset({".jsonl", ".json", ".yaml", ".yml", ".txt", ".md"})
-# Being rewritten on another branch at the time this test was written; the lead removes this
-# allow-list after merging the knowledge-base rewrite. Paths relative to the repository root,
-# a path ending in "/" names a folder.
-ALLOWED = ("src/liquidcare/knowledge/data/", "benchmarks/data/replies_dev")
 
 
 def _fold(text: str) -> str:
@@ -90,10 +86,6 @@ def _our_files() -> list[Path]:
     return sorted(set(data + code))
 
 
-def _allowed(rel: str) -> bool:
-    return any(rel.startswith(prefix) for prefix in ALLOWED)
-
-
 def test_eval_sets_are_read() -> None:
     # the check below is empty if the eval files are not found or not parsed
     assert len(_eval_grams()) > 10_000
@@ -115,8 +107,6 @@ def test_nothing_we_write_shares_an_8gram_with_evals() -> None:
     hits: list[str] = []
     for path in files:
         rel = path.relative_to(ROOT).as_posix()
-        if _allowed(rel):
-            continue
         shared = {g for text in _file_texts(path) for g in _grams(text)} & ev.keys()
         if shared:
             example = min(shared)
