@@ -130,3 +130,13 @@ def test_the_gated_search_finds_what_a_full_search_finds():
                 assert (m and m.span()) == (expected and expected.span()), p.pattern
                 found += expected is not None
     assert found > 30  # the texts do hold matches, so the check is not vacuous
+    from liquidcare.safety.emergency import IDIOMS
+    from liquidcare.safety.gate import finditer
+    from liquidcare.text import fold
+
+    for block in blocks[:3]:
+        text = fold(block)
+        for rule, p in patterns:
+            spans = [m.span() for m in finditer(p, rule._anchors.get(id(p)), text)]
+            assert spans == [m.span() for m in p.finditer(text)], p.pattern
+        assert IDIOMS.sub(" ", text) == IDIOMS.pattern_object.sub(" ", text)

@@ -34,6 +34,7 @@ import numpy as np
 from liquidcare.text import fold
 
 from .encoder import sample_text
+from .gate import Gated
 from .policy import Rule
 
 WEIGHTS = Path(__file__).with_name("emergency_weights.json")
@@ -42,7 +43,7 @@ WINDOW = 3  # recent user turns read together
 
 # Figures of speech that hold a symptom word and mean nothing medical. Cut out before the
 # lexicon runs (the classifier sees the whole text and learns them from examples).
-IDIOMS = re.compile(
+IDIOMS = Gated(re.compile(
     r"\b(is|are|was|were) killing me\b|\b(dying|dead) (to|for)\b|\bnearly died laughing\b"
     r"|\bnearly (gave|give|giving) me a heart attack\b|\bgive me a (heart attack|stroke)\b"
     r"|\bdoing my head in\b|\bblood ?bath\b|\bbleeding (us|me|them) dry\b|\bchoking up\b"
@@ -57,16 +58,16 @@ IDIOMS = re.compile(
     r"|\bbuen corazon\b|\bheart of gold\b"
     r"|\b(nearly|almost) (had|have|having|gave me|give me) (a fit|kittens|a heart attack|a stroke)\b"
     r"|\bchoking on (all )?(the |this |these |my )?(paperwork|forms|admin|emails|bills)\b"
-    r"|\b(will|.ll|would|is going to|gonna) kill (me|us|him|her)\b(?= (if|when|for))"
+    r"|\b(will|ll|would|is going to|gonna) kill (me|us|him|her)\b(?= (if|when|for))"
     r"|\b(me|nos|te) (mata|matara|va a matar) si\b|\bcasi me da (algo|un ataque|un patatus)\b"
     r"|\b(dead on (my|his|her) feet|bored to death|sick to death|scared to death|to die for)\b"
     r"|\b(muert[oa]s? de (cansancio|miedo|aburrimiento|verguenza|hambre|frio|sueno))\b"
     r"|\b(harta?|harto) hasta morir\b|\bpara morirse de\b|\bpasado a mejor vida\b"
     r"|\b(nearly|almost) (passed out|fainted|died|collapsed)\b(?= when (i|we) (saw|heard|got|read|"
-    r"opened))|\bcasi me (desmayo|muero|da algo) (cuando|al) (vi|ver|oi|oir|lei|leer|abri|abrir)\b")
+    r"opened))|\bcasi me (desmayo|muero|da algo) (cuando|al) (vi|ver|oi|oir|lei|leer|abri|abrir)\b"))
 
 # Asking about signs, what to do, or how to prevent: information, not an alarm.
-ABOUT = re.compile(
+ABOUT = Gated(re.compile(
     r"\b(what|which) (are|is) (the )?(early |warning |first |usual |main )?(signs?|symptoms?|"
     r"difference|risk)\b|\bdifference between\b|\bque diferencia\b|\bwhat does .{0,40}\b(feel like|stand for|mean)\b|\bwhat is (a |an )?"
     r"\w+\b\s*\?|\bhow (do|can|would|should) (i|we|you|one) (tell|know|recogni[sz]e|spot|check|"
@@ -84,9 +85,9 @@ ABOUT = re.compile(
     r"|\bse debe dar\b|\bes (normal|grave)\b|\bpuede (viajar|conducir|hacer ejercicio)\b"
     r"|\b(has|have) (anything|something) to do with\b|\btiene (algo )?que ver con\b"
     r"|\b(the same|the same kind of thing) as\b|\bes lo mismo que\b|\b(explain|explicas|explicame)\b"
-    r"|\bque significa\b|\bwhat does .{0,30}\bmean\b")
+    r"|\bque significa\b|\bwhat does .{0,30}\bmean\b"))
 # A past or settled event.
-PAST = re.compile(
+PAST = Gated(re.compile(
     r"\b(\d+|a few|few|two|three|several|some) (years?|months?|weeks?) ago\b|\blast (year|month|"
     r"week|spring|summer|autumn|winter)\b|\bin (19|20)\d\d\b|\byesterday\b.{0,40}\b(but|and)\b.{0,30}"
     r"\b(fine|okay|ok|better|coughed it up)\b|\b(has been|seems|is|was) (fine|okay|ok|better|much"
@@ -109,13 +110,13 @@ PAST = re.compile(
     r"doing) (well|fine) now\b|\ball (is )?well\b"
     r"|\b(l[oa]s?|le) (revis\w*|miraron|examinaron|trataron|atendieron|mandaron a casa)\b"
     r"|\btrataron\b|\bdieron el alta\b|\btodo bien\b|\b(ahora|ya) esta (bien|en casa)\b"
-    r"|\besta en casa bien\b")
+    r"|\besta en casa bien\b"))
 # Happening now: overrides an about or past frame.
-NOW = re.compile(
+NOW = Gated(re.compile(
     r"\b(right now|just now|at the moment|(he|she|they|mum|dad|it)('s| is| are) having|"
     r"(he|she|they)('s| is| are) (not breathing|unconscious|choking|fitting)|help me|please help)\b"
     r"|\b(ahora mismo|en este momento|esta (convulsionando|sangrando|ahogandose)|"
-    r"no respira|ayudame|por favor ayuda)\b")
+    r"no respira|ayudame|por favor ayuda)\b"))
 
 
 @dataclass
@@ -190,9 +191,8 @@ class EmergencyAssessor:
         its clauses: a long message has a hundred clauses, and the other rules cannot match
         a piece of a text they do not match."""
         live = about = False
-        spans = [(m.start(), m.end()) for rule in rules
-                 for p in rule.candidates(text) + rule.candidates(text, symptoms=True)
-                 for m in p.finditer(text)]
+        spans = [(m.start(), m.end()) for rule in rules for symptoms in (False, True)
+                 for m in rule.finditer(text, symptoms)]
         for sm in _SENTENCE.finditer(text):
             sentence, offset = sm.group(0), sm.start()
             question = sentence.rstrip().endswith("?") or sentence.lstrip().startswith("¿")
@@ -302,14 +302,14 @@ _SPECIFIC = re.compile(
     r"\b(my|our|mum|mom|dad|husband|wife|son|daughter|grandma|grandad|grandpa|he|she|he.?s|"
     r"she.?s|mi|mis|nuestr[oa]|mama|papa|marido|mujer|hijo|hija|abuel[oa])\b")
 # Acuity cues: what turns a symptom into "now, and bad".
-_ACUITY = re.compile(
+_ACUITY = Gated(re.compile(
     r"\b(sudden(ly)?|all of a sudden|now|just|won.?t (stop|go|shift)|getting worse|worse and worse"
     r"|for (the last )?(\d+|ten|twenty|thirty|forty|half an hour|an hour|hours)|really bad(ly)?|very|"
     r"can.?t|keeps?|de (repente|golpe)|ahora|no (para|se (le )?(pasa|quita))|cada vez (mas|peor)|"
-    r"desde hace|muy|mucho|no puede|lleva)\b")
+    r"desde hace|muy|mucho|no puede|lleva)\b"))
 # Words of the body and of harm: they point the embedding sample of a long message at the
 # right pieces, and let the classifier raise the alarm below its threshold for speaking alone.
-_CUE = re.compile(
+_CUE = Gated(re.compile(
     r"\b(pain|chest|breath\w*|blood|bleed\w*|fell|fall|floor|head|fit|seizure|swell\w*|unconscious"
     r"|wake|respond\w*|sugar|insulin|confus\w*|drowsy|pills|tablets|overdose|die|kill|end|dementia"
     r"|missing|dolor|pecho|respir\w*|sangr\w*|caid\w*|cayo|suelo|cabeza|convuls\w*|hinch\w*|despiert"
@@ -321,18 +321,18 @@ _CUE = re.compile(
     r"lengua|garganta|piel|ojos?|pupilas?|boca|habla|palabras|fiebre|tirit\w*|tembl\w*|"
     r"sacudidas|pitan?|atragant\w*|desmay\w*|desplom\w*|sudor\w*|sudand\w*|gris|azul\w*|"
     r"ronchas|adormilad\w*|dormid[oa]|perdid[oa]|muert[oa]|muerte|despedida|puente|mar|rio|"
-    r"cuerda|tirarme|sobredosis)\b")
+    r"cuerda|tirarme|sobredosis)\b"))
 # A mild, calm or denied symptom: cues for the classifier.
-_MILD = re.compile(
+_MILD = Gated(re.compile(
     r"\b(slight(ly)?|a (bit|little)|mild(ly)?|minor|small|tiny|un poco|algo de|liger[oa]|"
-    r"leve|pequen[oa]|poquito)\b")
-_CALM = re.compile(
+    r"leve|pequen[oa]|poquito)\b"))
+_CALM = Gated(re.compile(
     r"\b(fine|okay|ok|no harm|nobody (got )?hurt|not hurt|on (its|their) own|went away|gone now|"
     r"settled|normal(ly)?|as usual|(same )?as always|bien|nadie se hizo|no paso nada|se (le )?"
-    r"(quito|paso)|como siempre|sin problema|funny|gracia|loves?|le encanta)\b")
-_DENIED = re.compile(
+    r"(quito|paso)|como siempre|sin problema|funny|gracia|loves?|le encanta)\b"))
+_DENIED = Gated(re.compile(
     r"\b(no (fever|temperature|pain|rash)|not (swollen|sore|hurt|bleeding)|isn.?t (swollen|sore|"
-    r"bleeding)|no tiene (fiebre|dolor)|sin (fiebre|dolor)|no esta hinchad[oa])\b")
+    r"bleeding)|no tiene (fiebre|dolor)|sin (fiebre|dolor)|no esta hinchad[oa])\b"))
 # The cues are scaled so that the L2 penalty does not drown them beside the 1,024 embedding
 # dimensions (3 did better than 1 on the dev set).
 CUE_WEIGHT = 3.0
@@ -341,12 +341,12 @@ CUE_WEIGHT = 3.0
 def alarm_words(users: list[str]) -> bool:
     """Whether the recent user turns hold a word of the body or of harm (`_CUE`)."""
     return bool(_CUE.search(fold(" ".join(users[-WINDOW:]))))
-_SELF_HARM = re.compile(
+_SELF_HARM = Gated(re.compile(
     r"\b(die|dying|kill|end (it|my life)|suicid\w*|wake up|better off|morir|matar\w*|suicid\w*|"
-    r"acabar con|despertar|mejor sin mi|quitarme la vida)\b")
+    r"acabar con|despertar|mejor sin mi|quitarme la vida)\b"))
 # What a question *about* an emergency talks of (the classifier's "about" needs one of these:
 # "how can I help her with showering?" is a care question, not an emergency topic).
-_TOPIC = re.compile(
+_TOPIC = Gated(re.compile(
     r"\b(heart attack|stroke|fast|breath\w*|chok\w*|faint\w*|recovery position|cpr|breathing|"
     r"fit|fits|seizure|epilep\w*|allerg\w*|anaphyla\w*|adrenaline|epipen|bleed\w*|nosebleed|"
     r"blood thinners?|warfarin|head|fall|falls|floor|overdose|double dose|poison\w*|cleaning "
@@ -355,4 +355,4 @@ _TOPIC = re.compile(
     r"desmay\w*|posicion lateral|convulsi\w*|crisis|epilep\w*|alergi\w*|anafila\w*|adrenalina|"
     r"sangr\w*|anticoagulantes?|sintrom|cabeza|caida|suelo|sobredosis|dosis doble|intoxica\w*|"
     r"productos de limpieza|hipogluc\w*|azucar|glucosa|sepsis|infeccion|suicid\w*|esperanza|"
-    r"tristeza|salga de casa|se pierde|localizador\w*|gps|inconsciente|112|urgencias?)\b")
+    r"tristeza|salga de casa|se pierde|localizador\w*|gps|inconsciente|112|urgencias?)\b"))

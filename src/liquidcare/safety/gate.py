@@ -63,6 +63,8 @@ def _part_anchors(part: str) -> set[str] | None:
     when a space follows the letters), a digit for `\\d`; None when it is not a literal."""
     if part.startswith("\\d"):
         return set(_DIGITS)
+    if part.startswith("("):  # a nested group, also at the start of a word
+        return _alt_anchors("\\b" + part)
     m = _LETTERS.match(part)
     if not m:
         return None
@@ -131,22 +133,30 @@ def _words(text: str) -> tuple[dict[str, list[int]], list[str]]:
     return at, sorted(at)
 
 
-def _words_with(text: str, anchor: str) -> Iterator[str]:
+def _words_with(text: str, anchor: str) -> list[str]:
+    """The distinct words of `text` that `anchor` allows (a prefix, or "word$" exactly)."""
     at, keys = _words(text)
     if anchor.endswith("$"):
-        if anchor[:-1] in at:
-            yield anchor[:-1]
-        return
-    i = bisect_left(keys, anchor)
-    while i < len(keys) and keys[i].startswith(anchor):
-        yield keys[i]
-        i += 1
+        return [anchor[:-1]] if anchor[:-1] in at else []
+    i = j = bisect_left(keys, anchor)
+    while j < len(keys) and keys[j].startswith(anchor):
+        j += 1
+    return keys[i:j]
 
 
 def could_match(anchor: frozenset[str] | None, text: str) -> bool:
     if anchor is None or len(text) < GATE_FROM:
         return True
-    return any(next(_words_with(text, a), None) is not None for a in anchor)
+    at, keys = _words(text)
+    for a in anchor:
+        if a.endswith("$"):
+            if a[:-1] in at:
+                return True
+            continue
+        i = bisect_left(keys, a)
+        if i < len(keys) and keys[i].startswith(a):
+            return True
+    return False
 
 
 def search(pattern: re.Pattern[str], anchor: frozenset[str] | None,
@@ -163,3 +173,54 @@ def search(pattern: re.Pattern[str], anchor: frozenset[str] | None,
         if m:
             return m
     return None
+
+
+def finditer(pattern: re.Pattern[str], anchor: frozenset[str] | None,
+             text: str) -> Iterator[re.Match[str]]:
+    """`pattern.finditer(text)` through the gate: matches looked for only where an allowed
+    word starts, leftmost first, none overlapping (finditer's order; no empty matches)."""
+    if anchor is None or len(text) < GATE_FROM:
+        yield from (m for m in pattern.finditer(text) if m.end() > m.start())
+        return
+    at = _words(text)[0]
+    last = 0
+    for pos in sorted({pos for a in anchor for w in _words_with(text, a) for pos in at[w]}):
+        if pos < last:
+            continue
+        m = pattern.match(text, pos)
+        if m and m.end() > m.start():
+            yield m
+            last = m.end()
+
+
+def sub(pattern: re.Pattern[str], anchor: frozenset[str] | None, repl: str,
+        text: str) -> str:
+    """`pattern.sub(repl, text)` through the gate (for patterns that never match empty)."""
+    if anchor is None or len(text) < GATE_FROM:
+        return pattern.sub(repl, text)
+    out, last = [], 0
+    for m in finditer(pattern, anchor, text):
+        out += [text[last:m.start()], m.expand(repl)]
+        last = m.end()
+    return "".join(out) + text[last:]
+
+
+class Gated:
+    """A compiled pattern whose `search` and `sub` go through the word gate (the module-level
+    patterns of the emergency assessor, read on whole messages); anything else is the
+    pattern's own."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern_object = pattern
+        self.anchor = anchors(pattern.pattern)
+
+    def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        if pos:
+            return self.pattern_object.search(text, pos)
+        return search(self.pattern_object, self.anchor, text)
+
+    def sub(self, repl: str, text: str) -> str:
+        return sub(self.pattern_object, self.anchor, repl, text)
+
+    def __getattr__(self, name: str):  # noqa: ANN204 (findall, finditer, pattern, ...)
+        return getattr(self.pattern_object, name)

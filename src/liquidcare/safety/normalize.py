@@ -91,6 +91,8 @@ def unleet(folded: str) -> str:
 def disguise(text: str) -> int:
     """How many characters of the raw text hide letters: invisible ones, Cyrillic or Greek
     look-alikes, full-width forms."""
+    if text.isascii():  # all three are outside ASCII
+        return 0
     invisible = sum(1 for c in text if ord(c) in INVISIBLE)
     lookalike = len(text) - len(text.translate(_HOMOGLYPH_DROP))
     fullwidth = sum(1 for c in text if 0xFF01 <= ord(c) <= 0xFF5E)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, Valida
 
 from .errors import PolicyError
 from .gate import anchors, could_match
+from .gate import finditer as gate_finditer
 from .gate import search as gate_search
 
 DEFAULT_POLICY = Path(__file__).with_name("default_policy.yaml")
@@ -118,6 +120,11 @@ class Rule:
         text the word gate skips those whose first words it does not hold)."""
         pool = self.symptoms if symptoms else self.patterns
         return [p for p in pool if could_match(self._anchors.get(id(p)), text)]
+
+    def finditer(self, text: str, symptoms: bool = False) -> Iterator[re.Match[str]]:
+        """Every pattern's (or symptom's) matches in `text`, found through the word gate."""
+        for pattern in self.candidates(text, symptoms):
+            yield from gate_finditer(pattern, self._anchors.get(id(pattern)), text)
 
     def search(self, text: str, symptoms: bool = False) -> re.Match[str] | None:
         """The first pattern's (or symptom's) match in `text`, found through the word gate."""
