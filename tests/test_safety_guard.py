@@ -320,3 +320,7 @@ def test_a_yes_to_a_medication_change_is_refused_only_after_such_a_request(guard
     assert not v.allowed and v.category == "affirm_change" and v.language == "es"
     assert guard.check_output(asked, "No, please ask the GP first.").allowed
     assert guard.check_output(user("Is it good to drink water with meals?"), "Yes!").allowed
+    # a change word without a medicine is not a medication change
+    assert guard.check_output(user("Can we stop the evening walk when it rains?"), "Yes.").allowed
+    v = guard.check_output(user("Can he stop his metformin for a week?"), "Yes, that's fine.")
+    assert not v.allowed and v.category == "affirm_change"
