@@ -30,7 +30,7 @@ def _config(tiny_dir, corpus, tmp_path, **changes) -> RunConfig:
         name="t", base=str(tiny_dir), corpus=str(corpus), layers="last:1",
         liquid={"linear_skip": True, "units": 16}, block_size=16, max_train_tokens=640,
         max_val_tokens=160, stage1={"steps": 5}, stage2={"steps": 5}, kl_positions=16,
-        samples=1, sample_tokens=4, output_dir=str(tmp_path), device="cpu",
+        samples=1, sample_tokens=4, output_dir=str(tmp_path), device="cpu", ood_corpus=None,
     )
     return RunConfig.from_dict({**base, **changes})
 
@@ -50,6 +50,53 @@ def test_the_pipeline_writes_adapter_report_plot_and_logs(tiny_dir, corpus, tmp_
     assert len(metrics["losses"]["stage 2: end to end"]) == 5
     model, _ = load_model(str(run_dir), device="cpu")  # a run dir loads like an adapter
     assert model.liquid_info.targets == ["model.layers.1.mlp"]
+
+
+def test_held_out_sets_are_scored_for_base_and_student_in_the_same_run(tiny_dir, corpus,
+                                                                      tmp_path, capsys):
+    from liquidcare.train.heldout import OOD_LABEL
+    from liquidcare.train.pipeline import perplexity_table
+
+    summary = run(_config(tiny_dir, corpus, tmp_path, test_split="validation",
+                          ood_corpus=str(corpus), max_test_tokens=160, stage1={"steps": 0},
+                          eval_every=2), progress=False)
+    # the validation curve: a row every 2 of the 5 steps, before the final one
+    assert [r["label"] for r in summary["evaluations"][-3:]] == [
+        "stage 2, step 2", "stage 2, step 4", "after stage 2"]
+    held = summary["held_out"]
+    assert [row["label"] for row in held] == ["base model", "liquid (1 MLPs)"]
+    test_label = f"{corpus} validation"
+    assert set(held[0]["ppl"]) == {test_label, OOD_LABEL}
+    # the same blocks scored from the cache as the validation rows were: the base model's test
+    # figure is its validation figure (same split here), the student's is its final one
+    assert held[0]["ppl"][test_label] == pytest.approx(summary["evaluations"][0]["ppl"])
+    assert held[1]["ppl"][test_label] == pytest.approx(summary["evaluations"][-1]["ppl"])
+    assert held[1]["ppl"][test_label] != held[0]["ppl"][test_label]
+    table = perplexity_table(summary)
+    assert "held-out perplexity" in table and OOD_LABEL in table
+    assert "## Held-out perplexity" in (tmp_path / "t" / "report.md").read_text()
+    # a corpus without a test split gets none under "auto": no held-out table at all
+    plain = run(_config(tiny_dir, corpus, tmp_path / "plain", stage1={"steps": 0}),
+                progress=False)
+    assert plain["held_out"] == [{"label": "base model", "ppl": {}}]
+    assert "held-out" not in perplexity_table(plain)
+
+
+def test_extra_teacher_text_feeds_stage_2_and_skips_held_out_passages(tiny_dir, corpus,
+                                                                      tmp_path):
+    from liquidcare.data import load_corpus
+    from liquidcare.train.teacher_text import extra_documents
+
+    summary = run(_config(tiny_dir, corpus, tmp_path, extra_corpora=[str(corpus)],
+                          self_samples=96, stage1={"steps": 2}), progress=False)
+    # the corpus's own train split, then the extra file (its train part: the rest is held out
+    # there) and the samples: stage 2 reads more rows than the corpus alone gives
+    assert summary["stage2_tokens"] > summary["train_tokens"]
+    assert "tokens in all for the last stage" in (tmp_path / "t" / "report.md").read_text()
+    # an extra document that repeats eight words of held-out text is dropped
+    held = load_corpus(str(corpus), "validation")[0]["text"]
+    docs, dropped = extra_documents([str(corpus)], {tuple(held.lower().split()[:8])})
+    assert dropped == 1 and held not in [d["text"] for d in docs]
 
 
 def test_run_config_refuses_unknown_keys(tiny_dir, corpus, tmp_path):
@@ -124,6 +171,22 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tiny_dir, corpus, tmp_pat
     assert stage2[:6] == whole["losses"]["stage 2: end to end"][:6]
     assert resumed["losses"]["stage 1: MLP matching"] == whole["losses"]["stage 1: MLP matching"]
     assert saves == [("stage 2", 9), ("stage 2", 10)]  # only the steps after the kill ran
+
+
+def test_the_full_config_file_is_the_full_recipe():
+    from pathlib import Path
+
+    import yaml
+
+    from liquidcare.train.pipeline import FULL_RECIPE
+
+    path = Path(__file__).resolve().parents[1] / "configs" / "cfc-ncp-smollm2-full.yaml"
+    shipped = RunConfig.from_dict(yaml.safe_load(path.read_text())).to_dict()
+    full = RunConfig.from_dict({**RunConfig().to_dict(), **FULL_RECIPE}).to_dict()
+    assert {k: v for k, v in shipped.items() if k != "name"} == \
+        {k: v for k, v in full.items() if k != "name"}
+    with pytest.raises(SystemExit, match="exclude each other"):
+        cli.main(["demo", "--quick", "--full"])
 
 
 def test_the_demo_config_file_holds_the_settings_that_make_demo_runs():

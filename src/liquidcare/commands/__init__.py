@@ -8,7 +8,7 @@ functions) so that `liquidcare --help` stays fast.
 import argparse
 import importlib
 
-GROUPS: list[str] = ["store", "serve", "safety", "federated", "media"]
+GROUPS: list[str] = ["models", "store", "serve", "safety", "federated", "media"]
 
 
 def register_all(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

@@ -19,6 +19,7 @@ _LAZY = {
     "load_corpus": "liquidcare.data.load",
     "local_split": "liquidcare.data.load",
     "load_care_corpus": "liquidcare.data.care",
+    "load_general_dev": "liquidcare.data.care",
     "CARE_SYSTEM_PROMPT": "liquidcare.data.care",
     "load_text_file": "liquidcare.data.files",
     "load_jsonl": "liquidcare.data.files",
@@ -32,7 +33,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ does the work
-    from liquidcare.data.care import CARE_SYSTEM_PROMPT, load_care_corpus
+    from liquidcare.data.care import CARE_SYSTEM_PROMPT, load_care_corpus, load_general_dev
     from liquidcare.data.files import load_jsonl, load_text_file
     from liquidcare.data.hub import HUB_CORPORA, load_hub_corpus
     from liquidcare.data.load import load_corpus, local_split
@@ -56,6 +57,7 @@ __all__ = [
     "document_text",
     "load_care_corpus",
     "load_corpus",
+    "load_general_dev",
     "load_hub_corpus",
     "load_jsonl",
     "load_text_file",

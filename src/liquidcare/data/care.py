@@ -2,7 +2,9 @@
 
 It ships inside the package, so the offline default (SmolLM2 + care corpus) needs no network.
 The split is fixed in the files themselves: regenerating them (`python -m
-liquidcare.data.corpus.build_corpus`) gives the same bytes, so runs stay comparable.
+liquidcare.data.corpus.build_corpus`) gives the same bytes, so runs stay comparable. Validation
+and test are composed from a held-out part of the content bank and share no word 8-gram with
+train (see corpus/holdout.py): tune on validation, report on test.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from liquidcare.data.errors import CorpusFormatError
 from liquidcare.data.records import KINDS, LANGS, Document, check_care_record
 
 CORPUS_PACKAGE = "liquidcare.data.corpus"
-SPLIT_FILES = {"train": "care_train.jsonl", "validation": "care_validation.jsonl"}
+SPLIT_FILES = {"train": "care_train.jsonl", "validation": "care_validation.jsonl",
+               "test": "care_test.jsonl"}
 SPLITS = tuple(SPLIT_FILES)
 
 
@@ -27,7 +30,7 @@ def load_care_corpus(split: str = "train", lang: str | None = None,
                      kind: str | None = None) -> list[Document]:
     """Records of the bundled care corpus, in file order, every one checked.
 
-    split: "train" or "validation". lang: None (both), "en" or "es". kind: None (both),
+    split: "train", "validation" or "test". lang: None (both), "en" or "es". kind: None (both),
     "dialogue" (records with `messages`) or "note" (records with `text`).
     """
     _choice("split", split, SPLITS)
@@ -48,6 +51,30 @@ def load_care_corpus(split: str = "train", lang: str | None = None,
             raise CorpusFormatError(f"{source}:{number}: field 'id': duplicate {record['id']!r}")
         seen.add(record["id"])
         if (lang is None or record["lang"] == lang) and (kind is None or record["kind"] == kind):
+            records.append(record)
+    return records
+
+
+GENERAL_DEV_FILE = "general_dev.jsonl"
+
+
+def load_general_dev(lang: str | None = None) -> list[Document]:
+    """The out-of-domain dev set: general English and Spanish prose written for this project
+    (canals, bread, trains, libraries...; no care), to measure what a model trained on care text
+    keeps of its general ability. An evaluation set only: there is no train split."""
+    _choice("lang", lang, LANGS)
+    source = f"{CORPUS_PACKAGE}/{GENERAL_DEV_FILE}"
+    content = resources.files(CORPUS_PACKAGE).joinpath(GENERAL_DEV_FILE).read_text(
+        encoding="utf-8")
+    records = []
+    for number, line in enumerate(content.splitlines(), start=1):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise CorpusFormatError(f"{source}:{number}: bad JSON ({err.msg})") from None
+        if record.get("lang") not in LANGS or not str(record.get("text", "")).strip():
+            raise CorpusFormatError(f"{source}:{number}: expected 'lang' in {LANGS} and 'text'")
+        if lang is None or record["lang"] == lang:
             records.append(record)
     return records
 

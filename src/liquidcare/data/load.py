@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from liquidcare.data.care import load_care_corpus
+from liquidcare.data.care import load_care_corpus, load_general_dev
 from liquidcare.data.files import load_jsonl, load_text_file
 from liquidcare.data.hub import HUB_CORPORA, SPLITS, VALIDATION_EVERY, load_hub_corpus
 from liquidcare.data.records import LANGS, Document
 
 FILE_SUFFIXES = (".txt", ".jsonl")
 CARE_SPECS = ("care",) + tuple(f"care:{lang}" for lang in LANGS)
+GENERAL_SPECS = ("general-dev",) + tuple(f"general-dev:{lang}" for lang in LANGS)
 
 
 def local_split(docs: list[Document], split: str) -> list[Document]:
@@ -33,13 +34,24 @@ def load_corpus(spec: str, split: str = "train", **kw: Any) -> list[Document]:
     """Documents of the corpus named by `spec`.
 
     spec: "care" (bundled, both languages), "care:en", "care:es" (keyword: kind);
+    "general-dev", "general-dev:en", "general-dev:es" (bundled out-of-domain prose, evaluation
+    only: any split but "train" gives all of it);
     "tinystories", "yelp", "medical-es" (hub; keywords of `load_hub_corpus`: streaming, limit,
     config, text_field); or a path to a .txt file (documents separated by blank lines) or a
     .jsonl file (keyword: text_field), split by `local_split`.
-    split: "train" or "validation".
+    split: "train" or "validation"; the bundled care corpus also has "test" (held out like
+    validation, for the figures reported after tuning on validation).
     """
+    if spec in GENERAL_SPECS:
+        if split == "train":
+            raise ValueError(f"corpus {spec!r} is an evaluation set only: use split "
+                             "'validation' (it has no train split)")
+        return load_general_dev(spec.partition(":")[2] or None)
+    if spec in CARE_SPECS and split == "test":
+        return load_care_corpus(split, lang=spec.partition(":")[2] or None, **kw)
     if split not in SPLITS:
-        raise ValueError(f"split={split!r}: expected one of {SPLITS}")
+        raise ValueError(f"split={split!r}: expected one of {SPLITS}"
+                         + (" (or 'test')" if spec in CARE_SPECS else ""))
     if spec in CARE_SPECS:
         lang = spec.partition(":")[2] or None
         return load_care_corpus(split, lang=lang, **kw)
@@ -54,6 +66,6 @@ def load_corpus(spec: str, split: str = "train", **kw: Any) -> list[Document]:
         else:
             raise ValueError(f"corpus file {spec!r}: expected a .txt or .jsonl file")
         return local_split(docs, split)
-    known = ", ".join(CARE_SPECS + tuple(HUB_CORPORA))
+    known = ", ".join(CARE_SPECS + GENERAL_SPECS + tuple(HUB_CORPORA))
     raise ValueError(f"unknown corpus {spec!r}: expected one of {known}, "
                      "or a path to a .txt/.jsonl file")

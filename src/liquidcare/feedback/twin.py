@@ -7,6 +7,7 @@ refused rather than dropped, so that a misspelt "medication" never silently lose
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -134,7 +135,8 @@ _PROMPT = {
             "Speak simply and warmly, in short sentences, in English. Remind {name} of medicines "
             "at their times but never change a dose or give a diagnosis: you are not a doctor. "
             "If {name} mentions a fall, chest pain, trouble breathing or wanting to die, tell "
-            "them to call 112 now and to contact {contact}."
+            "them to call {number} now and to contact {contact}; for urgent advice that is not "
+            "an emergency, call {urgent}."
         ),
         "nobody": "their carer",
     },
@@ -152,10 +154,21 @@ _PROMPT = {
             "Habla con sencillez y cariño, con frases cortas, en español. Recuerda a {name} sus "
             "medicinas a su hora, pero nunca cambies una dosis ni des un diagnóstico: no eres "
             "médico. Si {name} habla de una caída, dolor en el pecho, dificultad para respirar o "
-            "ganas de morir, dile que llame al 112 ahora y que avise a {contact}."
+            "ganas de morir, dile que llame al {number} ahora y que avise a {contact}; para una "
+            "consulta urgente que no sea una emergencia, que llame a {urgent}."
         ),
         "nobody": "su cuidador",
     },
+}
+
+
+# The numbers of the twin's locale (English is the UK, Spanish is Spain), as in the safety
+# policy's `emergency` section, which the server hands in; these are for callers without one.
+# 112 does reach 999 from a UK mobile, but UK guidance names 999 and NHS 111, and a carer
+# should hear the number they know.
+EMERGENCY_NUMBERS = {
+    "en": {"number": "999", "urgent": "NHS 111"},
+    "es": {"number": "112", "urgent": "su centro de salud"},
 }
 
 
@@ -190,9 +203,12 @@ class Twin:
             out[key] = out[key].isoformat() + "Z" if out[key] else None
         return out
 
-    def system_prompt(self) -> str:
-        """The chatbot's system prompt for this person, in the person's language."""
+    def system_prompt(self, emergency: Mapping[str, str] | None = None) -> str:
+        """The chatbot's system prompt for this person, in the person's language. `emergency`:
+        the locale's numbers (`number`, `urgent`, as in the safety policy); default
+        `EMERGENCY_NUMBERS` for the twin's language."""
         t = _PROMPT[self.language]
+        numbers = {**EMERGENCY_NUMBERS[self.language], **(emergency or {})}
         age = t["age"].format(age=self.age) if self.age is not None else ""
         lines = [t["intro"].format(name=self.name, age=age)]
         if self.conditions:
@@ -217,5 +233,6 @@ class Twin:
             self.emergency_contact["name"] if self.emergency_contact
             else self.carers[0]["name"] if self.carers else t["nobody"]
         )
-        lines.append(t["rules"].format(name=self.name, contact=contact))
+        lines.append(t["rules"].format(name=self.name, contact=contact,
+                                       number=numbers["number"], urgent=numbers["urgent"]))
         return "\n".join(lines)

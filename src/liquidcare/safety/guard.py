@@ -31,6 +31,7 @@ from liquidcare.text import conversation_language, detect_language, fold
 from .emergency import Assessment, EmergencyAssessor
 from .encoder import shared_encoder
 from .errors import PolicyError
+from .intent import governing, read_through_asides
 from .normalize import disguise, unleet, unspace, variants
 from .policy import Policy, Rule, load_policy
 
@@ -288,9 +289,14 @@ class Guard:
             for m in pattern.finditer(text):
                 start = max((s.end() for s in _SENTENCE_END.finditer(text, 0, m.start())),
                             default=0)
+                nxt = _SENTENCE_END.search(text, m.end())
+                sentence = text[start: nxt.start() if nxt else len(text)]
                 if rule.negation_scope == "sentence":
-                    nxt = _SENTENCE_END.search(text, m.end())
-                    scope = text[start: nxt.start() if nxt else len(text)]
+                    scope = sentence
+                elif rule.negation_scope == "clause":
+                    if any(f.search(sentence) for f in rule.frames):
+                        continue
+                    scope = governing(text, start, m.start())
                 else:
                     scope = text[start: m.start()]
                 if not any(u.search(scope) for u in rule.unless):
@@ -339,7 +345,7 @@ class Guard:
 
         asked = fold(last)
         for chunk in self._chunks(reply):
-            text = fold(chunk)
+            text = read_through_asides(fold(chunk))
             for rule in self.policy.output_rules:
                 if rule.when_user and not any(p.search(asked) for p in rule.when_user):
                     continue

@@ -75,11 +75,14 @@ def decode_hex(text: str) -> list[str]:
 
 
 _DIGITS_IN_WORD = re.compile(r"\b(?=\w*[a-z])(?=\w*\d)\w+\b")
+_LEET_CHAR = re.compile(r"[0-9@$!|+€]")
 
 
 def unleet(folded: str) -> str:
     """Leetspeak undone. When several words mix letters and digits the whole message is leet,
     and lone digits ("17" for "it", "70" for "to") are translated too."""
+    if not _LEET_CHAR.search(folded):  # nothing to undo (and no Python call per word)
+        return folded
     if len(_DIGITS_IN_WORD.findall(folded)) >= 3:
         return folded.translate(_LEET)
     return _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), folded)

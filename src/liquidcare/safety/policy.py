@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, Valida
 
 from .errors import PolicyError
 from .gate import anchors, could_match
+from .gate import search as gate_search
 
 DEFAULT_POLICY = Path(__file__).with_name("default_policy.yaml")
 # Verdict categories the guard itself produces, beside the rule names: each needs a message.
@@ -69,7 +70,8 @@ class OutputRuleSpec(_Strict):
     description: StrictStr = ""
     patterns: Patterns = Field(min_length=1)
     unless: Patterns = []
-    negation_scope: Literal["before", "sentence"] = "before"
+    negation_scope: Literal["before", "sentence", "clause"] = "before"
+    frames: Patterns = []
     when_user: Patterns = []
 
 
@@ -96,7 +98,12 @@ class Rule:
     patterns: list[re.Pattern[str]]
     description: str = ""
     unless: list[re.Pattern[str]] = field(default_factory=list)
-    negation_scope: str = "before"  # "before": sentence start to match; "sentence": all of it
+    # Where `unless` is searched: "before": sentence start to the match; "sentence": all of
+    # it; "clause": the words that govern the match (`intent.governing`).
+    negation_scope: str = "before"
+    # Output rules, "clause" scope: a sentence holding one of these is told as a warning, an
+    # event or advice, not as an instruction ("...is a form of abuse", "if he has taken...").
+    frames: list[re.Pattern[str]] = field(default_factory=list)
     crisis: bool = False
     # Output rules only: the rule applies when the user's latest message matches one of these.
     when_user: list[re.Pattern[str]] = field(default_factory=list)
@@ -112,9 +119,10 @@ class Rule:
         pool = self.symptoms if symptoms else self.patterns
         return [p for p in pool if could_match(self._anchors.get(id(p)), text)]
 
-    def search(self, text: str) -> re.Match[str] | None:
-        for pattern in self.candidates(text):
-            m = pattern.search(text)
+    def search(self, text: str, symptoms: bool = False) -> re.Match[str] | None:
+        """The first pattern's (or symptom's) match in `text`, found through the word gate."""
+        for pattern in self.candidates(text, symptoms):
+            m = gate_search(pattern, self._anchors.get(id(pattern)), text)
             if m:
                 return m
         return None
@@ -236,6 +244,7 @@ def parse_policy(data: Any, source: str = "<dict>") -> Policy:
                                r.description,
                                unless=_compile(f"output_rules.{name}.unless", r.unless),
                                negation_scope=r.negation_scope,
+                               frames=_compile(f"output_rules.{name}.frames", r.frames),
                                when_user=_compile(f"output_rules.{name}.when_user",
                                                   r.when_user))
                           for name, r in spec.output_rules.items()],

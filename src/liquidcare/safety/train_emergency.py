@@ -2,16 +2,17 @@
 
     python -m liquidcare.safety.train_emergency [--train FILE] [--dev FILE] [--out FILE]
 
-Data: `data/emergency_train.jsonl` (fit) and `data/emergency_dev.jsonl` (the alarm threshold),
-both written by this project (see `data/DATASHEET.md`); never a frozen evaluation set.
-Features: the multilingual sentence embedding of the latest user message and of the recent
-user turns, plus four framing cues (asking about, past event, idiom, acuity;
-`EmergencyAssessor.features`), not the lexicon's verdict: the two opinions stay independent. Model:
-scikit-learn's multinomial logistic regression, classes balanced. The threshold on
-p(emergency) is the lowest (recall first) at which the guard, lexicon and classifier
-together, escalates at most `--max-false` of the dev set's non-emergencies and of the benign
-care questions of `data/benign.jsonl`; the script prints recall and false escalation at
-several thresholds so the trade-off is visible.
+Data: `data/emergency_train.jsonl` (fit) and `data/emergency_dev.jsonl` (the alarm
+thresholds, then added to the fit), both written by this project (see `data/DATASHEET.md`);
+never a frozen evaluation set. Features: the multilingual sentence embedding of the latest
+user message and of the recent user turns, plus seven framing cues (asking about, past event,
+idiom, acuity, mild, calm, denied; `EmergencyAssessor.features`), not the lexicon's verdict:
+the two opinions stay independent. Model: scikit-learn's multinomial logistic regression,
+classes balanced. Two thresholds on p(emergency): `threshold_alone`, at which the classifier
+raises the alarm by itself, and the lower `threshold`, enough when the recent turns hold a
+word of the body or of harm (`choose` says how they are picked, from a model fitted on the
+training set alone); the script prints recall and false escalation at several pairs so the
+trade-off is visible, and the benign questions of the red-team suite as a check.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 
 from liquidcare.atomic import write_json
 
-from .emergency import CLASSES, WEIGHTS, EmergencyAssessor
+from .emergency import CLASSES, WEIGHTS, EmergencyAssessor, alarm_words
 from .encoder import ENCODER_NAME, shared_encoder
 from .errors import PolicyError
 from .jsonl import needs_turns, read_jsonl
@@ -53,6 +54,35 @@ def _matrix(assessor: EmergencyAssessor, rows: list[dict]) -> np.ndarray:
     return np.stack([assessor.features(r["turns"]) for r in rows])
 
 
+Scores = tuple[np.ndarray, np.ndarray, np.ndarray]  # p(emergency), lexicon live, alarm words
+
+
+def _alarm(s: Scores, lo: float, hi: float, lexicon: bool = True) -> np.ndarray:
+    """The guard's verdict at thresholds (lo, hi): `EmergencyAssessor.classifier_alarm`, or
+    the lexicon when `lexicon`."""
+    p, lex, words = s
+    return (lex & lexicon) | (p >= hi) | ((p >= lo) & words)
+
+
+def choose(s_live: Scores, s_neg: Scores, max_false: float) -> tuple[float, float]:
+    """(threshold, threshold_alone), recall first. The lexicon finds every dev emergency (it
+    is written beside the sets), so the pair is chosen on what the classifier finds *by
+    itself* — its part of the recall when the lexicon has no words, as on text written
+    elsewhere — among the pairs at which the combined guard escalates at most `max_false` of
+    the dev non-emergencies; ties go to the fewest false alarms, then the lowest thresholds."""
+    grid = [float(t) for t in np.round(np.arange(0.1, 0.96, 0.05), 2)]
+    best: tuple | None = None
+    for hi in grid:
+        for lo in (t for t in grid if t <= hi):
+            fe = _alarm(s_neg, lo, hi).mean()
+            key = (_alarm(s_live, lo, hi, lexicon=False).mean(), -fe, -lo, -hi)
+            if fe <= max_false and (best is None or key > best[0]):
+                best = (key, lo, hi)
+    if best is None:
+        raise PolicyError(f"no threshold keeps false escalation at or below {max_false}")
+    return best[1], best[2]
+
+
 def main(argv: list[str] | None = None) -> int:
     from sklearn.linear_model import LogisticRegression
 
@@ -60,11 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", default=str(DATA / "emergency_train.jsonl"))
     parser.add_argument("--dev", default=str(DATA / "emergency_dev.jsonl"))
     parser.add_argument("--out", default=str(WEIGHTS))
-    parser.add_argument("--max-false", type=float, default=0.01,
-                        help="false escalation allowed on the dev non-emergencies and the "
-                             "suite's benign questions when choosing the threshold "
-                             "(default: %(default)s)")
-    parser.add_argument("--c", type=float, default=2.0, help="inverse L2 strength")
+    parser.add_argument("--max-false", type=float, default=0.03,
+                        help="false escalation allowed on the dev non-emergencies when "
+                             "choosing the thresholds (default: %(default)s)")
+    parser.add_argument("--c", type=float, default=1.0, help="inverse L2 strength")
     args = parser.parse_args(argv)
     encoder = shared_encoder()
     if encoder is None:
@@ -75,48 +104,59 @@ def main(argv: list[str] | None = None) -> int:
     x, xd = _matrix(assessor, train), _matrix(assessor, dev)
     y = np.array([CLASSES.index(r["label"]) for r in train])
     yd = np.array([CLASSES.index(r["label"]) for r in dev])
-    clf = LogisticRegression(C=args.c, class_weight="balanced", max_iter=5000)
-    clf.fit(x, y)
-    classes = [CLASSES[int(c)] for c in clf.classes_]
-    col = classes.index("emergency")
+
+    def fit(features: np.ndarray, labels: np.ndarray) -> Any:
+        return LogisticRegression(C=args.c, class_weight="balanced",
+                                  max_iter=5000).fit(features, labels)
+
+    clf = fit(x, y)
+    col = list(clf.classes_).index(CLASSES.index("emergency"))
     print(f"train {len(train)} rows, dev {len(dev)} rows; dev accuracy "
           f"{(clf.predict(xd) == yd).mean():.3f}")
-    # The alarm threshold, recall first: the lowest threshold at which the combined guard
-    # (lexicon live, or the classifier at or above it) escalates at most --max-false of the
-    # dev set's non-emergencies and of the red-team suite's benign questions (ordinary care
-    # messages the guard was written beside: development material, not an evaluation set).
     benign = [{"turns": b["turns"], "label": "none"}
               for b in read_jsonl(DATA / "benign.jsonl", "suite file", PolicyError, needs_turns)]
-    negatives = [r for r in dev if r["label"] != "emergency"] + benign
-    live = [r for r in dev if r["label"] == "emergency"]
-    p_live = clf.predict_proba(_matrix(assessor, live))[:, col]
-    p_neg = clf.predict_proba(_matrix(assessor, negatives))[:, col]
-    lex_live = np.array([assessor.lexicon(r["turns"])[0] == "live" for r in live])
-    lex_neg = np.array([assessor.lexicon(r["turns"])[0] == "live" for r in negatives])
-    print(f"threshold  recall on dev emergencies (classifier alone / with lexicon)  "
-          f"false escalation on {len(negatives)} non-emergencies")
-    threshold = None
-    for t in np.round(np.arange(0.1, 0.81, 0.05), 2):
-        rec, both = (p_live >= t).mean(), ((p_live >= t) | lex_live).mean()
-        fe = ((p_neg >= t) | lex_neg).mean()
-        print(f"  {t:.2f}      {rec:6.1%} / {both:6.1%}                                "
-              f"{fe:6.1%}")
-        if threshold is None and fe <= args.max_false:
-            threshold = float(t)
-    if threshold is None:
-        raise PolicyError(f"no threshold keeps false escalation at or below {args.max_false}")
-    print(f"threshold {threshold:.2f}: dev recall "
-          f"{((p_live >= threshold) | lex_live).mean():.1%} with the lexicon, false escalation "
-          f"{((p_neg >= threshold) | lex_neg).mean():.1%}")
+
+    def scores(features: np.ndarray, rows: list[dict]) -> Scores:
+        return (clf.predict_proba(features)[:, col],
+                np.array([assessor.lexicon(r["turns"])[0] == "live" for r in rows]),
+                np.array([alarm_words(r["turns"]) for r in rows]))
+
+    is_live = yd == CLASSES.index("emergency")
+    live = [r for r, e in zip(dev, is_live, strict=True) if e]
+    negatives = [r for r, e in zip(dev, is_live, strict=True) if not e]
+    s_live, s_neg = scores(xd[is_live], live), scores(xd[~is_live], negatives)
+    s_benign = scores(_matrix(assessor, benign), benign)  # a check, never used to choose
+    print(f"threshold / alone  dev recall (classifier alone / with lexicon)  false escalation "
+          f"(dev {len(negatives)} / suite benign {len(benign)})")
+    for hi in (0.6, 0.7, 0.8, 0.9):
+        for lo in (0.3, 0.4, 0.5, 0.6, 0.7):
+            if lo <= hi:
+                print(f"  {lo:.2f} / {hi:.2f}       {_alarm(s_live, lo, hi, False).mean():6.1%} / "
+                      f"{_alarm(s_live, lo, hi).mean():6.1%}                          "
+                      f"{_alarm(s_neg, lo, hi).mean():6.1%} / "
+                      f"{_alarm(s_benign, lo, hi).mean():6.1%}")
+    threshold, alone = choose(s_live, s_neg, args.max_false)
+    print(f"threshold {threshold:.2f}, alone {alone:.2f}: dev recall "
+          f"{_alarm(s_live, threshold, alone, False).mean():.1%} by the classifier alone, "
+          f"{_alarm(s_live, threshold, alone).mean():.1%} with the lexicon; false escalation "
+          f"{_alarm(s_neg, threshold, alone).mean():.1%} (suite benign "
+          f"{_alarm(s_benign, threshold, alone).mean():.1%})")
+    # The shipped model is refitted on train + dev with the thresholds chosen above: on
+    # conversations written later, adding a batch to the training data cut false escalation
+    # more than any choice of threshold did.
+    final = fit(np.concatenate([x, xd]), np.concatenate([y, yd]))
     write_json(Path(args.out), {
         "encoder": ENCODER_NAME,
-        "features": "embedding(latest) + embedding(recent user turns) + 4 framing cues",
-        "trained_on": f"{Path(args.train).name}: {len(train)} rows; threshold from "
-                      f"{Path(args.dev).name}: {len(dev)} rows",
-        "classes": classes,
+        "features": "embedding(latest) + embedding(recent user turns) + 7 framing cues",
+        "trained_on": f"{Path(args.train).name} + {Path(args.dev).name}: "
+                      f"{len(train) + len(dev)} rows; thresholds chosen on "
+                      f"{Path(args.dev).name} ({len(dev)} rows) with a model fitted on "
+                      f"{Path(args.train).name} alone",
+        "classes": [CLASSES[int(c)] for c in final.classes_],
         "threshold": round(threshold, 4),
-        "intercept": [round(float(v), 6) for v in clf.intercept_],
-        "coef": [[round(float(v), 6) for v in row] for row in clf.coef_],
+        "threshold_alone": round(alone, 4),
+        "intercept": [round(float(v), 6) for v in final.intercept_],
+        "coef": [[round(float(v), 6) for v in row] for row in final.coef_],
     }, indent=None)
     print(f"wrote {args.out}")
     return 0

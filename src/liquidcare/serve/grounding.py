@@ -125,7 +125,7 @@ class Grounder:
                                         no_answer(question, lang, numbers)])
         elif self.mode == "extractive":
             out.prepared = extractive_reply(question, lang, hits, facts,
-                                            encoder=self.retriever.encoder)
+                                            encoder=self.retriever.sentence_encoder)
             # cite what the reply quotes, not what it had no room for
             out.hits = [h for h in hits
                         if any(s in out.prepared for s in sentences(h.passage.text))]

@@ -197,11 +197,21 @@ class ChatService:
         turn.lang = grounding.lang
         turn.extra["grounding"] = grounding
 
+    def _emergency(self, lang: str) -> dict[str, str] | None:
+        """The emergency numbers of the language's locale from the safety policy in use (the
+        grounder's copy, else the guard's); None leaves the twin's own defaults."""
+        if self.grounder is not None:
+            return self.grounder.numbers(lang)
+        policy = getattr(self.guard, "policy", None)
+        numbers = getattr(policy, "emergency", {}).get(lang) if policy is not None else None
+        return dict(numbers) if numbers else None
+
     def _system_prompt(self, twin: Any, messages: list[dict[str, str]]
                        ) -> tuple[str, str, str]:
         """(system prompt, language, who wrote it: "server" or "client")."""
         if twin is not None:
-            return twin.system_prompt(), str(_attr(twin, "language", "en") or "en"), "server"
+            lang = str(_attr(twin, "language", "en") or "en")
+            return twin.system_prompt(self._emergency(lang)), lang, "server"
         from liquidcare.safety.language import conversation_language
 
         # without a twin, the care prompt speaks the asker's language (an English prompt makes

@@ -76,6 +76,16 @@ class Activations(Shard):
     def first_layer(self) -> int:
         return min(self.layers)
 
+    def head(self, rows: int) -> Activations:
+        """The first ``rows`` rows of the corpus (globally; this process's share of them), with
+        their per-MLP caches: what stage 1 trains on when only those rows have them."""
+        m = int((self.rows < rows).sum())
+        return Activations(blocks=self.blocks[:m], rows=self.rows[:m], n_total=rows,
+                           layers=self.layers,
+                           mlp_in={i: t[:m] for i, t in self.mlp_in.items()},
+                           mlp_out={i: t[:m] for i, t in self.mlp_out.items()},
+                           start=self.start[:m], final=self.final[:m])
+
 
 @torch.no_grad()
 def capture(
@@ -86,9 +96,16 @@ def capture(
     dtype: torch.dtype = torch.float32,
     progress: bool = True,
     world: World | None = None,
+    mlp_rows: int | None = None,
 ) -> Activations:
     """Run the (unmodified) base ``model`` over ``blocks`` and keep what distillation needs;
-    with a ``world`` of several processes, only over this process's shard of the rows."""
+    with a ``world`` of several processes, only over this process's shard of the rows.
+
+    ``mlp_rows``: keep the per-MLP inputs and outputs only for the first ``mlp_rows`` rows
+    (None: all; 0: none). The stream and the final state, which stage 2 and evaluation read,
+    are kept for every row; the per-MLP caches (two tensors per layer) serve least squares and
+    stage 1, which need far fewer tokens: a set used only to score, or the extra text of a
+    long stage 2, then costs two tensors instead of two per layer."""
     shard = Shard.of(blocks, world)
     blocks = shard.blocks
     targets = find_mlps(model, config)
@@ -96,20 +113,26 @@ def capture(
     device = next(model.parameters()).device
     n, T = blocks.shape
     d = model.config.get_text_config().hidden_size
-    mlp_in = {i: torch.empty(n, T, d, dtype=dtype) for i in layers}
-    mlp_out = {i: torch.empty(n, T, d, dtype=dtype) for i in layers}
+    # the rows are strided over processes in ascending order: those below mlp_rows globally are
+    # a prefix of this process's rows
+    m = n if mlp_rows is None else int((shard.rows < mlp_rows).sum())
+    kept = layers if m else []
+    mlp_in = {i: torch.empty(m, T, d, dtype=dtype) for i in kept}
+    mlp_out = {i: torch.empty(m, T, d, dtype=dtype) for i in kept}
     start = torch.empty(n, T, d, dtype=dtype)
     final = torch.empty(n, T, d, dtype=dtype)
     rows = slice(0, 0)
 
     def keep(layer: int):
         def hook(module, args, output):
-            mlp_in[layer][rows] = args[0].to("cpu", dtype)
-            mlp_out[layer][rows] = output.to("cpu", dtype)
+            hi = min(rows.stop, m)
+            if rows.start < hi:
+                mlp_in[layer][rows.start : hi] = args[0][: hi - rows.start].to("cpu", dtype)
+                mlp_out[layer][rows.start : hi] = output[: hi - rows.start].to("cpu", dtype)
 
         return hook
 
-    handles = [t.module.register_forward_hook(keep(t.layer)) for t in targets]
+    handles = [t.module.register_forward_hook(keep(t.layer)) for t in targets if t.layer in kept]
     first = min(layers)
     decoder = getattr(model, "base_model", model)
     try:

@@ -81,6 +81,7 @@ class DistillConfig:
     kl_positions: int = 64  # per batch: where the full-vocabulary KL and LM loss are computed
     kl_weight: float = 1.0
     lm_weight: float = 0.1
+    local_weight: float = 0.0  # stage 2: + this × each block's MSE against its MLP (`local`)
     seed: int = 0
     precision: str = "fp32"  # fp32 | bf16 | fp16 (resolved from "auto" by the pipeline)
 
@@ -362,9 +363,15 @@ def _kl_positions(global_rows: Tensor, step: int, seed: int, T: int, k: int) -> 
 
 
 def stage2(model: nn.Module, acts: Activations, cfg: DistillConfig, log: Log | None = None,
-           progress: bool = True, checkpoint: Checkpointer | None = None) -> list[float]:
-    """End-to-end distillation from the cached stream into the first liquified block."""
+           progress: bool = True, checkpoint: Checkpointer | None = None,
+           local: Activations | None = None) -> list[float]:
+    """End-to-end distillation from the cached stream into the first liquified block; with
+    ``cfg.local_weight``, plus each block's error against its MLP on ``local`` (rows with
+    per-MLP caches; default ``acts``)."""
+    from .local import local_term
+
     device = next(model.parameters()).device
+    near_mlp = local_term(model, local or acts) if cfg.local_weight > 0 else None
     gram = logit_gram(model).to(device)
     head = model.get_output_embeddings()
     first = acts.first_layer
@@ -388,11 +395,15 @@ def stage2(model: nn.Module, acts: Activations, cfg: DistillConfig, log: Log | N
                                   log_target=True, reduction="batchmean")
         lm = nn.functional.cross_entropy(s_logits, ids[b, t + 1].reshape(-1))
         loss = logit_mse + cfg.kl_weight * kl + cfg.lm_weight * lm
-        values = {"logit_mse": logit_mse.item(), "kl": kl.item(), "lm": lm.item()}
+        values = {"logit_mse": logit_mse.item(), "kl": kl.item(), "lm": lm.item(), "local": 0.0}
+        if near_mlp is not None:
+            term, values["local"] = near_mlp(acts.rows[rows])
+            loss = loss + cfg.local_weight * term
         return loss, values, rows.numel() * T
 
-    return train_loop("stage 2", model, cfg.stage2, loss_fn, acts, ["logit_mse", "kl", "lm"],
-                      cfg.seed + 2, log, progress, checkpoint, cfg.precision)
+    return train_loop("stage 2", model, cfg.stage2, loss_fn, acts,
+                      ["logit_mse", "kl", "lm", "local"], cfg.seed + 2, log, progress,
+                      checkpoint, cfg.precision)
 
 
 def evaluate(model: nn.Module, acts: Activations, batch_size: int = 8,

@@ -22,7 +22,13 @@ from typing import Any
 
 import torch
 
-from liquidcare.surgery import LiquidConfigError, preset, save_liquid, trainable_summary
+from liquidcare.surgery import (
+    LiquidConfigError,
+    liquid_blocks,
+    preset,
+    save_liquid,
+    trainable_summary,
+)
 from liquidcare.surgery.liquify import liquify
 
 from . import parallel
@@ -40,7 +46,9 @@ from .distill import (
     stage2,
 )
 from .finetune import finetune, lm_perplexity
+from .heldout import capture_held_out, held_out_blocks, held_out_table, score_cached, score_full
 from .report import plot_losses, write_report
+from .teacher_text import merge_blocks, more_teacher_blocks
 
 SAMPLE_PROMPTS = [
     ("en", "My mother forgets to drink water during the day. What can I do?"),
@@ -49,6 +57,20 @@ SAMPLE_PROMPTS = [
 
 
 MODES = {"distill", "finetune"}
+
+# `liquidcare demo --full` (configs/cfc-ncp-smollm2-full.yaml holds the same): twice the MLPs
+# of the demo, and the teacher speaking on more than the care corpus — the knowledge base's
+# articles and text sampled from the base model itself — so that the blocks learn the MLPs,
+# not the corpus's sentences. Too long for the 15-minute demo; see the README for its figures.
+FULL_RECIPE: dict[str, Any] = {
+    "layers": "last:12",
+    "max_train_tokens": None,
+    "extra_corpora": ["knowledge-base"],
+    "self_samples": 16_000,
+    "stage2": {"steps": 1200, "lr": 3e-2, "skip_lr_scale": 1.0},
+    "local_weight": 1.0,
+    "eval_every": 200,
+}
 
 
 @dataclass
@@ -75,9 +97,27 @@ class RunConfig:
         default_factory=lambda: {"steps": 1000, "lr": 3e-2, "skip_lr_scale": 1.0})
     # mode finetune: the one training stage (LM loss on the corpus)
     finetune: dict[str, Any] = field(default_factory=lambda: {"steps": 200, "lr": 1e-3})
+    # More text for the teacher (see `teacher_text`): extra corpora ("knowledge-base": the
+    # shipped care articles; corpus specs, .jsonl/.txt files, folders of .jsonl) and about this
+    # many tokens sampled from the base model. Stage 2 trains on all of it; least squares and
+    # stage 1 on `corpus` alone.
+    extra_corpora: list[str] = field(default_factory=list)
+    self_samples: int = 0
+    # Scored at the end, base and trained model in the same run (see `heldout`): the corpus's
+    # test split ("auto": the care corpus's held-out test split, none for other corpora; or a
+    # split name; None) and out-of-domain prose (a corpus spec, or None).
+    test_split: str | None = "auto"
+    ood_corpus: str | None = "general-dev"
+    max_test_tokens: int | None = None
+    # stage 2 / fine-tuning: validation perplexity every this many steps (0: only at the end),
+    # the curve that says whether more steps would help
+    eval_every: int = 0
     kl_positions: int = 64
     kl_weight: float = 1.0
     lm_weight: float = 0.1
+    # stage 2: + this × each block's normalised MSE against its MLP on the corpus's cached MLP
+    # activations (see `local`): keeps the blocks doing what the MLPs did
+    local_weight: float = 0.0
     checkpoint_every: int = 50
     samples: int = 2
     sample_tokens: int = 40
@@ -117,7 +157,8 @@ class RunConfig:
         return DistillConfig(
             stage1=StageConfig(**self.stage1), stage2=StageConfig(**self.stage2),
             least_squares=self.least_squares, kl_positions=self.kl_positions,
-            kl_weight=self.kl_weight, lm_weight=self.lm_weight, seed=self.seed,
+            kl_weight=self.kl_weight, lm_weight=self.lm_weight,
+            local_weight=self.local_weight, seed=self.seed,
             precision=precision,
         )
 
@@ -199,6 +240,7 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
                            config.max_train_tokens)
     val_blocks = corpus_blocks(config.corpus, "validation", tokenizer, config.block_size,
                          config.max_val_tokens)
+    held_sets = held_out_blocks(config, tokenizer)
     clock.lap("load model and corpus")
     prompts = SAMPLE_PROMPTS[: config.samples]
     writer = _tensorboard(run_dir) if world.main else None
@@ -210,13 +252,13 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
 
     if config.mode == "finetune":
         result = _finetune(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks,
-                           prompts, world, show, precision, log, ckpt, clock)
+                           held_sets, prompts, world, show, precision, log, ckpt, clock)
     else:
         result = _distill(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks,
-                          prompts, world, show, precision, log, ckpt, clock)
+                          held_sets, prompts, world, show, precision, log, ckpt, clock)
     if writer is not None:
         writer.close()
-    model, evaluations, errors, losses, params, base_samples = result
+    model, evaluations, errors, losses, params, base_samples, held, stage_tokens = result
 
     if world.main:
         save_liquid(model, run_dir / "adapter")
@@ -226,11 +268,12 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
         "name": config.name, "mode": config.mode, "base": model.liquid_info.base_model,
         "preset": config.preset, "layers": liquid_cfg.layers, "liquid": liquid_cfg.to_dict(),
         "corpus": config.corpus, "train_tokens": train_blocks.numel(),
+        "stage2_tokens": stage_tokens,
         "val_tokens": val_blocks.numel(), "block_size": config.block_size,
         "trainable": params.trainable, "total": params.total, "device": str(device),
         "processes": world.size, "precision": precision,
-        "evaluations": evaluations, "layer_errors": errors, "timings": clock.timings,
-        "losses": losses, "config": config.to_dict(),
+        "evaluations": evaluations, "held_out": held, "layer_errors": errors,
+        "timings": clock.timings, "losses": losses, "config": config.to_dict(),
         "samples": [{"prompt": p[1], "base": b, "liquid": q}
                     for p, b, q in zip(prompts, base_samples, liquid_samples, strict=False)],
     }
@@ -242,12 +285,22 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
     return summary
 
 
-def _distill(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, prompts, world,
-             show, precision, log, ckpt, clock):
+def _distill(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, held_sets, prompts,
+             world, show, precision, log, ckpt, clock):
     distill_cfg = config.distill_config(precision)
     base_samples = _samples(model, tokenizer, prompts, config.sample_tokens) if world.main else []
-    train = capture(model, train_blocks, liquid_cfg, progress=show, world=world)
+    more = more_teacher_blocks(config, model, tokenizer, show)
+    n_corpus = train_blocks.shape[0]
+    if more is not None:
+        clock.lap("more teacher text")
+        train_blocks = merge_blocks([train_blocks, more])
+    # per-MLP caches for the corpus's rows only (least squares, stage 1); stage 2 reads every row
+    train = capture(model, train_blocks, liquid_cfg, progress=show, world=world,
+                    mlp_rows=n_corpus)
+    corpus_acts = train.head(n_corpus) if more is not None else train
     val = capture(model, val_blocks, liquid_cfg, progress=show, world=world)
+    held_acts = capture_held_out(model, held_sets, liquid_cfg, world, show)
+    held = [{"label": "base model", "ppl": score_cached(model, held_acts, teacher=True)}]
     clock.lap("teacher pass")
 
     evaluations = [{"label": "base model", **evaluate(model, val, teacher=True)}]
@@ -259,39 +312,73 @@ def _distill(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, pro
     errors = []
     losses: dict[str, list[float]] = {}
     if config.least_squares and liquid_cfg.linear_skip:
-        init_least_squares(model, train)
+        init_least_squares(model, corpus_acts)
         evaluations.append({"label": "after least-squares init", **evaluate(model, val)})
         errors.append({"label": "least squares", "errors": layer_errors(model, val)})
     clock.lap("surgery and initialisation")
 
     if distill_cfg.stage1.steps > 0:
-        losses["stage 1: MLP matching"] = stage1(model, train, distill_cfg.stage1,
+        losses["stage 1: MLP matching"] = stage1(model, corpus_acts, distill_cfg.stage1,
                                                  seed=config.seed, log=log, progress=show,
                                                  checkpoint=ckpt, precision=precision)
         evaluations.append({"label": "after stage 1", **evaluate(model, val)})
         errors.append({"label": "stage 1", "errors": layer_errors(model, val)})
         clock.lap("stage 1")
     if distill_cfg.stage2.steps > 0:
+        log = _with_curve(log, "stage 2", config.eval_every, lambda: evaluate(model, val),
+                          evaluations, show)
         losses["stage 2: end to end"] = stage2(model, train, distill_cfg, log=log,
-                                               progress=show, checkpoint=ckpt)
+                                               progress=show, checkpoint=ckpt,
+                                               local=corpus_acts)
         evaluations.append({"label": "after stage 2", **evaluate(model, val)})
         errors.append({"label": "stage 2", "errors": layer_errors(model, val)})
         clock.lap("stage 2")
-    return model, evaluations, errors, losses, params, base_samples
+    if held_acts:
+        held.append({"label": f"liquid ({len(liquid_blocks(model))} MLPs)",
+                     "ppl": score_cached(model, held_acts)})
+        clock.lap("held-out evaluation")
+    return (model, evaluations, errors, losses, params, base_samples, held,
+            train.n_total * train.blocks.shape[1])
 
 
-def _finetune(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, prompts, world,
-              show, precision, log, ckpt, clock):
+def _with_curve(log, stage: str, every: int, score, evaluations: list, show: bool):
+    """``log`` that also scores validation every ``every`` steps of ``stage``: a row of
+    ``evaluations`` ("stage 2, step N"), printed, and ``stage/val_ppl`` in TensorBoard."""
+    if every <= 0:
+        return log
+    if parallel.current().size > 1:
+        raise LiquidConfigError("eval_every runs on the main process alone: use it with one "
+                                "process (its score would wait for the others)")
+
+    def logged(name: str, step: int, values: dict[str, float]) -> None:
+        if name == stage and (step + 1) % every == 0:
+            row = {"label": f"{stage}, step {step + 1}", **score()}
+            evaluations.append(row)
+            values = {**values, "val_ppl": row["ppl"]}
+            if show:
+                print(f"\n[{stage}] step {step + 1}: validation perplexity {row['ppl']:.2f} "
+                      f"({row['ppl'] / evaluations[0]['ppl']:.3f} x base)", flush=True)
+        log(name, step, values)
+
+    return logged
+
+
+def _finetune(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, held_sets,
+              prompts, world, show, precision, log, ckpt, clock):
     from liquidcare.surgery import is_liquified
 
     train, val = Shard.of(train_blocks, world), Shard.of(val_blocks, world)
     evaluations = []
     base_samples: list[str] = []
+    held = []
     if not is_liquified(model):
         base_samples = (_samples(model, tokenizer, prompts, config.sample_tokens)
                         if world.main else [])
         evaluations.append({"label": "base model", **lm_perplexity(model, val,
                                                                     precision=precision)})
+        if held_sets:
+            held.append({"label": "base model",
+                         "ppl": score_full(model, held_sets, world, precision)})
         model = liquify(model, liquid_cfg)
         parallel.broadcast_parameters([p for p in model.parameters() if p.requires_grad])
         label = "after surgery"
@@ -307,14 +394,19 @@ def _finetune(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, pr
     evaluations.append({"label": "after fine-tuning",
                         **lm_perplexity(model, val, precision=precision)})
     clock.lap("fine-tune")
-    return model, evaluations, [], losses, params, base_samples
+    if held_sets:
+        held.append({"label": "after fine-tuning",
+                     "ppl": score_full(model, held_sets, world, precision)})
+    return (model, evaluations, [], losses, params, base_samples, held,
+            train.n_total * train.blocks.shape[1])
 
 
 def perplexity_table(summary: dict[str, Any]) -> str:
-    """The evaluations as a table; ratios are to the first row (the base model, when there is
-    one)."""
+    """The validation evaluations as a table, then the held-out one (care test, out of
+    domain); ratios are to the first row (the base model, when there is one)."""
     base = summary["evaluations"][0]["ppl"]
-    lines = [f"{'model':28s} {'perplexity':>11s} {'x base':>8s}"]
+    lines = [f"{'validation perplexity':28s} {'perplexity':>11s} {'x base':>8s}"]
     for row in summary["evaluations"]:
         lines.append(f"{row['label']:28s} {row['ppl']:11.2f} {row['ppl'] / base:8.3f}")
-    return "\n".join(lines)
+    held = held_out_table(summary.get("held_out", []))
+    return "\n".join(lines) + ("\n\n" + held if held else "")

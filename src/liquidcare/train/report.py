@@ -56,7 +56,10 @@ def write_report(run_dir: Path, summary: dict[str, Any]) -> Path:
         f"{summary['liquid']['units']} units, {summary['liquid']['mode']} mode, "
         f"{summary['liquid']['placement']}), layers {summary['layers']}.",
         f"Corpus `{summary['corpus']}`: {summary['train_tokens']:,} training tokens, "
-        f"{summary['val_tokens']:,} validation tokens, blocks of {summary['block_size']}.",
+        f"{summary['val_tokens']:,} validation tokens, blocks of {summary['block_size']}"
+        + (f"; {summary['stage2_tokens']:,} tokens in all for the last stage (extra corpora and"
+           " samples from the base model)." if summary.get("stage2_tokens", 0)
+           > summary["train_tokens"] else "."),
         f"Trainable parameters: {summary['trainable']:,} of {summary['total']:,} "
         f"({100 * summary['trainable'] / summary['total']:.2f}%). Device: {summary['device']}"
         f" × {summary.get('processes', 1)} process(es), precision "
@@ -71,6 +74,16 @@ def write_report(run_dir: Path, summary: dict[str, Any]) -> Path:
         kl = f"{row['kl']:.4f}" if "kl" in row else "—"  # fine-tuning has no teacher
         lines.append(f"| {row['label']} | {row['ppl']:.2f} | {row['ppl'] / base_ppl:.3f} | "
                      f"{kl} |")
+    held = summary.get("held_out", [])
+    if held and held[0]["ppl"]:
+        sets = list(held[0]["ppl"])
+        lines += ["", "## Held-out perplexity (text the run never trained or tuned on)", "",
+                  "| model | " + " | ".join(f"{n} | × base" for n in sets) + " |",
+                  "|---|" + "---:|---:|" * len(sets)]
+        for row in held:
+            lines.append(f"| {row['label']} | " + " | ".join(
+                f"{row['ppl'][n]:.2f} | {row['ppl'][n] / held[0]['ppl'][n]:.3f}"
+                for n in sets) + " |")
     if summary.get("mode", "distill") == "distill":
         names = {"stage1": "stage 1 (each block matches its MLP)", "stage2": "stage 2 (end to end)"}
         skipped = [text for key, text in names.items()

@@ -18,19 +18,37 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from liquidcare.data.corpus import holdout
 from liquidcare.data.corpus.bank import BankError, TopicBank, bank_dir, read_common, read_topic
-from liquidcare.data.corpus.compose import NOTE_STYLES, Composer
+from liquidcare.data.corpus.compose import NOTE_STYLES, SYSTEM_P, Composer
+from liquidcare.data.ngrams import ngram_set, ngrams
 from liquidcare.data.records import LANGS, TOPICS, Document, check_care_record, document_text
 
 SEED = "liquidcare-care-corpus-v1"
 N_DIALOGUES = 9  # per language and topic
 N_NOTES = 6  # per language and topic, styles in turn: guide, list, log
-FILES = {"train": "care_train.jsonl", "validation": "care_validation.jsonl"}
+# per (language, topic) of the held-out half (one scenario): its topic's validation or test
+N_HELD_DIALOGUES = 3
+N_HELD_NOTES = 3
+FILES = {"train": "care_train.jsonl", "validation": "care_validation.jsonl",
+         "test": "care_test.jsonl"}
 MAX_TRIES = 50
 
 
 def corpus_dir() -> Path:
     return Path(__file__).resolve().parent
+
+
+def frozen_texts() -> list[str]:
+    """The texts of the repository's frozen evaluation paragraphs (evals/*_text/*.jsonl)."""
+    root = corpus_dir().parents[3] / "evals"
+    files = sorted(root.glob("*_text/*.jsonl"))
+    if not files:
+        raise BankError(f"{root}: no frozen evaluation texts found; build the corpus from a "
+                        "checkout of the repository (it drops any document that shares an "
+                        "8-gram with them)")
+    return [json.loads(line)["text"] for path in files
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _check_bank(bank: TopicBank) -> None:
@@ -57,45 +75,69 @@ def _unique(make, seen: set[str], what: str):
     raise BankError(f"{what}: {MAX_TRIES} draws gave only duplicates; add content to the bank")
 
 
-def _topic_records(lang: str, topic: str, common: dict[str, list[str]],
-                   seen: set[str]) -> tuple[list[Document], set[str]]:
-    """The documents of one (language, topic), and the ids of those held out for validation."""
-    bank = read_topic(bank_dir() / lang / f"{topic}.txt", lang)
-    _check_bank(bank)
-    rng = random.Random(f"{SEED}/{lang}/{topic}")
-    composer = Composer(lang, bank, common, rng)
+def _compose(lang: str, topic: str, bank: TopicBank, common: dict[str, list[str]],
+             rng: random.Random, counts: tuple[int, int], seen: set[str], prefix: str,
+             system_p: float) -> list[Document]:
+    """``counts`` = (dialogues, notes) of one (language, topic) from one half of its bank."""
+    composer = Composer(lang, bank, common, rng, system_p=system_p)
     records: list[Document] = []
-    for i in range(N_DIALOGUES):
+    for i in range(counts[0]):
         scenario = bank.scenarios[i % len(bank.scenarios)]  # every scenario in turn
         messages = _unique(lambda sc=scenario: composer.dialogue(sc), seen,
                            f"{lang}/{topic}/{scenario.id}")
-        records.append({"id": f"{lang}-{topic}-d{i:02d}", "lang": lang, "kind": "dialogue",
+        records.append({"id": f"{prefix}d{i:02d}", "lang": lang, "kind": "dialogue",
                         "topic": topic, "messages": messages})
-    for i in range(N_NOTES):
+    for i in range(counts[1]):
         style = NOTE_STYLES[i % len(NOTE_STYLES)]
         text = _unique(lambda s=style: composer.note(s), seen, f"{lang}/{topic}/notes")
-        records.append({"id": f"{lang}-{topic}-n{i:02d}", "lang": lang, "kind": "note",
+        records.append({"id": f"{prefix}n{i:02d}", "lang": lang, "kind": "note",
                         "topic": topic, "text": text})
     for record in records:
         check_care_record(record, f"{lang}/{topic}")
-    # One dialogue and one note of every (language, topic) go to validation, so that it holds
-    # every topic, both kinds and both languages; which one is drawn, not always the first.
-    held = {f"{lang}-{topic}-d{rng.randrange(N_DIALOGUES):02d}",
-            f"{lang}-{topic}-n{rng.randrange(N_NOTES):02d}"}
-    return records, held
+    return records
 
 
-def build() -> dict[str, list[Document]]:
-    """All records, by split, in a fixed order (language, topic, dialogues then notes)."""
-    splits: dict[str, list[Document]] = {"train": [], "validation": []}
+def build_all() -> tuple[dict[str, list[Document]], list[str]]:
+    """All records by split, in a fixed order (language, topic, dialogues then notes), and the
+    ids of the documents dropped: train ones sharing an 8-gram with a held-out one, then any
+    sharing one with the frozen evaluation sets."""
+    splits: dict[str, list[Document]] = {split: [] for split in FILES}
     seen: set[str] = set()
     for lang in LANGS:
         common = read_common(bank_dir() / lang / "common.txt")
+        halves = {held: holdout.split_common(common, held) for held in (False, True)}
         for topic in TOPICS:
-            records, held = _topic_records(lang, topic, common, seen)
-            for record in records:
-                splits["validation" if record["id"] in held else "train"].append(record)
-    return splits
+            bank = read_topic(bank_dir() / lang / f"{topic}.txt", lang)
+            _check_bank(bank)
+            # one generator per (language, topic) and half: editing one topic's bank changes
+            # only that topic's documents
+            train_rng = random.Random(f"{SEED}/{lang}/{topic}")
+            held_rng = random.Random(f"{SEED}/heldout/{lang}/{topic}")
+            splits["train"] += _compose(
+                lang, topic, holdout.split_topic(bank, False, SEED), halves[False], train_rng,
+                (N_DIALOGUES, N_NOTES), seen, f"{lang}-{topic}-", SYSTEM_P)
+            # every held-out dialogue has its own system turn: a dialogue without one gets the
+            # default care prompt when tokenised, text that train is full of
+            splits[holdout.heldout_split(topic)] += _compose(
+                lang, topic, holdout.split_topic(bank, True, SEED), halves[True], held_rng,
+                (N_HELD_DIALOGUES, N_HELD_NOTES), seen, f"{lang}-{topic}-h", 1.0)
+    held_texts = [document_text(r) for split in FILES if split != "train"
+                  for r in splits[split]]
+    dropped = holdout.overlapping({r["id"]: document_text(r) for r in splits["train"]},
+                                  held_texts)
+    # Decontamination: no document of any split may share a passage with the frozen evaluation
+    # sets (written apart from this corpus; a coincidence of eight words is still dropped).
+    frozen = ngram_set(frozen_texts())
+    dropped += [r["id"] for records in splits.values() for r in records
+                if ngrams(document_text(r)) & frozen]
+    gone = set(dropped)
+    return {split: [r for r in records if r["id"] not in gone]
+            for split, records in splits.items()}, list(dict.fromkeys(dropped))
+
+
+def build() -> dict[str, list[Document]]:
+    """All records, by split (train, validation, test)."""
+    return build_all()[0]
 
 
 def serialise(records: list[Document]) -> str:

@@ -91,8 +91,9 @@ class Composer:
     """Builds the documents of one topic in one language from its bank."""
 
     def __init__(self, lang: str, bank: TopicBank, common: dict[str, list[str]],
-                 rng: random.Random) -> None:
+                 rng: random.Random, system_p: float = SYSTEM_P) -> None:
         self.lang, self.bank, self.common, self.rng = lang, bank, common, rng
+        self.system_p = system_p
         self.people, self.rels = parse_people(common)
         self.used: Counter[tuple[str, int]] = Counter()
 
@@ -171,7 +172,7 @@ class Composer:
             carer = self.rng.choice([c for c in self.common["carer"] if c != person.name])
         values = slots(self.lang, person, rel, carer)
         messages: list[dict[str, str]] = []
-        if rng.random() < SYSTEM_P:
+        if rng.random() < self.system_p:
             system = self.pick(f"system_{sc.speaker}", sc.register)
             messages.append({"role": "system", "content": fill(system, values)})
         which = self._least_used(f"{sc.id}/open", list(range(len(sc.lines["open"]))))[0]
