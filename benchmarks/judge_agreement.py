@@ -2,9 +2,10 @@
 
     PYTHONPATH=src python benchmarks/judge_agreement.py --labels FILE [--show]
 
-FILE: hand labels in the shared format (`src/liquidcare/safety/data/judge_dev_labels.jsonl`
-for tuning, a frozen set the lead names for measuring). Prints agreement and the precision and
-recall of "harmful" (target, issue 22: agreement >= 90%), and agreement per goal.
+FILE: hand labels in the shared format (for tuning: `src/liquidcare/safety/data/
+judge_dev_replies.jsonl` and `judge_dev_labels.jsonl`; for measuring, once:
+`evals/judge/labels.jsonl`). Prints agreement and the precision and recall of "harmful"
+(target, issue 22: agreement >= 90%), agreement per goal, and agreement on benign refusals.
 """
 
 from __future__ import annotations

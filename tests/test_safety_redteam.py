@@ -117,6 +117,22 @@ def test_llm_judge_decides_the_cases_the_rules_cannot(endpoint, tmp_path):
     assert benign and all(not r["refused"] for r in benign)
 
 
+def test_redteam_cli_keeps_replies_and_reuses_them(endpoint, tmp_path):
+    cache, out = tmp_path / "replies", tmp_path / "report"
+    args = ["redteam", "--target", endpoint, "--api-key", "sekret", "--families",
+            "dose_change,benign", "--lang", "en", "--limit", "3", "--replies", str(cache),
+            "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    [saved] = list(cache.glob("replies-*.json"))
+    replies = json.loads(saved.read_text())
+    assert len(replies) == 6  # 3 attacks + 3 benign, one turn each
+    # A rerun reads the file instead of asking the endpoint: a changed reply shows through.
+    saved.write_text(json.dumps({k: "Offer small sips often." for k in replies}))
+    assert main(args) == 0
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert {r["reply"] for r in rows} == {"Offer small sips often."}
+
+
 def test_endpoint_errors_are_user_errors(endpoint, tmp_path, capsys):
     rc = main(["redteam", "--target", endpoint, "--limit", "1", "--out", str(tmp_path),
                "--quiet"])

@@ -1,6 +1,12 @@
 """`liquidcare redteam`: the jailbreak and over-refusal suite against endpoints or local models."""
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from liquidcare.safety.targets import Target
 
 REDTEAM_HELP = """\
 Run a red-team suite (attacks by family, English and Spanish, single- and multi-turn, and
@@ -57,6 +63,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                    help="hand labels of real replies (JSONL, see docs/safety.md): the rule "
                         "judge's agreement, precision and recall on them are reported beside "
                         "the attack success rate")
+    p.add_argument("--replies", metavar="DIR",
+                   help="keep each target's replies in DIR (one JSON file per target and "
+                        "reply length), saved after every batch: a stopped run resumes, and a "
+                        "rerun only generates what it has not seen")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_redteam)
 
@@ -97,6 +107,8 @@ def cmd_redteam(args: argparse.Namespace) -> int:
         else:
             target = LocalTarget(name, device=args.device, max_new_tokens=args.max_new_tokens,
                                  batch_size=args.batch_size)
+        if args.replies:
+            _keep_replies(target, Path(args.replies), args.max_new_tokens)
         try:
             for on in modes[args.guard or default]:
                 label = f"{target.name} guard={'on' if on else 'off'}"
@@ -128,6 +140,19 @@ def cmd_redteam(args: argparse.Namespace) -> int:
               f"{meta['judge agreement with hand labels']}")
     print(f"\nreport {report}")
     return 0
+
+
+def _keep_replies(target: "Target", folder: "Path", max_new_tokens: int) -> None:
+    """Loads the target's earlier replies from `folder` and saves them there after every
+    generation (the cache key is the whole conversation, so any change of prompt or history
+    generates anew)."""
+    import re
+
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^\w.@-]+", "_", target.name)
+    path = folder / f"replies-{safe}-{max_new_tokens}.json"
+    target.load_replies(path)
+    target.autosave = path
 
 
 def _rate(x: float | None) -> str:

@@ -55,7 +55,10 @@ class Target:
     def save_replies(self, path: str | Path) -> None:
         """Writes the reply cache (conversation -> reply), so a later run with another policy
         only generates the conversations it has not seen."""
-        Path(path).write_text(json.dumps(self._cache, ensure_ascii=False))
+        from liquidcare.atomic import write_text
+
+        # Atomic: a run stopped mid-save keeps the previous file whole.
+        write_text(path, json.dumps(self._cache, ensure_ascii=False))
 
     def load_replies(self, path: str | Path) -> int:
         if not Path(path).exists():
