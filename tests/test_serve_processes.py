@@ -144,7 +144,8 @@ def test_worker_processes_build_their_app_from_the_environment(tmp_path, tiny_di
     db = str(tmp_path / "care.db")
     _, key = open_store(db).add_user("Ana", role="carer")
     config = ServeConfig(model=str(tiny_dir), store=db, workers=2, device="cpu", max_tokens=3,
-                         guard="on", knowledge=str(Path(__file__).parent / "data" / "kb"))
+                         guard="on", knowledge=str(Path(__file__).parent / "data" / "kb"),
+                         warm_voice=False)
     monkeypatch.setenv(ENV, json.dumps(asdict(config)))
     app = app_from_env()
     try:

