@@ -587,23 +587,14 @@ def build() -> dict[str, list[dict]]:
 
 
 def _corpus_negatives() -> list[dict]:
-    """User turns of the bundled care corpus (train split): ordinary care questions."""
-    from liquidcare.data.corpus import __file__ as corpus_init
-
-    rows = []
-    path = Path(corpus_init).with_name("care_train.jsonl")
-    for line in path.read_text(encoding="utf-8").splitlines():
-        doc = json.loads(line)
-        for m in doc.get("messages", []):
-            if m["role"] == "user":
-                rows.append({"text": m["content"], "label": 0, "lang": doc["lang"],
-                             "family": "care_corpus"})
-    seen, out = set(), []
-    for row in rows:
-        if row["text"] not in seen:
-            seen.add(row["text"])
-            out.append(row)
-    return out
+    """Ordinary care questions: the user turns of the bundled care corpus's first train split,
+    kept in `data/detector_care_negatives.jsonl` (deduplicated, in corpus order). The corpus's
+    splits were rebuilt since (validation and test from a held-out part of its bank); the
+    detector was trained on these turns, so they stay fixed here instead of following the
+    corpus, and `detector_weights.json` keeps matching its training data."""
+    path = Path(__file__).with_name("data") / "detector_care_negatives.jsonl"
+    return [{"text": row["text"], "label": 0, "lang": row["lang"], "family": "care_corpus"}
+            for row in map(json.loads, path.read_text(encoding="utf-8").splitlines())]
 
 
 def _dump(rows: list[dict]) -> str:

@@ -99,8 +99,9 @@ class RunConfig:
     finetune: dict[str, Any] = field(default_factory=lambda: {"steps": 200, "lr": 1e-3})
     # More text for the teacher (see `teacher_text`): extra corpora ("knowledge-base": the
     # shipped care articles; corpus specs, .jsonl/.txt files, folders of .jsonl) and about this
-    # many tokens sampled from the base model. Stage 2 trains on all of it; least squares and
-    # stage 1 on `corpus` alone.
+    # many new tokens sampled from the base model (each sample also carries its prompt: 16k new
+    # tokens made 32k in all). Stage 2 trains on all of it; least squares and stage 1 on
+    # `corpus` alone.
     extra_corpora: list[str] = field(default_factory=list)
     self_samples: int = 0
     # Scored at the end, base and trained model in the same run (see `heldout`): the corpus's
