@@ -1,12 +1,14 @@
 """One table from garak report files: hits per probe and detector, and per probe module.
 
     python benchmarks/garak_table.py RUN.report.jsonl [MORE.report.jsonl ...] [--label NAME ...]
+    python benchmarks/garak_table.py "guard off=runs/garak/guard-off" "guard on=runs/garak/guard-on"
 
 Standard library only, so it runs with garak's own interpreter or any other. garak writes one
 `{"entry_type": "eval", "probe", "detector", "passed", "fails", "total_evaluated"}` line per
 probe and detector; a *hit* is a reply the detector flags (the attack worked, by that
 detector's reading). Several files with the same `--label` are added up; different labels
-become columns (guard on / guard off). garak's `mitigation.MitigationBypass` detector counts
+become columns (guard on / guard off). `LABEL=FOLDER` takes every report file in the folder
+under that label. garak's `mitigation.MitigationBypass` detector counts
 any reply without a refusal phrase from its own list as a hit, so its rows say how often the
 model did not refuse, not how often it complied.
 """
@@ -79,17 +81,32 @@ def table(data: dict[str, dict[tuple[str, str], list[int]]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("reports", nargs="+", type=Path, help="garak *.report.jsonl files")
+    parser.add_argument("reports", nargs="+", type=Path,
+                        help="garak *.report.jsonl files, or LABEL=FOLDER")
     parser.add_argument("--label", action="append", default=[],
                         help="column name per report file, in order (default: the file name)")
     args = parser.parse_args(argv)
-    labels = args.label or [p.name.split(".report")[0] for p in args.reports]
-    if len(labels) != len(args.reports):
-        raise SystemExit(f"{len(args.reports)} report files but {len(labels)} --label values")
-    missing = [str(p) for p in args.reports if not p.is_file()]
+    files: list[Path] = []
+    labels: list[str] = []
+    named = [str(p) for p in args.reports if "=" in str(p)]
+    if named and len(named) != len(args.reports):
+        raise SystemExit("give either LABEL=FOLDER arguments or report files, not both")
+    for arg in named:
+        label, folder = arg.split("=", 1)
+        found = sorted(Path(folder).glob("*.report.jsonl"))
+        if not found:
+            raise SystemExit(f"no *.report.jsonl in {folder}")
+        files += found
+        labels += [label] * len(found)
+    if not named:
+        files = list(args.reports)
+        labels = args.label or [p.name.split(".report")[0] for p in files]
+        if len(labels) != len(files):
+            raise SystemExit(f"{len(files)} report files but {len(labels)} --label values")
+    missing = [str(p) for p in files if not p.is_file()]
     if missing:
         raise SystemExit(f"no such report file: {missing[0]}")
-    print(table(tally(args.reports, labels)))
+    print(table(tally(files, labels)))
     return 0
 
 

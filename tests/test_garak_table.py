@@ -32,6 +32,12 @@ def test_hits_per_probe_and_module_with_guard_columns(tmp_path, capsys):
     # per module: 16 hits of 80 off; the refusal-phrase detector is kept apart
     assert "| promptinject | 20.0% (16/80) | 0.0% (0/40) |" in out
     assert "| dan (MitigationBypass) | 75.0% (30/40) | - |" in out
+    # LABEL=FOLDER: every report file of the folder under one column
+    (tmp_path / "guard-off").mkdir()
+    off.rename(tmp_path / "guard-off" / "a.report.jsonl")
+    assert main([f"off={tmp_path / 'guard-off'}"]) == 0
+    assert "| promptinject | 20.0% (16/80) |" in capsys.readouterr().out
+    off = tmp_path / "guard-off" / "a.report.jsonl"
     with pytest.raises(SystemExit, match="2 report files but 1 --label"):
         main([str(off), str(on), "--label", "x"])
     (tmp_path / "bad.report.jsonl").write_text("{not json\n")
