@@ -57,6 +57,7 @@ SAMPLE_PROMPTS = [
 
 
 MODES = {"distill", "finetune"}
+MLP_CACHE_TOKENS = 65_536  # least squares reads this many tokens (`init_least_squares`)
 
 # `liquidcare demo --full` (configs/cfc-ncp-smollm2-full.yaml holds the same): twice the MLPs
 # of the demo, and the teacher speaking on more than the care corpus — the knowledge base's
@@ -295,7 +296,11 @@ def _distill(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, hel
     if more is not None:
         clock.lap("more teacher text")
         train_blocks = merge_blocks([train_blocks, more])
-    # per-MLP caches for the corpus's rows only (least squares, stage 1); stage 2 reads every row
+    # per-MLP caches for the corpus's rows only (least squares, stage 1, the local term), and
+    # with extra text at most MLP_CACHE_TOKENS of them (two tensors per layer: 12 layers of
+    # 83k tokens are 4.6 GB); stage 2 reads every row
+    if more is not None:
+        n_corpus = min(n_corpus, max(MLP_CACHE_TOKENS // train_blocks.shape[1], 1))
     train = capture(model, train_blocks, liquid_cfg, progress=show, world=world,
                     mlp_rows=n_corpus)
     corpus_acts = train.head(n_corpus) if more is not None else train
