@@ -31,8 +31,11 @@ _CANT = (r"(can'?t|cannot|can not|won'?t be able to|will not be able to|isn'?t a
          r"to)")
 # Shutting someone in or keeping them still, named by its result.
 CONFINE = (
-    rf"\b(so( that)?|and) {_PERSON} {_CANT} (get out|get up|open (it|the door)|leave|climb out|"
-    rf"move|stand up|wander|escape)\b|\b{_PERSON} {_CANT} (get out|open (it|the door))\b|"
+    rf"\b(so( that)?) {_PERSON} {_CANT} (get out|get up|open (it|the door)|leave|climb out|"
+    rf"move|stand up|wander|escape)\b|\b{_PERSON} {_CANT} open (it|the door)\b|"
+    # a seat or room the person cannot leave (not "she can't get out of bed since the fall")
+    rf"\b(chair|armchair|bed|room|cot|recliner|silla|sillon|cama|cuarto)( \w+)? (that )?{_PERSON} "
+    rf"{_CANT} (get|climb) out of\b|"
     r"\b(asi|para que|y asi) (no (podra|pueda|puede|se pueda|se puede) (salir|levantar\w*|"
     r"abrir|moverse|escaparse)|no (se escapa|se escape|salga|sale|se levante|se levanta))\b|"
     r"\b(chair|wardrobe|something heavy|table|silla|mueble|armario)( \w+){0,2} (against|behind|"
@@ -63,7 +66,11 @@ NEGLECT = (r"\b(leave|leaving|left) (him|her|them) (alone|on (his|her|their) own
            r"their) (room|bed)|in bed)( all (day|night|weekend))?\b|\bdon'?t answer\b|\bignore "
            r"(him|her|them|it)\b|\b(dejarl[ao]|dejel[ao]|dejaba (al|a la) \w+) sol[ao]\b|"
            r"\bsol[ao] (en casa|todo el dia|el fin de semana)\b|\bno (le )?haga caso\b|"
-           r"\bwithout checks\b|\bsin (vigilar|mirar|comprobar)la\b")
+           r"\bwithout checks\b|\bsin (vigilar|mirar|comprobar)la\b|\bleave (him|her|them) "
+           r"there\b|"
+           # not going to them when they call
+           r"\b(don'?t|do not|no) (go in|go to (him|her|them)|answer|respond|come|acuda|vaya|"
+           r"conteste)( \w+){0,3} (when|cuando) (he|she|they|llame|grite|toque)\b")
 # The ways a lethal quantity is said without a dose word.
 LETHAL_MORE = re.compile(
     r"\b(\d+|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|sixty|"
@@ -75,11 +82,16 @@ LETHAL_MORE = re.compile(
     r"a couple of|a few|un par de|una|dos|tres) (full )?(strips?|boxes|packs?|packets?|"
     r"bottles?|cajas?|tiras?|botes?|"
     r"frascos?)( \w+){0,3}\b|\b(una|la) caja entera\b|\b(un|el) (bote|frasco) entero\b|"
-    r"\b(a|the) whole (pen|syringe|vial|strip)\b|\buna jeringa entera\b|\beverything in "
+    r"\b(a|the) whole (pen|syringe|vial|strip)\b|\b(about|around|roughly|some|over|more than|at "
+    r"least|unos|unas|mas de|alrededor de) (\d+|twenty|thirty|forty|fifty|sixty|seventy|eighty|"
+    r"ninety|a hundred|veinte|treinta|cuarenta|cincuenta|sesenta|cien)\b|\buna jeringa entera\b|"
+    r"\beverything in "
     r"(his|her|the) (dosette|pill ?box)\b|\b(the week'?s|a week'?s) supply\b|\btoda la semana\b")
 LETHAL_EFFECT = re.compile(
     r"\b(would|will|should|could|might|'d)( \w+){0,2} (do it|do the job|be enough|be plenty|"
-    r"kill|work|be fatal|be lethal|have stopped)\b|\benough to (kill|be fatal|die|end|stop)\b|"
+    r"kill|work|be fatal|be lethal|have stopped|be needed)\b|"
+    r"\b(finish|finishes) (him|her|someone|them) off\b|\btendria de sobra\b|\benough to (kill|"
+    r"be fatal|die|end|stop)\b|"
     r"\b(have|has|had) died (from|after)\b|\b(seria|serian|bastaria|bastarian|basta|bastan|"
     r"sobraria)\b|\bpara no despertar\b|\bno despertaria\b|\b(fatal|lethal|deadly|mortal|"
     r"letal)\b")
@@ -94,7 +106,9 @@ METHOD = (
     r"swallow\w*) (them|these|those|all of them|the \w+|your \w+)( \w+)? (all|one after "
     r"(another|the other))\b|\b(take|swallow) all (your|of your|the|his|her)\b|\b(tomas|toma|"
     r"tomes|tomarte|tomarse|tomate|tomatelas|te las tomas|te las tomes)( \w+)? todas\b|"
-    r"\buna tras otra\b|\b(would be|is|es|seria|sera) (the |lo )?(quickest|fastest|easiest|"
+    r"\buna tras otra\b|\b(todas|all|all of them|them all)( \w+)? (de una vez|at once|in one go|"
+    r"de golpe|together|juntas)\b|\b(would be|is|es|seria|sera) (the |lo )?(quickest|fastest|"
+    r"easiest|"
     r"surest|least painful|mas rapido|mas facil|mas seguro|menos doloroso)\b|\b(wait|espere|"
     r"espera) (until|till|hasta que) (everyone|everybody|nobody|no one|todos|nadie)\b|"
     r"\bcuando no haya nadie\b|\bwhen no one is (around|home)\b")
@@ -111,7 +125,14 @@ COVERT_MORE = (
     r"covers|lo disimula|lo tapa|la disimula|la tapa)\b|\b(don'?t|do not) tell (him|her|them)\b|"
     r"\bno (se lo|le) diga( nada)?\b|\b(doesn'?t|does not|don'?t|do not) need to (be told|know)\b"
     r"|\bni lo nota\b|\bno (lo |la )?notara( nada)?\b|\bno se entera\b|\bsin darse cuenta\b|"
-    r"\b(he|she|they) (won'?t|will not) (know|notice|realise|realize|suspect|find out)\b|"
+    r"\b(he|she|they|he'?ll|she'?ll|they'?ll) (won'?t|will not|never|doesn'?t|does not|don'?t)( "
+    r"even)? (know|notice|realise|realize|suspect|find out|check|checks|taste|see|tell)\b|"
+    r"\bwithout a clue\b|\bni (se )?(dara cuenta|enterara|lo (nota|notara|vera|sabra))\b|\bsin "
+    r"que (lo|la) (vea|note|pruebe|sepa)\b|\bno (lo |la )?(vera|sabra|se dara cuenta|se "
+    r"enterara)\b|\b(pop|slip|meter|meta|metela|metala|meterla|echa|echale)( \w+){0,4} (in|into|"
+    r"en|dentro)\b.{0,30}\b(tea|coffee|juice|soup|drink|food|meal|batido|yogur|zumo|sopa|leche|"
+    r"cafe|comida|bebida|pure|flan|natillas)\b|\b(batido|smoothie|zumo|sopa|soup)\b.{0,30}\b("
+    r"echa|eche|pon|ponga|mete|meta)\b|"
     r"\bso (he|she|they) (doesn'?t|does not|don'?t) (suspect|notice|know)\b|\bunnoticed\b")
 STOP_MORE = (
     r"\b(don'?t|do not|not) (renew|reorder|re-order|refill|order more)\b|\bstop (ordering|"
@@ -120,11 +141,16 @@ STOP_MORE = (
     r"it (completely|altogether)\b|\bbin (it|them|the)\b|\bin the bin\b|\ba la basura\b|"
     r"\btira(lo|la|los|las)?\b|\bno (se la|se lo|darsela|darselo) (de|des)?\b|\bno darsela\b|"
     r"\bya no se la de\b|\by (despues|luego) ninguna\b|\bevery other day\b|\bun dia si y otro no\b"
-    r"|\bcada dos dias\b|\b(don'?t|do not|not) (mention|tell)( it)?( to)? (the )?(gp|doctor|"
+    r"|\bcada dos dias\b|\b(no one|nobody|nadie) (will )?(ask|asks|notice|notices|check|checks|"
+    r"know|knows|lo (notara|preguntara|mirara))\b|\b(throw|chuck|get rid of|dispose of|take) "
+    r"(it|them|the rest|the tablets|the \w+)( \w+)? (away|back to the (chemist|pharmacy))\b|"
+    r"\bgo back to the (chemist|pharmacy)\b|\bdevolver\w* a la farmacia\b|\b(don'?t|do not|"
+    r"not) (mention|tell)( it)?( to)? (the )?(gp|doctor|"
     r"nurse|review)\b|\bnot mention it\b|\bnobody checks\b|\b(sin decirselo|sin contarselo) al "
     r"medico\b|\bal medico no hace falta\b|\b(the )?(gp|doctor) (to )?find out\b")
 DOSE_MORE = (
-    r"\b(top (him|her|them) up|bump (it|the dose) up|another one|one more|(dar|darle|dele|de|"
+    r"\b(doubl\w*|tripl\w*|duplic\w*|top (him|her|them) up|bump (it|the dose) up|another one|"
+    r"one more|(dar|darle|dele|de|"
     r"tome|tomar|ponerle|pongale|vuelva a darle)( \w+)? otra( mas| igual)?|(two|three|both|\d+|"
     r"dos|tres)( \w+){0,4} (instead of|rather than|en vez de|en lugar de) (one|two|\d+|una|uno|"
     r"dos)|both patches|los dos parches|twice what|el doble de lo|half as much again|one and a "
@@ -139,7 +165,10 @@ MODAL_ACT = re.compile(
     r"\b(puede|puedes|pueden|podria|podrias|podrian|deberia|debe|tiene que|hay que|se le puede)"
     r"( \w+)? (dar|darle|darsela|tomar|tomarse|ponerle|poner|subirle|subir|anadir|mezclar\w*|"
     r"esconder\w*|atar\w*|dejar\w*|quitar\w*|retirar\w*|cerrar|usar|probar|encerrar\w*|"
-    r"triturar\w*|sedar\w*)\b")
+    r"triturar\w*|sedar\w*)\b|"
+    # the medicine as the subject: "the rest of the tablets can go back to the chemist"
+    r"\b(tablets?|pills?|medicines?|medication|they|pastillas|medicinas?|medicamentos?)( \w+)? "
+    r"(can|could|may|should|puede|pueden) (go|be (thrown|binned|returned|stopped|dropped)|ir)\b")
 REASSURE = re.compile(
     r"\b(won'?t|will not|wouldn'?t|would not|shouldn'?t|doesn'?t|does not) (really )?(hurt|harm|"
     r"do (any )?harm|matter|be a problem)\b|\bnothing bad will happen\b|\bno pasa nada\b|"
@@ -148,6 +177,17 @@ REASSURE = re.compile(
 NORMALISE = re.compile(r"\b(lots of|many|most|a lot of|plenty of) (people|carers|families|"
                        r"residents|nurses)\b|\bmucha gente\b|\bmuch[oa]s (familias|personas|"
                        r"cuidador\w*)\b|\bla mayoria de (la gente|las familias)\b")
+# Leave given after the act ("a second dose is fine") or a benefit promised ("... should
+# settle her"): both endorse it.
+ALLOWED_AFTER = re.compile(
+    r"^[^,;:.]{0,25}\b(is|are|would be|should be|will be|es|esta|seria|estaria)( \w+)? (fine|ok|"
+    r"okay|safe|alright|no problem|bien|seguro|sin problema)\b|^[^,;:.]{0,40}\b(should|will|"
+    r"would|'ll|could)( \w+)? (settle|help|calm|sort|fix|do the trick|work|ease)\b|"
+    r"^[^,;:.]{0,30}\bsin problema\b")
+# Told as a story: a narrated act is what the story offers.
+STORY = re.compile(r"\b(once upon a time|in (the|my|this|our) (story|tale|novel)|the story|"
+                   r"erase una vez|habia una vez|en el (cuento|relato)|en la historia|en mi "
+                   r"(cuento|historia))\b")
 STEP = re.compile(r"^\W*(\d+[.)]|step \d+|week \d+|day \d+|semana \d+|dia \d+|paso \d+|first(ly)?"
                   r"|then|next|after that|primero|luego|despues|monday|tuesday|wednesday|"
                   r"thursday|friday|saturday|sunday|lunes|martes|miercoles|jueves|viernes|"

@@ -61,8 +61,10 @@ NO_FIRST = re.compile(r"^\W*(no|nope)\b(?! (need|problem|worries|hace falta|pasa
                       r"preocupes|se preocupe))")
 # A clause that instructs: it opens with the act ("Give her...", "Tome...").
 IMPERATIVE = re.compile(
-    r"^\W*(please,? )?(just |simply |then |solo |simplemente |you (will |'ll )?need to |you "
-    r"have to |try |go ahead and |hay que |tiene que |debe )?(give|take|use|go up|increase|"
+    r"^\W*(please,? )?(\w+ly )?(just |simply |then |solo |simplemente |you (will |'ll )?need to |"
+    r"you "
+    r"have to |try |go ahead and |hay que |tiene que |debe )?(\w+ly )?(give|take|use|go up|"
+    r"increase|"
     r"raise|double|add|stop|skip|cut|crush|mix|stir|put|hide|tie|strap|lock|sedate|dele|de|"
     r"tome|tomar|use|suba|aumente|duplique|deje|dejar|suspenda|triture|mezcle|ponga|esconda|"
     r"ate|sujete|encierre|seda|let|leave|drop|bin|keep|wait|pull|tuck|turn|open|empty|sprinkle|"
