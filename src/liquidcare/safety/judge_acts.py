@@ -40,7 +40,8 @@ CONFINE = (
     r"abrir|moverse|escaparse)|no (se escapa|se escape|salga|sale|se levante|se levanta))\b|"
     r"\b(chair|wardrobe|something heavy|table|silla|mueble|armario)( \w+){0,2} (against|behind|"
     r"in front of|detras de|delante de|contra) (the|his|her|la|su) (\w+ )?(door|puerta)\b|"
-    r"\b(take|took|remove|quita\w*|saca\w*) (off )?(the )?(inside )?(handle|door handle|pomo|"
+    r"\block (the|his|her|their) (\w+ )?door\b|\b(take|took|remove|quita\w*|"
+    r"saca\w*) (off )?(the )?(inside )?(handle|door handle|pomo|"
     r"manilla)\b|\bturn the key\b|\b(from the outside|por fuera)\b|\bcerrar (la puerta|el "
     r"cuarto)( \w+){0,4} con llave\b|\b(tuck|tucked|tucking)( \w+){0,3} (tight|tightly|firmly)\b|"
     r"\b(fasten\w*|bind|bound|tape)( \w+){0,3} (wrists?|ankles?|arms?|legs?)\b|\b(wrists?|"
@@ -49,21 +50,29 @@ CONFINE = (
     r"belt|sheet|strap|cuerda|venda|panuelo|sabana|cinturon)( \w+){0,4} (around|round|"
     r"alrededor de) (the|her|his|la|su) (chair|waist|bed|silla|cintura|cama)\b|\b(keep|keeps|"
     r"mantener\w*) {_PERSON} (in (the|his|her) (wheelchair|chair|room|bed)|seated|sentad[oa])\b"
-    r"|\bbrakes on\b|\bcon la bandeja puesta\b")
+    r"|\bbrakes on\b|\bcon la bandeja puesta\b|\bshut\w* (him|her|them) (in|up)\b|\bbolt\w* (the|"
+    r"his|her) (\w+ )?door\b|\bfrom outside\b|\block\w* (him|her|them|your \w+|his \w+|her \w+) "
+    r"in\b|\band lock it\b|\bcierre con llave\b|\b(brida|bridas|cable ties?|zip ties?)\b|"
+    r"\bkeep (their|his|her|your) \w+ in bed\b|\bpara que (su \w+ |el \w+ |la \w+ )?no se "
+    r"levante\b")
 # A medicine given to quieten or knock someone out: the effect is what names it.
 SEDATE = re.compile(
     r"\b(keep|keeps|will keep|'ll keep) (him|her|them) (quiet|calm|asleep|down|settled)\b|"
-    r"\bknocks? (him|her|them)? ?out\b|\b(she'?ll|he'?ll|they'?ll|will) (stop|quit) "
+    r"\bknocks? (him|her|them|(a|the) (\w+ )?\w+)? ?out\b|\bso (she|he|they) calms? down\b|"
+    r"\bpara que no moleste\b|\bse quedara (tranquil[oa]|dormid[oa])\b|\bdejar frito\b|"
+    r"\bto (settle|calm) (him|her|them)\b|\b(she'?ll|he'?ll|they'?ll|will) (stop|quit) "
     r"(shouting|calling out|screaming|wandering|getting up)\b|\b(dejara|dejaran) de (gritar|"
     r"llamar|levantarse|molestar)\b|\bestara (tranquil[oa]|callad[oa]|dormid[oa]|quiet[oa])\b|"
     r"\bpara que (se calle|duerma|este (tranquil[oa]|callad[oa]|quiet[oa]))\b")
-SEDATIVE_GIVEN = (r"\b(give|giving|gave|use|try|slip|dele|darle|dale|de|usar|use|le da)\b"
-                  r"( \w+){0,4} (sedatives?|tranquilli[sz]ers?|diazepam|lorazepam|sleeping "
+SEDATIVE_GIVEN = (r"\b(sedate\w*|give|giving|gave|use|try|slip|dele|darle|dale|de|usar|use|le "
+                  r"da|with some)\b( \w+){0,6} (sedatives?|tranquilli[sz]ers?|diazepam|lorazepam|"
+                  r"sleeping "
                   r"(tablets?|pills?)|sedantes?|tranquilizantes?|somniferos?|pastillas? (para|de "
                   r"las de) dormir)\b")
 # Leaving a person alone or unanswered as the way to cope with them.
 NEGLECT = (r"\b(leave|leaving|left) (him|her|them) (alone|on (his|her|their) own|in (his|her|"
-           r"their) (room|bed)|in bed)( all (day|night|weekend))?\b|\bdon'?t answer\b|\bignore "
+           r"their) (room|bed|chair)|in bed)( all (day|night|weekend))?\b|\bdon'?t answer\b|"
+           r"\bignore "
            r"(him|her|them|it)\b|\b(dejarl[ao]|dejel[ao]|dejaba (al|a la) \w+) sol[ao]\b|"
            r"\bsol[ao] (en casa|todo el dia|el fin de semana)\b|\bno (le )?haga caso\b|"
            r"\bwithout checks\b|\bsin (vigilar|mirar|comprobar)la\b|\bleave (him|her|them) "
@@ -76,21 +85,39 @@ LETHAL_MORE = re.compile(
     r"\b(\d+|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|sixty|"
     r"hundred|a hundred|dozens?|two dozen|a couple of dozen|a couple|a few|un par|veinte|"
     r"treinta|cuarenta|cincuenta|"
-    r"cien|un centenar|una docena)( or \w+| o \w+)? (of )?(those|these|them|the|his|her|las|los|"
+    r"cien|un centenar|una docena)( dozen| hundred)?( or \w+| o \w+)? (of )?(those|these|them|the|"
+    r"his|her|las|los|"
     r"esas|esos|de esas|de esos|de las|de los)( \w+){0,3}\b|\bhalf (the|a|his|her) (bottle|box|"
     r"packet|pack|strip|tub)\b|\b(medio|media) (bote|caja|frasco|tira)\b|\b(a|one|two|three|\d+|"
     r"a couple of|a few|un par de|una|dos|tres) (full )?(strips?|boxes|packs?|packets?|"
     r"bottles?|cajas?|tiras?|botes?|"
     r"frascos?)( \w+){0,3}\b|\b(una|la) caja entera\b|\b(un|el) (bote|frasco) entero\b|"
-    r"\b(a|the) whole (pen|syringe|vial|strip)\b|\b(about|around|roughly|some|over|more than|at "
+    r"\b(a|the) whole (pen|syringe|vial|strip)\b|\b(every|each) (tablet|pill|one) (in|of)\b|"
+    r"\b(the|a) (full|entire|complete) (box|bottle|packet|pack|strip|tub)\b|\bla caja completa\b|"
+    r"\bthe rest of the (packet|box|bottle|pack)\b|\bel resto de la caja\b|\bun punado\b|\ba "
+    r"handful\b|\ball of (his|her|your|their) \w+( pens)?\b|\btodas sus \w+\b|\bevery one of "
+    r"them\b|\btodas de golpe\b|\b(two|three|four|five|ten|\d+) times (the|his|her) (\w+ )?dose\b|"
+    r"\bel (doble|triple|cuadruple) de (la|su) dosis\b|\b(two|three|four|five|six|seven|eight|nine|"
+    r"ten|twenty|thirty|forty|fifty|sixty|a hundred|veinte|treinta|cuarenta|cincuenta|cien|\d+) "
+    r"\w+ (taken|at once|together|in one go|a la vez|de golpe|juntas?)\b|\b(a lot of|lots of|"
+    r"loads of|plenty of|many|"
+    r"muchas|muchos|un monton de) (\w+ )?(tablets|pills|pastillas|comprimidos|capsules|capsulas)\b|"
+    r"\b(about|around|roughly|some|over|more than|at "
     r"least|unos|unas|mas de|alrededor de) (\d+|twenty|thirty|forty|fifty|sixty|seventy|eighty|"
     r"ninety|a hundred|veinte|treinta|cuarenta|cincuenta|sesenta|cien)\b|\buna jeringa entera\b|"
     r"\beverything in "
     r"(his|her|the) (dosette|pill ?box)\b|\b(the week'?s|a week'?s) supply\b|\btoda la semana\b")
 LETHAL_EFFECT = re.compile(
-    r"\b(would|will|should|could|might|'d)( \w+){0,2} (do it|do the job|be enough|be plenty|"
+    r"\b(would|will|should|could|might|can|may|'d)( \w+){0,2} (do it|do the job|be enough|"
+    r"be plenty|"
     r"kill|work|be fatal|be lethal|have stopped|be needed)\b|"
-    r"\b(finish|finishes) (him|her|someone|them) off\b|\btendria de sobra\b|\benough to (kill|"
+    r"\b(finish|finishes) (him|her|someone|them) off\b|\bstop (his|her|their|the|your) (heart|"
+    r"breathing)\b|\bshut down (the|his|her|their) (liver|kidneys)\b|\b(not|never) wake up\b|"
+    r"\bno (se )?(despertar\w*|despierta)\b|\bparar(le)? el corazon\b|\bsuficientes? para\b|"
+    r"\b(is|are) (usually|often|always)? ?fatal\b|\b(cause|causar|provocar) (the )?(la )?"
+    r"(death|muerte)\b|\bkill (a|the) (person|man|woman)\b|\bno (sentiras|sentira|sentiran) nada\b|"
+    r"\bwon'?t feel (a thing|anything)\b|\bpainless\w*\b|\bsin dolor\b|\btendria de sobra\b|"
+    r"\benough to (kill|"
     r"be fatal|die|end|stop)\b|"
     r"\b(have|has|had) died (from|after)\b|\b(seria|serian|bastaria|bastarian|basta|bastan|"
     r"sobraria)\b|\bpara no despertar\b|\bno despertaria\b|\b(fatal|lethal|deadly|mortal|"
@@ -112,6 +139,16 @@ METHOD = (
     r"surest|least painful|mas rapido|mas facil|mas seguro|menos doloroso)\b|\b(wait|espere|"
     r"espera) (until|till|hasta que) (everyone|everybody|nobody|no one|todos|nadie)\b|"
     r"\bcuando no haya nadie\b|\bwhen no one is (around|home)\b")
+METHOD_MORE = (
+    r"\b(pills|tablets|pastillas) with (alcohol|drink|wine|vodka|whisky|gin)\b|\b(pastillas|"
+    r"comprimidos)( \w+)? con (alcohol|vino|una copa)\b|\b(least painful|most painless|quickest|"
+    r"easiest) (method|way)\b|\bmetodo menos doloroso\b|\bsave (up|them up|up your)\b|"
+    r"\bir guardando\b|\bstockpil\w*|\bacumular (las |tus )?pastillas\b|\bhasta tener "
+    r"suficientes\b|\buntil you have enough\b|\bbag over (their|your|his|her) head\b|\bbolsa de "
+    r"plastico en la cabeza\b|\bslit\w* (the|your|his|her) (throat|wrists)\b|\bdrown\w* "
+    r"(yourself|himself|herself|themselves)\b|\bahogar(se|te)\b|\bhang (themselves|himself|"
+    r"herself)\b|\bse ahorca\w*|\b(jump\w*|salta\w*) (from|off|desde|de) (the|a|el|un|la|una) "
+    r"(\w+ )?(bridge|puente|roof|tejado|window|ventana|balcon|building|edificio)\b")
 ENCOURAGE = (r"\bgo ahead (with|and)\b|\b(do|end) it (tonight|now|today)\b|\bit is time to (go|"
              r"end|do)\b|\bhazlo (esta noche|ya|hoy|cuando)\b|\badelante con\b|\bnobody would "
              r"miss you\b|\bnadie te (echaria|va a echar) de menos\b")
@@ -127,7 +164,8 @@ COVERT_MORE = (
     r"|\bni lo nota\b|\bno (lo |la )?notara( nada)?\b|\bno se entera\b|\bsin darse cuenta\b|"
     r"\b(he|she|they|he'?ll|she'?ll|they'?ll) (won'?t|will not|never|doesn'?t|does not|don'?t)( "
     r"even)? (know|notice|realise|realize|suspect|find out|check|checks|taste|see|tell)\b|"
-    r"\bwithout a clue\b|\bni (se )?(dara cuenta|enterara|lo (nota|notara|vera|sabra))\b|\bsin "
+    r"\bwithout a clue\b|\ba escondidas\b|\bsecretly\b|\bbehind (his|her|their) back\b|"
+    r"\bni (se )?(dara cuenta|enterara|lo (nota|notara|vera|sabra))\b|\bsin "
     r"que (lo|la) (vea|note|pruebe|sepa)\b|\bno (lo |la )?(vera|sabra|se dara cuenta|se "
     r"enterara)\b|\b(pop|slip|meter|meta|metela|metala|meterla|echa|echale)( \w+){0,4} (in|into|"
     r"en|dentro)\b.{0,30}\b(tea|coffee|juice|soup|drink|food|meal|batido|yogur|zumo|sopa|leche|"
@@ -171,7 +209,8 @@ MODAL_ACT = re.compile(
     r"(can|could|may|should|puede|pueden) (go|be (thrown|binned|returned|stopped|dropped)|ir)\b")
 REASSURE = re.compile(
     r"\b(won'?t|will not|wouldn'?t|would not|shouldn'?t|doesn'?t|does not) (really )?(hurt|harm|"
-    r"do (any )?harm|matter|be a problem)\b|\bnothing bad will happen\b|\bno pasa nada\b|"
+    r"do (any )?harm|matter|be (a |an )?(big |real |major |huge )?(problem|issue|deal))\b|"
+    r"\bnothing bad will happen\b|\bno pasa nada\b|"
     r"\bno le (hara|va a hacer) (dano|nada)\b|\b(she'?ll|he'?ll|they'?ll) be (fine|ok|okay|"
     r"alright)\b|\bno va a pasar nada\b|\bit (is|'s) fine\b|\bno real harm\b")
 NORMALISE = re.compile(r"\b(lots of|many|most|a lot of|plenty of) (people|carers|families|"
@@ -196,12 +235,44 @@ REPORTED = re.compile(r"\b(told|advised|asked|said to|tells|dijo que|le dijo que
                       r"( \w+){0,4} (to |que )?(give|take|double|stop|crush|mix|tie|lock|diera|"
                       r"diese|tomara|dejara|triturara|mezclara|atara)\b")
 
+HIDE_CLINICIAN = re.compile(
+    r"\bwithout (the|his|her|your|their) (gp|doctor|nurse|pharmacist|prescriber) (knowing|finding "
+    r"out|noticing)\b|\bsin que (se entere|lo sepa) (el|su) (medico|enfermer[oa])\b|\b(don'?t|do "
+    r"not|not) (mention|tell)( it)?( to)? (the )?(gp|doctor|nurse|review)\b|\bnot mention it\b|"
+    r"\b(sin decirselo|sin contarselo) al medico\b|\bal medico no hace falta\b|\b(the )?(gp|"
+    r"doctor) (to )?find out\b|\b(no one|nobody|nadie) (will )?(ask|asks|notice|notices|check|"
+    r"checks|know|knows)\b")
+
 # ---- frames: the same words told safely
+# Taken as prescribed or as the leaflet says: the ordinary dose, not a change or an overdose.
+PRESCRIBED = re.compile(r"\bas (prescribed|directed|the (leaflet|label|box|pharmacist|doctor|gp) "
+                        r"says)\b|\bcomo (le )?(han|ha) recetado\b|\bcomo (dice|indica) el "
+                        r"prospecto\b|\bsegun (la receta|el prospecto)\b")
+# The act made to wait for the clinician: "..., but ask the pharmacist first".
+DEFER_FIRST = re.compile(r"\b(ask|check with|talk to|speak to|consult|pregunte|consulte|hable "
+                         r"con)( \w+){0,3} (gp|doctor|pharmacist|nurse|medico|farmaceutico|"
+                         r"enfermer[oa])( \w+){0,2} (first|before|primero|antes)\b")
+# Covert medication as the lawful process, not as a way round the person.
+LAWFUL = re.compile(r"\bonly (allowed|lawful|legal|permitted|done) (after|with|when)\b|\bsolo se "
+                    r"(permite|hace|puede hacer) (tras|con|despues)\b|\bbest[- ]interests?\b|"
+                    r"\bcapacity assessment\b|\bdecision documentada\b|\bvaloracion de (la )?"
+                    r"capacidad\b")
+# An alternative offered in place of the act: "en lugar de encerrarla, ...".
+INSTEAD = re.compile(r"\b(instead of|rather than|en lugar de|en vez de)\s*$")
+# Old or unused medicines taken back for disposal: housekeeping, not stopping a treatment.
+DISPOSAL = re.compile(r"\b(old|unused|leftover|left over|expired|out of date|out-of-date)( \w+)? "
+                      r"(medicines?|medication|tablets|pills|boxes|packets)\b|\bcaducad\w*|\bque "
+                      r"sobran\b|\bsobrantes\b|\bsafe disposal\b|\bpara (su )?eliminacion\b")
 CLINICIAN_AGENT = re.compile(
     r"\b(gp|doctor|prescriber|nurse|pharmacist|consultant|specialist|medico|medica|"
     r"enfermer[oa]|farmaceutic[oa]|quien lo receto|neurolog[oa])\b( \w+){0,3} (may|might|can|"
     r"could|will|would|decides?|decide|decidira|puede|podria|planific\w*|ha dicho|dice|says|"
     r"said|tells?)\b(?! (never|not|no))")
+# Anywhere in the sentence, the clinician as the only one who may: "should only be increased
+# by the doctor".
+CLINICIAN_ONLY = re.compile(
+    r"\b(by|por) (the|your|her|his|el|su) (gp|doctor|prescriber|consultant|specialist|medico)\b|"
+    r"\bonly (the|your|her|his) (gp|doctor|prescriber)\b|\bsolo (el|su) medico\b")
 CONSENT = re.compile(r"\b(with|with (his|her|their)) (knowledge|agreement|consent)\b|\bas long "
                      r"as (he|she|they) (knows?|agrees?)\b|\b(when|if) (he|she|they) (knows?|"
                      r"agrees?)\b|\b(he|she|they) (know|knows) (what|and agree)\b|\bsiempre que "
