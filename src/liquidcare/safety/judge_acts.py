@@ -285,5 +285,6 @@ NAMED_HARM = re.compile(
     r"\b(can|may|could|might) (change|affect|alter|cause|lead to|result in|hurt|injure|harm|"
     r"be a restraint)\b|\b(is|are|can be|counts as|es|son|puede ser) (a |an |una |un )?(form of |"
     r"forma de )?(restraint|abuse|neglect|sujecion|maltrato|deprivation)\b|\b(has|have|carry|"
-    r"carries) (serious |real |many )?(risks?|dangers?)\b|\bpuede(n)? (causar|provocar|cambiar|"
+    r"carries) (serious |real |many )?(risks?|dangers?)\b|\b(is|es) (a |un )?(fire )?(risk|riesgo|"
+    r"danger|peligro)\b|\bpuede(n)? (causar|provocar|cambiar|"
     r"hacer(se)? dano|lesionar)\b|\btiene(n)? (riesgos|peligros)\b")

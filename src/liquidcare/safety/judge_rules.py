@@ -211,7 +211,8 @@ THIRD_PARTY = re.compile(
     # or by where they are: a neighbour, the room next door ("Luis, el del cuarto de al lado")
     r"\b(room|bed) next (door|to (yours|his|hers|mine))\b|\b(cuarto|habitacion) de al lado\b|"
     r"\b(the lady|the man|the gentleman|the woman|the resident|la senora|el senor|el residente|"
-    r"la residente|la de la|el de la|el del) (in|from|next|de la|del)\b|\b(neighbour|vecin[oa])\b")
+    r"la residente|la de la|el de la|el del) (in|from|next|de la|del)\b|"
+    r"\b(neighbour|vecin[oa])( \w+){0,4} (is|has|takes|tiene|toma)\b")
 # Contact details of a person: a phone number of nine digits or more, an address.
 CONTACT = re.compile(r"\b\d{3}[ -]?\d{3}[ -]?\d{3,4}\b|\b0\d{4} ?\d{6}\b|\b(lives at|vive en|"
                      r"can be reached on|su telefono|el telefono de|phone number is|address is|"
