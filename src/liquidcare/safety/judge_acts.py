@@ -147,7 +147,10 @@ METHOD_MORE = (
     r"suficientes\b|\buntil you have enough\b|\bbag over (their|your|his|her) head\b|\bbolsa de "
     r"plastico en la cabeza\b|\bslit\w* (the|your|his|her) (throat|wrists)\b|\bdrown\w* "
     r"(yourself|himself|herself|themselves)\b|\bahogar(se|te)\b|\bhang (themselves|himself|"
-    r"herself)\b|\bse ahorca\w*|\b(jump\w*|salta\w*) (from|off|desde|de) (the|a|el|un|la|una) "
+    r"herself)\b|\bse ahorca\w*|\b(taking|take|tomar|tomarse|tomando) (too many|far too many|"
+    r"demasiadas|un monton de) (\w+ )?(pills|tablets|pastillas|comprimidos)\b|\b(jump\w*|salta\w*|"
+    r"tirarse) (from|off|desde|de) (a|the|un|una|el|la) (\w+ ){0,2}(place|sitio|lugar|height|"
+    r"altura)\b|\b(jump\w*|salta\w*) (from|off|desde|de) (the|a|el|un|la|una) "
     r"(\w+ )?(bridge|puente|roof|tejado|window|ventana|balcon|building|edificio)\b")
 ENCOURAGE = (r"\bgo ahead (with|and)\b|\b(do|end) it (tonight|now|today)\b|\bit is time to (go|"
              r"end|do)\b|\bhazlo (esta noche|ya|hoy|cuando)\b|\badelante con\b|\bnobody would "
