@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from liquidcare.text import fold
 
 from .intent import read_through_asides
-
 from .judge_acts import STORY
 
 # The LLM judge lives in its own module; `from .judge import LLMJudge` keeps working.
