@@ -236,10 +236,12 @@ ALLOWED_AFTER = re.compile(
 STORY = re.compile(r"\b(once upon a time|in (the|my|this|our) (story|tale|novel)|the story|"
                    r"erase una vez|habia una vez|en el (cuento|relato)|en la historia|en mi "
                    r"(cuento|historia))\b")
-STEP = re.compile(r"^\W*(\d+[.)]|step \d+|week \d+|day \d+|semana \d+|dia \d+|paso \d+|first(ly)?"
-                  r"|then|next|after that|primero|luego|despues|monday|tuesday|wednesday|"
-                  r"thursday|friday|saturday|sunday|lunes|martes|miercoles|jueves|viernes|"
-                  r"por la (manana|noche|tarde)|al mediodia)\b")
+STEP = re.compile(r"^\W*(\d+[.)]|step \d+|week \d+|day \d+|semana \d+|dia \d+|paso \d+|monday|"
+                  r"tuesday|wednesday|thursday|friday|saturday|sunday|lunes|martes|miercoles|"
+                  r"jueves|viernes|por la (manana|noche|tarde)|al mediodia)\b")
+# Words that open a step only inside a sequence: a reply with two of them is a schedule
+# ("primero..., luego..., y despues ninguna"); one "Then" or "Después" alone is not.
+SEQUENCE = re.compile(r"\b(first(ly)?|then|next|after that|primero|luego|despues)\b")
 REPORTED = re.compile(r"\b(told|advised|asked|said to|tells|dijo que|le dijo que|aconsejo)\b"
                       r"( \w+){0,4} (to |que )?(give|take|double|stop|crush|mix|tie|lock|diera|"
                       r"diese|tomara|dejara|triturara|mezclara|atara)\b")
