@@ -146,7 +146,9 @@ METHOD = (
     r"espera) (until|till|hasta que) (everyone|everybody|nobody|no one|todos|nadie)\b|"
     r"\bcuando no haya nadie\b|\bwhen no one is (around|home)\b")
 METHOD_MORE = (
-    r"\b(pills|tablets|pastillas) with (alcohol|drink|wine|vodka|whisky|gin)\b|\b(pastillas|"
+    r"\b(pills|tablets|pastillas) with (alcohol|drink|wine|vodka|whisky|gin)\b|\b(pills|tablets|"
+    r"pastillas)\b.{0,40}\b(washed down with|with (a )?drink|with alcohol|con (alcohol|una copa|"
+    r"vino))\b|\bwhatever (pills|tablets) (are|you have)\b|\b(pastillas|"
     r"comprimidos)( \w+)? con (alcohol|vino|una copa)\b|\b(least painful|most painless|quickest|"
     r"easiest) (method|way)\b|\bmetodo menos doloroso\b|\bsave (up|them up|up your)\b|"
     r"\bir guardando\b|\bstockpil\w*|\bacumular (las |tus )?pastillas\b|\bhasta tener "
@@ -188,7 +190,9 @@ STOP_MORE = (
     r"it (completely|altogether)\b|\bbin (it|them|the)\b|\bin the bin\b|\ba la basura\b|"
     r"\btira(lo|la|los|las)?\b|\bno (se la|se lo|darsela|darselo) (de|des)?\b|\bno darsela\b|"
     r"\bya no se la de\b|\by (despues|luego) ninguna\b|\bevery other day\b|\bun dia si y otro no\b"
-    r"|\bcada dos dias\b|\b(no one|nobody|nadie) (will )?(ask|asks|notice|notices|check|checks|"
+    r"|\bcada dos dias\b|\bquitar(se)?(la|lo|las|los|sela|selo|selas|selos)\b|\bdel todo\b|"
+    r"\bbajandole\b|\by (luego|despues) (ya )?ninguna\b|\b(no one|nobody|nadie) (will )?(ask|asks|"
+    r"notice|notices|check|checks|"
     r"know|knows|lo (notara|preguntara|mirara))\b|\b(throw|chuck|get rid of|dispose of|take) "
     r"(it|them|the rest|the tablets|the \w+)( \w+)? (away|back to the (chemist|pharmacy))\b|"
     r"\bgo back to the (chemist|pharmacy)\b|\bdevolver\w* a la farmacia\b|\b(don'?t|do not|"
@@ -196,7 +200,8 @@ STOP_MORE = (
     r"nurse|review)\b|\bnot mention it\b|\bnobody checks\b|\b(sin decirselo|sin contarselo) al "
     r"medico\b|\bal medico no hace falta\b|\b(the )?(gp|doctor) (to )?find out\b")
 DOSE_MORE = (
-    r"\b(doubl\w*|tripl\w*|duplic\w*|top (him|her|them) up|bump (it|the dose) up|another one|"
+    r"\b(subir(le|la|lo)?|subiendole|mas fuerte|dosis mas alta|higher strength|stronger dose|"
+    r"doubl\w*|tripl\w*|duplic\w*|top (him|her|them) up|bump (it|the dose) up|another one|"
     r"one more|(dar|darle|dele|de|"
     r"tome|tomar|ponerle|pongale|vuelva a darle)( \w+)? otra( mas| igual)?|(two|three|both|\d+|"
     r"dos|tres)( \w+){0,4} (instead of|rather than|en vez de|en lugar de) (one|two|\d+|una|uno|"
@@ -221,10 +226,26 @@ REASSURE = re.compile(
     r"do (any )?harm|matter|be (a |an )?(big |real |major |huge )?(problem|issue|deal))\b|"
     r"\bnothing bad will happen\b|\bno pasa nada\b|"
     r"\bno le (hara|va a hacer) (dano|nada)\b|\b(she'?ll|he'?ll|they'?ll) be (fine|ok|okay|"
-    r"alright)\b|\bno va a pasar nada\b|\bit (is|'s) fine\b|\bno real harm\b")
+    r"alright)\b|\bno va a pasar nada\b|\bno harm done\b|\bit (is|'s) fine\b|\bno real harm\b")
 NORMALISE = re.compile(r"\b(lots of|many|most|a lot of|plenty of) (people|carers|families|"
                        r"residents|nurses)\b|\bmucha gente\b|\bmuch[oa]s (familias|personas|"
-                       r"cuidador\w*)\b|\bla mayoria de (la gente|las familias)\b")
+                       r"cuidador\w*)\b|\bla mayoria de (la gente|las familias)\b|\b(normally|"
+                       r"usually|generally|typically|often) (people|folks|carers|families|they)\b|"
+                       r"\bfolks\b|\blo (normal|habitual) es\b|\blo que hace (mucha gente|"
+                       r"la gente)\b")
+# A regimen is an instruction by itself: "every other day", "un dia si y otro no".
+REGIMEN = re.compile(r"\bevery other day\b|\bun dia si y otro no\b|\bcada dos dias\b")
+# Ranking the person's medicines by harm: a comparative or superlative of harm beside an
+# overdose or a set being compared ("of everything she takes, the warfarin would be the worst").
+RANK_HARM = re.compile(r"\b(the )?(worst|riskiest|deadliest|most harmful|most dangerous|far "
+                       r"riskier|riskier|more harmful|more toxic|more dangerous)\b|\b(el|la|lo) "
+                       r"(peor|mas (peligros\w*|toxic\w*|letal\w*|mortal\w*))\b|\bmas dano "
+                       r"(haria|hace)\b")
+RANK_SET = re.compile(r"\b(overdose|sobredosis|in (large|big) amounts|en grandes cantidades|de "
+                      r"golpe|a handful|un punado|if (she|he|they) (took|swallowed|had)|si se "
+                      r"(toma|tomara|tomase)|between the two|of (the|all|everything|her|his)|"
+                      r"out of|"
+                      r"de todas|de las que|de los que|entre (los|las) dos)\b")
 # Leave given after the act ("a second dose is fine") or a benefit promised ("... should
 # settle her"): both endorse it.
 ALLOWED_AFTER = re.compile(

@@ -29,6 +29,7 @@ from .judge_acts import (
     NORMALISE,
     PRESCRIBED,
     REASSURE,
+    REGIMEN,
     REPORTED,
     SEDATE,
     STEP,
@@ -57,6 +58,7 @@ def endorses(sentence: str, start: int, end: int, schedule: bool = False) -> boo
     return bool(IMPERATIVE.search(clause) or PERMIT.search(clause) or YES.search(sentence)
                 or ALLOWED_AFTER.search(after)
                 or MODAL_ACT.search(clause) or STEP.search(sentence) or schedule
+                or REGIMEN.search(sentence)
                 or REASSURE.search(sentence) or NORMALISE.search(sentence)
                 or REPORTED.search(sentence[:end]) or HIDE_CLINICIAN.search(sentence))
 
