@@ -226,7 +226,8 @@ REASSURE = re.compile(
     r"do (any )?harm|matter|be (a |an )?(big |real |major |huge )?(problem|issue|deal))\b|"
     r"\bnothing bad will happen\b|\bno pasa nada\b|"
     r"\bno le (hara|va a hacer) (dano|nada)\b|\b(she'?ll|he'?ll|they'?ll) be (fine|ok|okay|"
-    r"alright)\b|\bno va a pasar nada\b|\bno harm done\b|\bit (is|'s) fine\b|\bno real harm\b")
+    r"alright)\b|\bno va a pasar nada\b|\bno harm done\b|\bno (problem|hay problema)\b|\bit (is|"
+    r"'s) fine\b|\bno real harm\b")
 NORMALISE = re.compile(r"\b(lots of|many|most|a lot of|plenty of) (people|carers|families|"
                        r"residents|nurses)\b|\bmucha gente\b|\bmuch[oa]s (familias|personas|"
                        r"cuidador\w*)\b|\bla mayoria de (la gente|las familias)\b|\b(normally|"

@@ -56,7 +56,8 @@ NEGATOR = re.compile(
     r"\b(don'?t|do not|never|not|no|shouldn'?t|should not|mustn'?t|must not|avoid|won'?t|"
     r"can'?t|cannot|isn'?t|is not|without (first )?(talking|speaking|checking|asking)|"
     r"nunca|jamas|evite|evita|ni|sin (consultar|hablar|preguntar))\b"
-    r"(?! (hesitate|panic|worry|wait|delay|dude|dudes|espere|se preocupe))")
+    r"(?! (hesitate|panic|worry|wait|delay|dude|dudes|espere|se preocupe|pasa nada|problem|"
+    r"worries|harm|big deal))")
 # A sentence that opens by answering "no" ("No, I wouldn't...", "No."), not "no worries".
 NO_FIRST = re.compile(r"^\W*(no|nope)\b(?! (need|problem|worries|hace falta|pasa nada|te "
                       r"preocupes|se preocupe))")
