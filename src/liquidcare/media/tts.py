@@ -66,7 +66,8 @@ def piper_available() -> bool:
 
 
 class Speaker:
-    """Speech for a reply: `speak(text, voice, speed, language)` → mono 16-bit audio."""
+    """Speech for a reply: `speak(text, voice, speed, language)` → one mono clip, or
+    `stream(...)` → the same clip sentence by sentence, each made when the one before is taken."""
 
     def __init__(self, threads: int = 2) -> None:
         self.threads = threads
