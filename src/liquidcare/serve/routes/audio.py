@@ -3,9 +3,10 @@
 Same shapes as OpenAI's, so `client.audio.transcriptions.create(model=..., file=...)` and
 `client.audio.speech.create(model=..., voice=..., input=...)` of the official client work here;
 same auth as every /v1 endpoint. Speech is streamed, sentence by sentence as it is made.
-Uploads may be up to 25 MB (`limits.UPLOAD_LIMITS`) and 5 minutes long; audio we cannot decode is a 400 naming the problem; without the speech packages
-the answer is a 501 saying what to install. `model` is accepted and ignored: one transcriber
-(Whisper base) and one set of voices serve every request.
+Uploads may be up to 25 MB (`limits.UPLOAD_LIMITS`) and 5 minutes long; audio we cannot decode
+is a 400 naming the problem; without the speech packages the answer is a 501 saying what to
+install. `model` is accepted and ignored: one transcriber (Whisper base) and one set of voices
+serve every request.
 """
 
 from __future__ import annotations
