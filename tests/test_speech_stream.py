@@ -68,6 +68,29 @@ def test_a_reply_is_cut_at_sentence_ends_keeping_every_word():
     assert split_sentences("   ") == []
 
 
+def test_a_long_first_sentence_is_cut_at_its_first_pause_so_sound_starts_sooner():
+    text = ("Yes, this is a water tablet that helps the heart get rid of extra fluid, so it "
+            "is taken in the morning. Later sentences stay whole, even long ones, like this one.")
+    assert split_sentences(text) == [
+        "Yes, this is a water tablet that helps the heart get rid of extra fluid,",  # not "Yes,"
+        "so it is taken in the morning.",
+        "Later sentences stay whole, even long ones, like this one."]
+    short = "It is eight o'clock, time for your tablet. Then breakfast."
+    assert split_sentences(short) == ["It is eight o'clock, time for your tablet.",
+                                      "Then breakfast."]
+    no_pause = "A first sentence that is long but has no comma anywhere in it at all. Then more."
+    assert split_sentences(no_pause)[0] == no_pause.split(". ")[0] + "."
+
+
+def test_no_pause_is_added_where_a_sentence_was_cut_at_a_comma(monkeypatch):
+    monkeypatch.setattr(tts, "piper_available", lambda: True)
+    text = "Yes, this is a water tablet that helps the heart get rid of extra fluid, so. Go."
+    chunks = list(Recording().stream(text, "joe"))
+    gap = int(tts.SENTENCE_GAP_S["joe"] * RATE)
+    assert [len(c.samples) for c in chunks] == [int(1.5 * RATE), int(0.1 * RATE) + gap,
+                                                int(0.1 * RATE)]
+
+
 def test_stream_makes_one_sentence_per_chunk_taken():
     speaker = Recording()
     chunks = speaker.stream(THREE, "espeak-en")

@@ -24,7 +24,7 @@ import numpy as np
 from .audio import Audio, read_wav
 from .errors import BadSpeechRequestError, MediaUnavailableError
 from .lang import guess_language
-from .sentences import split_sentences
+from .sentences import ends_sentence, split_sentences
 
 MAX_INPUT_CHARS = 4096  # OpenAI's limit for /v1/audio/speech
 
@@ -44,8 +44,9 @@ ESPEAK_VOICES = {
     "espeak-en-us": EspeakVoice("en-us", "en", 160, 0),
 }
 PIPER_VOICES = {"joe": "en"}
-# silence added after each sentence but the last: a speaker's pause. espeak-ng ends every call
-# with 0.3 s of its own silence, so it gets none
+# silence added after each sentence but the last: a speaker's pause (a piece cut at a comma gets
+# none: piper ends every call with 0.2-0.4 s of quiet already). espeak-ng ends every call with
+# 0.3 s of its own silence, so it gets none
 SENTENCE_GAP_S = {"joe": 0.15}
 # OpenAI's voice names: any of them means "the best voice we have for the text's language"
 OPENAI_VOICES = {"alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage",
@@ -129,7 +130,7 @@ class Speaker:
             audio = self.synthesise(piece, name, speed)
             if not len(audio.samples):
                 continue  # a piece of punctuation only: nothing to say, say the rest
-            if gap and i < len(pieces) - 1:
+            if gap and i < len(pieces) - 1 and ends_sentence(piece):
                 # after the sentence, not before the next: an encoder that holds back its
                 # last few milliseconds then holds back silence, not speech
                 pause = np.zeros(int(gap * audio.rate), dtype=np.float32)
