@@ -202,6 +202,10 @@ class Retriever:
         # BLAS limited to one thread around a search's products: OpenBLAS's second thread
         # wakes in 0.2 ms on an idle machine, but waits up to 18 ms for a core on a busy one
         self._one_blas_thread = _blas_limiter()
+        # one search per language: its first BM25 call, BLAS limit and E5 call of a real
+        # length cost 2-3 times a warm one's, paid here rather than by the first carer
+        for lang in self._passages:
+            self.score_all("how can I help her at night", lang)
 
     def _encoders(self) -> list[Encoder]:
         return [self.encoder] + ([self.e5] if self.e5 is not None else [])
