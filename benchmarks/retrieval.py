@@ -45,7 +45,9 @@ def config_from(pairs: list[str]) -> RetrievalConfig:
         if name not in fields or not value:
             raise SystemExit(f"--set {pair!r}: expected NAME=VALUE with NAME one of "
                              f"{', '.join(fields)}")
-        values[name] = int(value) if fields[name] in ("int", int) else float(value)
+        kind = str(fields[name])
+        values[name] = (value.lower() in ("1", "true", "yes")) if "bool" in kind \
+            else int(value) if "int" in kind else float(value)
     return RetrievalConfig(**values)
 
 

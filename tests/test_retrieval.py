@@ -4,7 +4,9 @@ rebuilt from a damaged file (not a timed test: speed is benchmarks/retrieval.py'
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +116,42 @@ def test_a_damaged_vector_cache_is_rebuilt_with_a_warning(encoder, tmp_path, cap
     again = _Counting(encoder)
     Retriever(kb, again, cache_dir=tmp_path, e5=None)
     assert again.calls == WARM_UP  # ...and the file replaced: only the warm-up next time
+
+
+class _Asymmetric:
+    """E5's shape, on USE: the query side is the passage side turned (a fixed rotation), so
+    the two sides give different vectors for the same text."""
+
+    name, query_name = "asym-passage", "asym-query"
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.turn = np.linalg.qr(np.random.default_rng(0).standard_normal((512, 512)))[0]
+
+    def encode(self, texts):
+        return self.inner.encode(texts)
+
+    def encode_query(self, texts):
+        return (self.inner.encode(texts) @ self.turn).astype(np.float32)
+
+
+@pytest.mark.parametrize("as_queries", [True, False])
+def test_the_passages_questions_are_read_on_the_query_side(encoder, tmp_path, as_queries):
+    folder = tmp_path / "kb"
+    shutil.copytree(FIXTURE, folder)
+    path = folder / "en" / "sleep.jsonl"
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    records[0]["questions"] = ["Why is my dad awake in the middle of the night?"]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    asym = _Asymmetric(encoder)
+    cfg = RetrievalConfig(e5_questions_as_queries=as_queries, use_weight=0.0, e5_weight=1.0,
+                          bm25_weight=0.0, e5_floor=0.0, e5_sentence_weight=0.0,
+                          e5_question_weight=1.0)
+    r = Retriever(load_kb(folder), encoder, config=cfg, cache_dir=tmp_path / "v", e5=asym)
+    question = "He is up at three in the morning"
+    q = asym.encode_query([question])[0]
+    side = asym.encode_query if as_queries else asym.encode
+    best = {h.passage.id: h.cosine for h in r.score_all(question, "en")}
+    expected = float(side(records[0]["questions"])[0] @ q)
+    assert best["sleep-dementia-en"] == pytest.approx(expected, abs=1e-4)
+    assert (tmp_path / "v" / "asym-query.npz").is_file() == as_queries

