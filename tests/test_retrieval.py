@@ -26,15 +26,19 @@ def encoder():
     return USEEncoder()
 
 
-def test_e5_runs_on_one_openmp_thread_when_torch_was_loaded_first():
-    """torch's libgomp, loaded first, takes the engine's OpenMP calls; if only the engine's
-    own libgomp were told "one thread", a query would start a second, spinning, thread."""
+TORCH = "import torch\ntorch.set_num_threads(2)\n"
+
+
+@pytest.mark.parametrize("torch_first", [True, False])
+def test_e5_runs_on_one_openmp_thread_when_torch_is_loaded(torch_first):
+    """torch's libgomp, loaded before E5's first query, takes the engine's OpenMP calls; if only
+    the engine's own libgomp were told "one thread", a query would start a second, spinning,
+    thread."""
     script = (
-        "import os, torch\n"
-        "torch.set_num_threads(2)\n"
-        "from liquidcare.knowledge.encoders import E5Encoder\n"
-        "e5 = E5Encoder(threads=1)\n"
-        "before = len(os.listdir('/proc/self/task'))\n"
+        "import os\n" + (TORCH if torch_first else "")
+        + "from liquidcare.knowledge.encoders import E5Encoder\n"
+        "e5 = E5Encoder(threads=1)\n" + ("" if torch_first else TORCH)
+        + "before = len(os.listdir('/proc/self/task'))\n"
         "e5.encode_query(['how much should she drink in a day?'])\n"
         "e5.encode_query(['she will not take her tablets'])\n"
         "print(len(os.listdir('/proc/self/task')) - before)\n")

