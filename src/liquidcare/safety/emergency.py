@@ -263,7 +263,9 @@ _CALM = Gated(re.compile(
     r"settled|normal(ly)?|as usual|(same )?as always|bien|nadie se hizo|no paso nada|se (le )?"
     r"(quito|paso)|como siempre|sin problema|funny|gracia|loves?|le encanta|(didn.?t|did not) (hurt|"
     r"injure) (himself|herself|themselves|myself)|(just|only) a (bruise|graze|scratch)|no se hizo (nada|"
-    r"dano)|solo un (moraton|rasguno|aranazo)|back to normal|came round straight away|se recupero)\b"))
+    r"dano)|solo un (moraton|rasguno|aranazo)|back to normal|came round straight away|se recupero|"
+    r"woken up( now)?|(ya )?se ha despertado|(?<!no )volvio en si|came round|(for|just) a (second|"
+    r"moment)|a few seconds|un (segundo|momento)|unos segundos|(much|mucho) (better|mejor))\b"))
 _DENIED = Gated(re.compile(
     r"\b(no (fever|temperature|pain|rash)|not (swollen|sore|hurt|bleeding)|isn.?t (swollen|sore|"
     r"bleeding)|no tiene (fiebre|dolor)|sin (fiebre|dolor)|no esta hinchad[oa])\b"))
@@ -279,8 +281,14 @@ def read(text: str) -> str:
 
 
 def alarm_words(users: list[str]) -> bool:
-    """Whether the recent user turns hold a word of the body or of harm (`_CUE`)."""
-    return bool(_CUE.search(read(" ".join(users[-WINDOW:]))))
+    """Whether the recent user turns hold a word of the body or of harm (`_CUE`), and the
+    latest message does not tell it as calm or settled (`_CALM`, `PAST`): "dad slipped but
+    caught the rail, he's fine" and "se quedó floja un segundo y enseguida volvió en sí" name a
+    fall and a faint, and only the classifier's own threshold should raise the alarm on them."""
+    if not _CUE.search(IDIOMS.sub(" ", read(" ".join(users[-WINDOW:])))):
+        return False
+    last = read(users[-1])
+    return not (_CALM.search(last) or PAST.search(last))
 _SELF_HARM = Gated(re.compile(
     r"\b(die|dying|kill|end (it|my life)|suicid\w*|wake up|better off|morir|matar\w*|suicid\w*|"
     r"acabar con|despertar|mejor sin mi|quitarme la vida)\b"))

@@ -43,7 +43,10 @@ IDIOMS = Gated(re.compile(
     r" de (comer )?(las |los )?(moras|arandanos|remolacha|polo|helado|vino|rotulador|tinta)\b"
     r"|\b(cayo|caido|cae|fell|fallen) (de|off) (la|the) (lista|list|waiting list|register|rota)\b"
     r"|\b(despedid[oa]|despidiendome|despidiendose) de (todos|todo el mundo) (en el|en la|del|de la) (trabajo|"
-    r"oficina|fiesta|cole|colegio|clase|viaje)\b"))
+    r"oficina|fiesta|cole|colegio|clase|viaje)\b"
+    r"|\bse (le|me|te) (salia|sale|salio|va a salir) el corazon por la boca\b|\bheart in (my|his|her) mouth\b"
+    r"|\b(is|was) (hell|a nightmare|torture|murder)\b|\bblood (tests?|samples?|results|pressure( check)?)\b"
+    r"|\banalisis de sangre\b|\bsacar(le|me|te)? sangre\b"))
 
 # Asking about signs, what to do, or how to prevent: information, not an alarm.
 ABOUT = Gated(re.compile(
@@ -98,7 +101,8 @@ PAST = Gated(re.compile(
     r"doing) (well|fine) now\b|\ball (is )?well\b"
     r"|\b(l[oa]s?|le) (revis\w*|miraron|examinaron|trataron|atendieron|mandaron a casa)\b"
     r"|\btrataron\b|\bdieron el alta\b|\btodo bien\b|\b(ahora|ya) esta (bien|en casa)\b"
-    r"|\besta en casa bien\b|\bthe other day\b|\bel otro dia\b"
+    r"|\besta en casa bien\b|\bthe other day\b|\bel otro dia\b|\bparo hace (un )?rato\b"
+    r"|\bstopped (a while|an hour|ages|\w+ minutes|half an hour) ago\b"
     r"|\b(dijeron|dijo|said|told (us|me|her|him))\b.{0,25}\b(no pasaba nada|no era nada|no tenia nada|nothing"
     r" to worry about|nothing (was )?(wrong|broken)|it was nothing)\b"
     r"|\byesterday\b.{0,60}\b(didn.?t|did not) (hurt|injure)\b|\bayer\b.{0,60}\bno se hizo (nada|dano)\b"
