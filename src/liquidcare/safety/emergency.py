@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -274,6 +275,7 @@ _DENIED = Gated(re.compile(
 CUE_WEIGHT = 3.0
 
 
+@lru_cache(maxsize=256)
 def read(text: str) -> str:
     """What the lexicon and the cues read: the text folded, with common misspellings of the
     words they look for respelled (`spelling.respell`: "se a desmayao", "unconcious")."""

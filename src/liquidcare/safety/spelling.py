@@ -55,8 +55,17 @@ _CALLO = re.compile(r"\b(se|me|te|le) callo (?=(al|en|de|por|del|contra|redond[o
 _HA = re.compile(r"\b(se|me|le|la|lo|te|nos) a (\w+(?:ado|ido|ada|ida|ao|io))\b")
 
 
+_SPLIT = re.compile(r"\W+")
+
+
 def respell(text: str) -> str:
-    """`text` (folded) with the misspellings above written as the lexicon spells them."""
-    text = _WORD.sub(lambda m: _WORDS[m.group(1)], text)
-    text = _HA.sub(r"\1 ha \2", text)
-    return _CALLO.sub(lambda m: f"{m.group(1)} cayo ", text)
+    """`text` (folded) with the misspellings above written as the lexicon spells them. The
+    word table is searched only when one of its words is in the text (a set lookup on the
+    split text costs a tenth of running the alternation over an 8,000-character message)."""
+    if not _WORDS.keys().isdisjoint(_SPLIT.split(text)):
+        text = _WORD.sub(lambda m: _WORDS[m.group(1)], text)
+    if " a " in text:
+        text = _HA.sub(r"\1 ha \2", text)
+    if "callo " in text:
+        text = _CALLO.sub(lambda m: f"{m.group(1)} cayo ", text)
+    return text
