@@ -189,7 +189,14 @@ class EmergencyAssessor:
         state, hits = self.lexicon(users)
         kinds = [r.name for r in hits]
         crisis = any(r.crisis for r in hits)
+        last = read(users[-1])
+        # A question about an emergency topic, or a settled event of one, gets the number
+        # after the answer even when the lexicon has no symptom for it ("what do I do if she
+        # chokes?"): the topic and the frame are enough.
+        framed = bool(_TOPIC.search(last) and (ABOUT.search(last) or PAST.search(last)))
         if self.model is None:
+            if state is None and framed:
+                return Assessment("about", ["unspecified"], False, "about: topic")
             return Assessment(state, kinds, crisis and state == "live",
                               f"lexicon: {', '.join(kinds)}" if kinds else "no red flag")
         if state == "live":  # the lexicon's alarm needs no second opinion
@@ -203,12 +210,8 @@ class EmergencyAssessor:
             crisis = crisis or bool(_SELF_HARM.search(read(" ".join(users[-WINDOW:]))))
             return Assessment("live", kinds or ["unspecified"], crisis,
                               f"classifier: p(emergency)={pe:.2f}", pe)
-        last = read(users[-1])
-        # A question about an emergency topic, or a settled event of one, gets the number
-        # after the answer even when the lexicon has no symptom for it ("what do I do if she
-        # chokes?") and the classifier is unsure which of about / none it is.
-        if state == "about" or (_TOPIC.search(last) and (
-                p["about"] > max(p["none"], 0.5) or ABOUT.search(last) or PAST.search(last))):
+        if state == "about" or framed or (p["about"] > max(p["none"], 0.5)
+                                          and _TOPIC.search(last)):
             return Assessment("about", kinds or ["unspecified"], False,
                               f"about: {', '.join(kinds) or 'classifier'}", pe)
         return Assessment(None, [], False, "no red flag", pe)

@@ -38,7 +38,7 @@ IDIOMS = Gated(re.compile(
     r"|\b(nearly|almost) (passed out|fainted|died|collapsed)\b(?= when (i|we) (saw|heard|got|read|"
     r"opened))|\bcasi me (desmayo|muero|da algo) (cuando|al) (vi|ver|oi|oir|lei|leer|abri|abrir)\b"
     # a harmless cause named with the symptom word: a colour from food, a list, leaving work
-    r"|\b(blue|purple|black|red) from (the |an? |eating )?(ice lolly|lolly|ice pop|blueberries|"
+    r"|\b(blue|purple|black|red) from (the |an? |eating )?(\w+ )?(ice lolly|lolly|ice pop|blueberries|"
     r"blackberries|beetroot|red wine|felt tips?|pen|ink|juice|slush\w*)\b|\b(morad[oa]s?|azul\w*|negr[oa]s?)"
     r" de (comer )?(las |los )?(moras|arandanos|remolacha|polo|helado|vino|rotulador|tinta)\b"
     r"|\b(cayo|caido|cae|fell|fallen) (de|off) (la|the) (lista|list|waiting list|register|rota)\b"
