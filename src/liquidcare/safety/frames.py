@@ -46,7 +46,10 @@ IDIOMS = Gated(re.compile(
     r"oficina|fiesta|cole|colegio|clase|viaje)\b"
     r"|\bse (le|me|te) (salia|sale|salio|va a salir) el corazon por la boca\b|\bheart in (my|his|her) mouth\b"
     r"|\b(is|was) (hell|a nightmare|torture|murder)\b|\bblood (tests?|samples?|results|pressure( check)?)\b"
-    r"|\banalisis de sangre\b|\bsacar(le|me|te)? sangre\b"))
+    r"|\banalisis de sangre\b|\bsacar(le|me|te)? sangre\b"
+    # a thing fell, not the person
+    r"|\bse (le|me|te|nos) (cayo|ha caido|cae|caen|cayeron) (el|la|los|las|un|una) (monedero|cartera|movil|"
+    r"telefono|bolso|vaso|taza|plato|llaves|gafas|mando|libro|cuchara|tenedor|baston)\b"))
 
 # Asking about signs, what to do, or how to prevent: information, not an alarm.
 ABOUT = Gated(re.compile(
@@ -73,7 +76,9 @@ ABOUT = Gated(re.compile(
     r"|\bwhat.?s the (right |best )?(thing|way) to do (for|if|when)\b|\bque (se hace|hay que hacer|"
     r"tengo que hacer|tenemos que hacer) (si|cuando)\b|\bsi\b.{0,60}\bque (tengo|tenemos|hay|debo) que hacer\b"
     r"|\bis (that|this) (normal|ok|okay|usual|expected)\b|\b(puede|pueden) (hacer|causar|provocar) que\b"
-    r"|\b(can|could) (a|an) \w+( \w+)? (make|cause|turn|give)\b"))
+    r"|\b(can|could) (a|an) \w+( \w+)? (make|cause|turn|give)\b"
+    r"|\b(sintomas|senales|signos)\b.{0,30}\b(son|cambian|varian)\b.{0,20}\b(distint|diferent|iguales|los mismos)"
+    r"|\b(symptoms|signs)\b.{0,30}\b(different|the same)\b.{0,30}\?"))
 # A past or settled event.
 PAST = Gated(re.compile(
     r"\b(\d+|a few|few|two|three|several|some) (years?|months?|weeks?) ago\b|\blast (year|month|"
