@@ -16,8 +16,9 @@ Two opinions, combined so that either can raise the alarm:
    about, none) over the multilingual sentence embedding of the latest message and of the
    recent user turns, plus the lexicon's own signals. It hears what the lexicon has no words
    for; its weights (`emergency_weights.json`) are trained by `python -m
-   liquidcare.safety.train_emergency` on `data/emergency_train.jsonl`, and its alarm threshold
-   is set low, on `data/emergency_dev.jsonl`, for recall.
+   liquidcare.safety.train_emergency` on `data/emergency_train.jsonl`, and its two alarm
+   thresholds are set low, on the dev sets (`emergency_dev.jsonl` and the even half of
+   `emergency_dev2.jsonl`), for recall.
 
 The result never blocks a reply: a live emergency puts the number in front of it, a question
 about one adds the number after the information.
