@@ -269,7 +269,7 @@ _CALM = Gated(re.compile(
     r"(quito|paso)|como siempre|sin problema|funny|gracia|loves?|le encanta|(didn.?t|did not) (hurt|"
     r"injure) (himself|herself|themselves|myself)|(just|only) a (bruise|graze|scratch)|no se hizo (nada|"
     r"dano)|solo un (moraton|rasguno|aranazo)|back to normal|came round straight away|se recupero|"
-    r"woken up( now)?|(ya )?se ha despertado|(?<!no )volvio en si|came round|(for|just) a (second|"
+    r"woken up( now)?|(ya )?se ha despertado|(enseguida|rapido|pronto) volvio en si|volvio en si (enseguida|al momento|rapido)|came round|(for|just) a (second|"
     r"moment)|a few seconds|un (segundo|momento)|unos segundos|(much|mucho) (better|mejor))\b"))
 _DENIED = Gated(re.compile(
     r"\b(no (fever|temperature|pain|rash)|not (swollen|sore|hurt|bleeding)|isn.?t (swollen|sore|"

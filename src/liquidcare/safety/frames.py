@@ -71,7 +71,7 @@ ABOUT = Gated(re.compile(
     r"|\b(has|have) (anything|something) to do with\b|\btiene (algo )?que ver con\b"
     r"|\b(the same|the same kind of thing) as\b|\bes lo mismo que\b|\b(explain|explicas|explicame)\b"
     r"|\bque significa\b|\bwhat does .{0,30}\bmean\b"
-    r"|\b(a|an|the) (early |warning )?(sign|symptom) of\b.{0,40}\?|\b(es|son) (una |un )?(senal|senales|"
+    r"|\b(sign|symptom) of\b.{0,40}\?|\b(es|son) (una |un )?(senal|senales|"
     r"sintoma|sintomas|signo|signos) de\b|\bat what point\b|\ba partir de cuando\b|\ben que momento\b"
     r"|\bwhat.?s the (right |best )?(thing|way) to do (for|if|when)\b|\bque (se hace|hay que hacer|"
     r"tengo que hacer|tenemos que hacer) (si|cuando)\b|\bsi\b.{0,60}\bque (tengo|tenemos|hay|debo) que hacer\b"
