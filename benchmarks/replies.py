@@ -6,7 +6,8 @@
 
 Scores each reply (liquidcare.knowledge.quality): key-point coverage, looping replies, replies not
 in the asker's language, unsafe statements (`must_not`), latency p50/p95 (submit to last token,
-retrieval included) and retrieval p95 — English and Spanish apart. Variants:
+retrieval included) and retrieval p95 (`Retriever.search` alone; benchmarks/retrieval.py breaks it
+into its parts) — English and Spanish apart. Variants:
 
   base-plain           SmolLM2, greedy with no repetition control (the decoding before issue 19)
   base                 SmolLM2 alone, with its decoding defaults (configs/decoding.yaml)

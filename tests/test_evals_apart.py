@@ -23,6 +23,9 @@ EVALS = ROOT / "evals"
 # our dev sets legitimately contain replies the product gave
 EVAL_OUTPUT_KEYS = frozenset({"reply", "output", "response"})
 DATA_SUFFIXES = frozenset({".jsonl", ".json", ".yaml", ".yml", ".txt", ".md"})
+# dev sets whose replies we wrote by hand (not recorded model output): their replies are ours
+# and are checked like any other text we write
+OUR_REPLIES = frozenset({"src/liquidcare/safety/data/judge_dev2.jsonl"})
 
 
 def _fold(text: str) -> str:
@@ -104,11 +107,13 @@ def test_nothing_we_write_shares_an_8gram_with_evals() -> None:
     ev = _eval_grams()
     files = _our_files()
     assert len(files) > 100  # the walk found the project's sources
+    assert all(ROOT / rel in files for rel in OUR_REPLIES)  # a renamed dev set is not skipped
     hits: list[str] = []
     for path in files:
         rel = path.relative_to(ROOT).as_posix()
         # model outputs recorded in our own dev labels are the model's words, not ours
-        shared = {g for text in _file_texts(path, EVAL_OUTPUT_KEYS) for g in _grams(text)}
+        skip = frozenset() if rel in OUR_REPLIES else EVAL_OUTPUT_KEYS
+        shared = {g for text in _file_texts(path, skip) for g in _grams(text)}
         shared &= ev.keys()
         if shared:
             example = min(shared)

@@ -55,7 +55,7 @@ def test_the_pipeline_writes_adapter_report_plot_and_logs(tiny_dir, corpus, tmp_
 def test_held_out_sets_are_scored_for_base_and_student_in_the_same_run(tiny_dir, corpus,
                                                                       tmp_path, capsys):
     from liquidcare.train.heldout import OOD_LABEL
-    from liquidcare.train.pipeline import perplexity_table
+    from liquidcare.train.report import perplexity_table
 
     summary = run(_config(tiny_dir, corpus, tmp_path, test_split="validation",
                           ood_corpus=str(corpus), max_test_tokens=160, stage1={"steps": 0},

@@ -307,12 +307,26 @@ def test_voice_photo_sources_and_axe_audit_of_every_state(tmp_path, embedded_hom
         assert "paseo" in heard or "parque" in heard, heard
         violations += _audit(page, "reply to a spoken message")
 
-        # read the reply aloud: the page asks the speech endpoint and plays what comes back
+        # read the reply aloud: the page asks the speech endpoint and plays the stream as it
+        # comes, piece by piece on a Web Audio clock (counted here), then lets the button go
+        page.evaluate("""() => {
+            window.queuedPieces = 0;
+            const make = AudioContext.prototype.createBufferSource;
+            AudioContext.prototype.createBufferSource = function () {
+                window.queuedPieces += 1;
+                return make.call(this);
+            };
+        }""")
         with page.expect_response("**/v1/audio/speech") as speech:
             page.click("#messages li.assistant .read-aloud")
         assert speech.value.status == 200
         assert speech.value.headers["content-type"] == "audio/wav"
         assert speech.value.headers["x-voice"] == "espeak-es"
+        assert page.get_attribute("#messages li.assistant .read-aloud", "aria-pressed") == "true"
+        page.wait_for_function("document.querySelector('#messages li.assistant .read-aloud')"
+                               ".getAttribute('aria-pressed') === 'false'", timeout=60_000)
+        assert page.evaluate("window.queuedPieces") >= 1
+        assert page.text_content("#chat-error") == ""
 
         # a photo of a medicine box, through the photo button's file input
         box = synth.render_box(synth.Box(["FUROSEMIDA", "40 mg", "30 comprimidos"]), tilt=6,

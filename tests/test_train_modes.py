@@ -11,8 +11,8 @@ import yaml
 from test_pipeline import _config, corpus, tiny_dir  # noqa: F401 (fixtures)
 
 from liquidcare.surgery import LiquidConfigError, load_model
-from liquidcare.train.distill import resolve_precision
 from liquidcare.train.pipeline import run
+from liquidcare.train.precision import resolve_precision
 
 
 def _close(a: list[float], b: list[float], rel: float = 1e-4) -> bool:

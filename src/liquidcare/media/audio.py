@@ -23,7 +23,7 @@ SPEECH_FORMATS = {
     "opus": ("ogg", "libopus", "audio/ogg"),
     "flac": ("flac", "flac", "audio/flac"),
     "aac": ("adts", "aac", "audio/aac"),
-    "pcm": ("", "", "audio/pcm"),  # raw 16-bit little-endian mono samples, as OpenAI sends
+    "pcm": ("", "", "audio/pcm"),  # raw 16-bit little-endian mono at 24 kHz, as OpenAI sends
 }
 
 
@@ -124,8 +124,10 @@ def encode(audio: Audio, fmt: str) -> bytes:
             f"response_format must be one of {', '.join(SPEECH_FORMATS)}, got {fmt!r}")
     if fmt == "wav":
         return wav_bytes(audio)
-    if fmt == "pcm":
-        return to_int16(audio.samples).tobytes()
+    if fmt == "pcm":  # at OpenAI's 24 kHz, resampled: the one path, streamed or not
+        from .stream import encode_stream
+
+        return b"".join(encode_stream([audio], "pcm"))
     av = _av()
     container_name, codec, _ = SPEECH_FORMATS[fmt]
     # opus only runs at 48 kHz (and a few lower rates); the others keep the voice's own rate

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ import numpy as np
 from .audio import Audio, read_wav
 from .errors import BadSpeechRequestError, MediaUnavailableError
 from .lang import guess_language
+from .sentences import ends_sentence, split_sentences
 
 MAX_INPUT_CHARS = 4096  # OpenAI's limit for /v1/audio/speech
 
@@ -42,6 +44,10 @@ ESPEAK_VOICES = {
     "espeak-en-us": EspeakVoice("en-us", "en", 160, 0),
 }
 PIPER_VOICES = {"joe": "en"}
+# silence added after each sentence but the last: a speaker's pause (a piece cut at a comma gets
+# none: piper ends every call with 0.2-0.4 s of quiet already). espeak-ng ends every call with
+# 0.3 s of its own silence, so it gets none
+SENTENCE_GAP_S = {"joe": 0.15}
 # OpenAI's voice names: any of them means "the best voice we have for the text's language"
 OPENAI_VOICES = {"alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage",
                  "shimmer", "verse", "marin", "cedar"}
@@ -61,7 +67,8 @@ def piper_available() -> bool:
 
 
 class Speaker:
-    """Speech for a reply: `speak(text, voice, speed, language)` → mono 16-bit audio."""
+    """Speech for a reply: `speak(text, voice, speed, language)` → one mono clip, or
+    `stream(...)` → the same clip sentence by sentence, each made when the one before is taken."""
 
     def __init__(self, threads: int = 2) -> None:
         self.threads = threads
@@ -93,6 +100,18 @@ class Speaker:
     # -- speaking --------------------------------------------------------------------------
     def speak(self, text: str, voice: str | None = "auto", speed: float = 1.0,
               language: str | None = None) -> Audio:
+        """The whole reply as one clip (what `liquidcare say` writes)."""
+        chunks = list(self.stream(text, voice, speed, language))
+        return Audio(np.concatenate([c.samples for c in chunks]), chunks[0].rate)
+
+    def stream(self, text: str, voice: str | None = "auto", speed: float = 1.0,
+               language: str | None = None) -> Iterator[Audio]:
+        """The reply sentence by sentence, each made only when the one before has been taken,
+        so a listener hears the first while the rest is still being synthesised.
+
+        The request is checked here, before anything is made (a bad voice, speed or text is
+        an error at once, not halfway through a stream); the chunks, of one rate, joined end
+        to end are `speak`'s clip (the pause between sentences is inside them)."""
         text = " ".join(text.split())
         if not text:
             raise BadSpeechRequestError("input is empty: there is nothing to say")
@@ -102,9 +121,30 @@ class Speaker:
         if not 0.25 <= speed <= 4.0:
             raise BadSpeechRequestError(f"speed must be between 0.25 and 4.0, got {speed}")
         name = self.resolve(voice, text, language)
+        return self._pieces(split_sentences(text), name, speed)
+
+    def _pieces(self, pieces: list[str], name: str, speed: float) -> Iterator[Audio]:
+        gap = SENTENCE_GAP_S.get(name, 0.0)
+        spoke = False
+        for i, piece in enumerate(pieces):
+            audio = self.synthesise(piece, name, speed)
+            if not len(audio.samples):
+                continue  # a piece of punctuation only: nothing to say, say the rest
+            if gap and i < len(pieces) - 1 and ends_sentence(piece):
+                # after the sentence, not before the next: an encoder that holds back its
+                # last few milliseconds then holds back silence, not speech
+                pause = np.zeros(int(gap * audio.rate), dtype=np.float32)
+                audio = Audio(np.concatenate([audio.samples, pause]), audio.rate)
+            spoke = True
+            yield audio
+        if not spoke:
+            raise BadSpeechRequestError("the text holds nothing the voice can say")
+
+    def synthesise(self, sentence: str, name: str, speed: float) -> Audio:
+        """One piece of text in the resolved voice `name` (what `stream` calls per sentence)."""
         if name in PIPER_VOICES:
-            return self._piper_speak(text, speed)
-        return espeak(text, ESPEAK_VOICES[name], speed)
+            return self._piper_speak(sentence, speed)
+        return espeak(sentence, ESPEAK_VOICES[name], speed)
 
     def _piper_voice(self) -> Any:
         with self._lock:
@@ -148,16 +188,19 @@ class Speaker:
 
         voice = self._piper_voice()
         config = SynthesisConfig(length_scale=1.0 / speed)
-        with self._lock:  # one onnxruntime session, used by one request at a time
+        # one onnxruntime session, used by one request at a time; held for one sentence, so
+        # two listeners' streams take turns sentence by sentence
+        with self._lock:
             chunks = [c.audio_float_array for c in voice.synthesize(text, config)]
+        rate = voice.config.sample_rate
         if not chunks:
-            raise BadSpeechRequestError("the text holds nothing the voice can say")
-        # a short silence between sentences, as a speaker would pause
-        gap = np.zeros(int(0.15 * voice.config.sample_rate), dtype=np.float32)
+            return Audio(np.zeros(0, dtype=np.float32), rate)
+        # piper may cut a piece again at its own sentence ends: pause there as well
+        gap = np.zeros(int(SENTENCE_GAP_S["joe"] * rate), dtype=np.float32)
         parts: list[np.ndarray] = []
         for c in chunks:
             parts += [c.astype(np.float32), gap]
-        return Audio(np.concatenate(parts[:-1]), voice.config.sample_rate)
+        return Audio(np.concatenate(parts[:-1]), rate)
 
 
 def espeak(text: str, voice: EspeakVoice, speed: float = 1.0, timeout: float = 60.0) -> Audio:

@@ -4,14 +4,13 @@ from .activations import Activations, capture
 from .distill import (
     DistillConfig,
     StageConfig,
-    evaluate,
     init_least_squares,
     layer_errors,
     logit_gram,
-    perplexity,
     stage1,
     stage2,
 )
+from .evaluation import evaluate, perplexity
 from .suffix import final_hidden, supports_suffix
 
 __all__ = [

@@ -27,7 +27,6 @@ import itertools
 import math
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import torch
@@ -39,10 +38,8 @@ from liquidcare.surgery import LiquidConfigError, liquid_blocks
 from . import parallel
 from .activations import Activations, Shard
 from .checkpoint import Checkpointer
-from .evaluation import score
+from .precision import autocast
 from .suffix import final_hidden
-
-PRECISIONS = {"auto", "fp32", "bf16", "fp16"}
 
 
 @dataclass
@@ -193,27 +190,6 @@ def _batches(n: int, cfg: StageConfig, seed: int):
             order, cursor = torch.randperm(n, generator=g), 0
         yield order[cursor : cursor + size]
         cursor += size
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``auto``: bf16 autocast on a CUDA device that has it, else fp32. fp16 (with loss
-    scaling) only on CUDA: CPUs have no fast fp16 and its narrow range needs the scaler."""
-    if precision not in PRECISIONS:
-        raise LiquidConfigError(f"precision {precision!r}: use one of {sorted(PRECISIONS)}")
-    cuda = device.type == "cuda"
-    if precision == "auto":
-        return "bf16" if cuda and torch.cuda.is_bf16_supported() else "fp32"
-    if precision == "fp16" and not cuda:
-        raise LiquidConfigError("precision fp16 needs a CUDA device; on a CPU use bf16 or fp32")
-    return precision
-
-
-def autocast(precision: str, device: torch.device):
-    """Mixed precision for the forward pass: the weights and the optimizer stay float32."""
-    if precision == "fp32":
-        return nullcontext()
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    return torch.autocast(device.type, dtype=dtype)
 
 
 # loss_fn(local_rows, step) -> (mean loss over those rows, {part: float}, tokens)
@@ -404,28 +380,3 @@ def stage2(model: nn.Module, acts: Activations, cfg: DistillConfig, log: Log | N
     return train_loop("stage 2", model, cfg.stage2, loss_fn, acts,
                       ["logit_mse", "kl", "lm", "local"], cfg.seed + 2, log, progress,
                       checkpoint, cfg.precision)
-
-
-def evaluate(model: nn.Module, acts: Activations, batch_size: int = 8,
-             teacher: bool = False) -> dict[str, float]:
-    """Perplexity and mean KL(teacher ‖ model) per token on the packed blocks of ``acts``:
-    of ``model`` run from the cached stream, or with ``teacher=True`` of the base model (its
-    cached final hidden states, nothing re-run; KL 0). Summed over every process's shard."""
-    head = model.get_output_embeddings()
-    device = head.weight.device
-
-    def batch_logits(rows: Tensor):
-        ids = acts.blocks[rows].to(device)
-        target = acts.final[rows].to(device)
-        if teacher:
-            return ids, head(target[:, :-1]), None
-        hidden = final_hidden(model, acts.first_layer, acts.start[rows].to(device), ids)
-        return ids, head(hidden[:, :-1]), head(target[:, :-1])
-
-    return score(model, acts.blocks.shape[0], batch_logits, batch_size,
-                 compare_teacher=True).as_dict()
-
-
-def perplexity(model: nn.Module, acts: Activations, batch_size: int = 8,
-               teacher: bool = False) -> float:
-    return evaluate(model, acts, batch_size, teacher)["ppl"]

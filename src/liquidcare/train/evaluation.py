@@ -17,6 +17,8 @@ import torch
 from torch import Tensor, nn
 
 from . import parallel
+from .activations import Activations
+from .suffix import final_hidden
 
 
 @dataclass
@@ -100,3 +102,28 @@ def score(model: nn.Module, n_rows: int, batch_logits: BatchLogits, batch_size: 
     if across_processes:
         nll, kl, count = parallel.sum_floats(nll, kl, count)
     return Scores(nll=nll, tokens=int(count), kl=kl if compare_teacher else None)
+
+
+def evaluate(model: nn.Module, acts: Activations, batch_size: int = 8,
+             teacher: bool = False) -> dict[str, float]:
+    """Perplexity and mean KL(teacher ‖ model) per token on the packed blocks of ``acts``:
+    of ``model`` run from the cached stream, or with ``teacher=True`` of the base model (its
+    cached final hidden states, nothing re-run; KL 0). Summed over every process's shard."""
+    head = model.get_output_embeddings()
+    device = head.weight.device
+
+    def batch_logits(rows: Tensor):
+        ids = acts.blocks[rows].to(device)
+        target = acts.final[rows].to(device)
+        if teacher:
+            return ids, head(target[:, :-1]), None
+        hidden = final_hidden(model, acts.first_layer, acts.start[rows].to(device), ids)
+        return ids, head(hidden[:, :-1]), head(target[:, :-1])
+
+    return score(model, acts.blocks.shape[0], batch_logits, batch_size,
+                 compare_teacher=True).as_dict()
+
+
+def perplexity(model: nn.Module, acts: Activations, batch_size: int = 8,
+               teacher: bool = False) -> float:
+    return evaluate(model, acts, batch_size, teacher)["ppl"]

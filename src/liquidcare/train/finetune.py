@@ -14,8 +14,9 @@ from torch import Tensor, nn
 
 from .activations import Shard
 from .checkpoint import Checkpointer
-from .distill import Log, StageConfig, autocast, train_loop
+from .distill import Log, StageConfig, train_loop
 from .evaluation import score
+from .precision import autocast
 
 
 def finetune(model: nn.Module, data: Shard, cfg: StageConfig, seed: int = 0,

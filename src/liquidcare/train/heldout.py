@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from .activations import Activations, Shard, capture
 from .corpus import corpus_blocks
-from .distill import evaluate
+from .evaluation import evaluate
 from .finetune import lm_perplexity
 
 TEST_LABEL = "care test"

@@ -15,7 +15,6 @@ a laptop CPU with the embedded SmolLM2 and the bundled care corpus.
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,16 +37,17 @@ from .corpus import corpus_blocks
 from .distill import (
     DistillConfig,
     StageConfig,
-    evaluate,
     init_least_squares,
     layer_errors,
-    resolve_precision,
     stage1,
     stage2,
 )
+from .evaluation import evaluate
 from .finetune import finetune, lm_perplexity
-from .heldout import capture_held_out, held_out_blocks, held_out_table, score_cached, score_full
+from .heldout import capture_held_out, held_out_blocks, score_cached, score_full
+from .precision import resolve_precision
 from .report import plot_losses, write_report
+from .runlog import PhaseClock, sample_replies, tensorboard_writer
 from .teacher_text import merge_blocks, more_teacher_blocks
 
 SAMPLE_PROMPTS = [
@@ -165,49 +165,6 @@ class RunConfig:
         )
 
 
-@torch.no_grad()
-def _samples(model, tokenizer, prompts: list[tuple[str, str]], new_tokens: int) -> list[str]:
-    from liquidcare.data import CARE_SYSTEM_PROMPT
-
-    device = next(model.parameters()).device
-    outs = []
-    for lang, prompt in prompts:
-        messages = [{"role": "system", "content": CARE_SYSTEM_PROMPT[lang]},
-                    {"role": "user", "content": prompt}]
-        enc = tokenizer.apply_chat_template(messages,
-                                            add_generation_prompt=True, return_tensors="pt",
-                                            return_dict=True)
-        enc = {k: v.to(device) for k, v in enc.items()}
-        out = model.generate(**enc, max_new_tokens=new_tokens, do_sample=False,
-                             pad_token_id=tokenizer.pad_token_id)
-        outs.append(tokenizer.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True))
-    return outs
-
-
-def _tensorboard(run_dir: Path):
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:  # tensorboard not installed: the report still has every number
-        return None
-    return SummaryWriter(str(run_dir / "tb"))
-
-
-class _Clock:
-    """Wall-clock time of each phase, printed by the main process."""
-
-    def __init__(self, name: str, show: bool):
-        self.name, self.show = name, show
-        self.timings: dict[str, float] = {}
-        self.last = time.perf_counter()
-
-    def lap(self, phase: str) -> None:
-        now = time.perf_counter()
-        self.timings[phase] = now - self.last
-        self.last = now
-        if self.show:
-            print(f"[{self.name}] {phase}: {self.timings[phase]:.1f} s", flush=True)
-
-
 def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[str, Any]:
     """Run the whole job; returns the summary that the report was written from.
 
@@ -227,7 +184,7 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
                         config=config.resolved())
     if world.main:
         run_dir.mkdir(parents=True, exist_ok=True)
-    clock = _Clock(config.name, show)
+    clock = PhaseClock(config.name, show)
 
     if config.mode == "finetune" and config.adapter:
         from liquidcare.surgery import load_model
@@ -245,7 +202,7 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
     held_sets = held_out_blocks(config, tokenizer)
     clock.lap("load model and corpus")
     prompts = SAMPLE_PROMPTS[: config.samples]
-    writer = _tensorboard(run_dir) if world.main else None
+    writer = tensorboard_writer(run_dir) if world.main else None
 
     def log(stage: str, step: int, values: dict[str, float]) -> None:
         if writer is not None:
@@ -264,7 +221,8 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
 
     if world.main:
         save_liquid(model, run_dir / "adapter")
-    liquid_samples = _samples(model, tokenizer, prompts, config.sample_tokens) if world.main else []
+    liquid_samples = (sample_replies(model, tokenizer, prompts, config.sample_tokens)
+                      if world.main else [])
     clock.lap("save and samples")
     summary = {
         "name": config.name, "mode": config.mode, "base": model.liquid_info.base_model,
@@ -290,7 +248,8 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
 def _distill(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, held_sets, prompts,
              world, show, precision, log, ckpt, clock):
     distill_cfg = config.distill_config(precision)
-    base_samples = _samples(model, tokenizer, prompts, config.sample_tokens) if world.main else []
+    base_samples = (sample_replies(model, tokenizer, prompts, config.sample_tokens)
+                    if world.main else [])
     more = more_teacher_blocks(config, model, tokenizer, show)
     n_corpus = train_blocks.shape[0]
     if more is not None:
@@ -378,7 +337,7 @@ def _finetune(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, he
     base_samples: list[str] = []
     held = []
     if not is_liquified(model):
-        base_samples = (_samples(model, tokenizer, prompts, config.sample_tokens)
+        base_samples = (sample_replies(model, tokenizer, prompts, config.sample_tokens)
                         if world.main else [])
         evaluations.append({"label": "base model", **lm_perplexity(model, val,
                                                                     precision=precision)})
@@ -405,14 +364,3 @@ def _finetune(config, model, tokenizer, liquid_cfg, train_blocks, val_blocks, he
                      "ppl": score_full(model, held_sets, world, precision)})
     return (model, evaluations, [], losses, params, base_samples, held,
             train.n_total * train.blocks.shape[1])
-
-
-def perplexity_table(summary: dict[str, Any]) -> str:
-    """The validation evaluations as a table, then the held-out one (care test, out of
-    domain); ratios are to the first row (the base model, when there is one)."""
-    base = summary["evaluations"][0]["ppl"]
-    lines = [f"{'validation perplexity':28s} {'perplexity':>11s} {'x base':>8s}"]
-    for row in summary["evaluations"]:
-        lines.append(f"{row['label']:28s} {row['ppl']:11.2f} {row['ppl'] / base:8.3f}")
-    held = held_out_table(summary.get("held_out", []))
-    return "\n".join(lines) + ("\n\n" + held if held else "")

@@ -8,6 +8,8 @@ from typing import Any
 
 from liquidcare.atomic import write_json, write_text, write_with
 
+from .heldout import held_out_table
+
 
 def plot_losses(losses: dict[str, list[float]], path: Path) -> None:
     """One panel per stage: loss per step (log scale), and its running mean."""
@@ -114,3 +116,14 @@ def write_report(run_dir: Path, summary: dict[str, Any]) -> Path:
     write_text(report, "\n".join(lines))
     write_json(run_dir / "metrics.json", summary)
     return report
+
+
+def perplexity_table(summary: dict[str, Any]) -> str:
+    """The validation evaluations as a table, then the held-out one (care test, out of
+    domain); ratios are to the first row (the base model, when there is one)."""
+    base = summary["evaluations"][0]["ppl"]
+    lines = [f"{'validation perplexity':28s} {'perplexity':>11s} {'x base':>8s}"]
+    for row in summary["evaluations"]:
+        lines.append(f"{row['label']:28s} {row['ppl']:11.2f} {row['ppl'] / base:8.3f}")
+    held = held_out_table(summary.get("held_out", []))
+    return "\n".join(lines) + ("\n\n" + held if held else "")

@@ -2,18 +2,20 @@
 
 Same shapes as OpenAI's, so `client.audio.transcriptions.create(model=..., file=...)` and
 `client.audio.speech.create(model=..., voice=..., input=...)` of the official client work here;
-same auth as every /v1 endpoint. Uploads may be up to 25 MB (`limits.UPLOAD_LIMITS`) and 5
-minutes long; audio we cannot decode is a 400 naming the problem; without the speech packages
-the answer is a 501 saying what to install. `model` is accepted and ignored: one transcriber
-(Whisper base) and one set of voices serve every request.
+same auth as every /v1 endpoint. Speech is streamed, sentence by sentence as it is made.
+Uploads may be up to 25 MB (`limits.UPLOAD_LIMITS`) and 5 minutes long; audio we cannot decode
+is a 400 naming the problem; without the speech packages the answer is a 501 saying what to
+install. `model` is accepted and ignored: one transcriber (Whisper base) and one set of voices
+serve every request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -101,11 +103,28 @@ class SpeechRequest(BaseModel):
 
 @router.post("/speech")
 async def speech(request: Request, body: SpeechRequest, user: User) -> Response:
-    from liquidcare.media.audio import encode, media_type
+    """Speech made and sent sentence by sentence: the first sound leaves after the first
+    sentence is synthesised, not the whole reply (a chunked response; WAV with an open-ended
+    header, pcm at 24 kHz, the compressed formats frame by frame)."""
+    from liquidcare.media.audio import media_type
+    from liquidcare.media.stream import PCM_RATE, encode_stream
 
     voice = body.voice.get("id", "auto") if isinstance(body.voice, dict) else body.voice
     speaker = _speaker(request)
-    audio = await run_in_threadpool(speaker.speak, body.input, voice, body.speed, body.language)
-    data = await run_in_threadpool(encode, audio, body.response_format)
-    return Response(data, media_type=media_type(body.response_format),
-                    headers={"X-Voice": speaker.resolve(voice, body.input, body.language)})
+    # everything that can be wrong with the request is found here, before any sound is made
+    name = speaker.resolve(voice, body.input, body.language)
+    data = encode_stream(speaker.stream(body.input, name, body.speed, body.language),
+                         body.response_format)
+    # the first piece is made before the answer starts, so a voice that cannot load or a text
+    # with nothing to say is still a 4xx/501, not a stream cut short; the rest follows as made
+    first = await run_in_threadpool(next, data, b"")
+
+    def rest() -> Iterator[bytes]:  # a plain generator: Starlette runs it in its thread pool
+        yield first
+        yield from data
+
+    headers = {"X-Voice": name}
+    if body.response_format == "pcm":
+        headers["X-Sample-Rate"] = str(PCM_RATE)
+    return StreamingResponse(rest(), media_type=media_type(body.response_format),
+                             headers=headers)
