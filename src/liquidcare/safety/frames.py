@@ -96,7 +96,7 @@ PAST = Gated(re.compile(
     r"straight away|quickly|when)\b|(?<!not )\b(breathing|chatting) (fine|normally|away)\b"
     r"|\b(hospital|doctor|gp|a&e) said (he|she|they|it)('s| is| was)? ?(fine|ok|okay)\b"
     r"|\bse (me|le) (paso|ha pasado|quito)\b|\bparo (en|al|enseguida|solo|sola)\b|(?<!no )\b(respira|habla)"
-    r" (bien|normal|sin problema)\b|\bdijeron que (esta|estaba) bien\b|\brecupera\w*\b|recovering\b"
+    r" (bien|normal|sin problema)\b|\bdijeron que (esta|estaba) bien\b|\brecupera\w*\b|\brecovering\b"
     r"|\b(in|last|since|back in) (january|february|march|april|may|june|july|august|september|"
     r"october|november|december)\b|\ben (enero|febrero|marzo|abril|mayo|junio|julio|agosto|"
     r"septiembre|octubre|noviembre|diciembre)\b|\b(years|ages) ago\b|\bhace (anos|tiempo|mucho)\b(?! (frio|calor|viento|sol|aire|rato))"

@@ -19,7 +19,7 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from functools import lru_cache
 
-_LETTERS = re.compile(r"[a-z]+")
+_LETTERS = re.compile(r"[a-z0-9]+")  # a literal word start: letters or digits ("999")
 _WORD = re.compile(r"\w+")
 _MAX_PREFIX = 16
 _DIGITS = frozenset("0123456789")
@@ -73,7 +73,8 @@ def _part_anchors(part: str) -> set[str] | None:
         word = word[:-1]  # the last letter is optional
     elif rest[:1] == " " and rest[1:2] not in ("?", "*", "{"):
         return {word + "$"}  # a space follows: the word ends here
-    return {word[:_MAX_PREFIX]} if len(word) >= 2 else None
+    # One letter is a poor gate but a true one ("a&e", "i'm", "l[oa]s?"): better than none.
+    return {word[:_MAX_PREFIX]} if word else None
 
 
 def _group_end(source: str) -> int | None:
@@ -81,6 +82,9 @@ def _group_end(source: str) -> int | None:
 
 
 def _alt_anchors(alt: str) -> set[str] | None:
+    if alt.startswith(("(?<!", "(?<=")):  # a lookbehind takes no characters: skip it
+        end = _group_end(alt)
+        return None if end is None else _alt_anchors(alt[end + 1:])
     if not alt.startswith("\\b"):
         return None
     body = alt[2:]
