@@ -129,17 +129,20 @@ def anchors(source: str) -> frozenset[str] | None:
 
 
 @lru_cache(maxsize=16)
-def _words(text: str) -> tuple[dict[str, list[int]], list[str]]:
-    """Where each word of `text` starts, and its distinct words in order (for prefixes)."""
+def _words(text: str) -> tuple[dict[str, list[int]], list[str], dict]:
+    """Where each word of `text` starts, its distinct words in order (for prefixes), and a
+    memo of the starts the gate found for each anchor set on this text (the lexicon tries the
+    same patterns on the same message several times: its rules, their symptoms, the spans
+    for framing)."""
     at: dict[str, list[int]] = {}
     for m in _WORD.finditer(text):
         at.setdefault(m.group(0), []).append(m.start())
-    return at, sorted(at)
+    return at, sorted(at), {}
 
 
 def _words_with(text: str, anchor: str) -> list[str]:
     """The distinct words of `text` that `anchor` allows (a prefix, or "word$" exactly)."""
-    at, keys = _words(text)
+    at, keys, _ = _words(text)
     if anchor.endswith("$"):
         return [anchor[:-1]] if anchor[:-1] in at else []
     i = j = bisect_left(keys, anchor)
@@ -148,10 +151,22 @@ def _words_with(text: str, anchor: str) -> list[str]:
     return keys[i:j]
 
 
+def _starts(anchor: frozenset[str], text: str) -> list[int]:
+    """Where in `text` a word that `anchor` allows starts, in order (memoised per text)."""
+    at, _, memo = _words(text)
+    found = memo.get(anchor)
+    if found is None:
+        found = memo[anchor] = sorted({pos for a in anchor for w in _words_with(text, a)
+                                       for pos in at[w]})
+    return found
+
+
 def could_match(anchor: frozenset[str] | None, text: str) -> bool:
     if anchor is None or len(text) < GATE_FROM:
         return True
-    at, keys = _words(text)
+    at, keys, memo = _words(text)
+    if anchor in memo:
+        return bool(memo[anchor])
     for a in anchor:
         if a.endswith("$"):
             if a[:-1] in at:
@@ -160,6 +175,7 @@ def could_match(anchor: frozenset[str] | None, text: str) -> bool:
         i = bisect_left(keys, a)
         if i < len(keys) and keys[i].startswith(a):
             return True
+    memo[anchor] = []  # no allowed word: no start either
     return False
 
 
@@ -170,9 +186,7 @@ def search(pattern: re.Pattern[str], anchor: frozenset[str] | None,
     thousands of positions. The first match found is the leftmost, as search's."""
     if anchor is None or len(text) < GATE_FROM:
         return pattern.search(text)
-    at = _words(text)[0]
-    starts = sorted({pos for a in anchor for w in _words_with(text, a) for pos in at[w]})
-    for pos in starts:
+    for pos in _starts(anchor, text):
         m = pattern.match(text, pos)
         if m:
             return m
@@ -186,9 +200,8 @@ def finditer(pattern: re.Pattern[str], anchor: frozenset[str] | None,
     if anchor is None or len(text) < GATE_FROM:
         yield from (m for m in pattern.finditer(text) if m.end() > m.start())
         return
-    at = _words(text)[0]
     last = 0
-    for pos in sorted({pos for a in anchor for w in _words_with(text, a) for pos in at[w]}):
+    for pos in _starts(anchor, text):
         if pos < last:
             continue
         m = pattern.match(text, pos)
