@@ -37,7 +37,7 @@ import numpy as np
 from liquidcare.text import fold
 
 from .encoder import sample_text
-from .frames import ABOUT, IDIOMS, NOW, PAST
+from .frames import ABOUT, FRAMED, IDIOMS, LIVE_AFTER, NOW, PAST
 from .gate import Gated
 from .policy import Rule
 from .spelling import respell
@@ -127,8 +127,11 @@ class EmergencyAssessor:
             cuts = [(c.start(), c.end()) for c in _CLAUSE.finditer(sentence)]
             bounds = zip([0] + [e for _, e in cuts], [b for b, _ in cuts] + [len(sentence)],
                          strict=True)
-            for a, b in bounds:
+            contrast = 0  # where the clause after the latest "but" / "pero" starts
+            for i, (a, b) in enumerate(bounds):
                 clause = sentence[a:b]
+                if i and sentence[cuts[i - 1][0]:cuts[i - 1][1]] != ",":
+                    contrast = a
                 # Only a clause that a match of the whole text reaches can hit by itself.
                 if not any(x < offset + b and y > offset + a for x, y in spans):
                     continue
@@ -137,7 +140,12 @@ class EmergencyAssessor:
                 # A past event settles its sentence, except a clause that says what is
                 # happening now ("he had his operation last week, now he's shivering").
                 settled = bool(PAST.search(clause)) or (
-                    bool(PAST.search(sentence)) and not _NOW_AFTER.search(clause))
+                    bool(PAST.search(sentence)) and not _NOW_AFTER.search(clause)
+                    and not LIVE_AFTER.search(clause))
+                # A looser frame (a hypothesis, a plan read out, a dated event) in this clause or
+                # an earlier one of the sentence holds only when nothing live follows.
+                if not settled and FRAMED.search(sentence[contrast:b]):
+                    settled = not LIVE_AFTER.search(text, offset + a)
                 opening = clause.strip(" ¿¡\"'")
                 # Asked, not told: a clause opening as a question or a hypothesis, or a
                 # question about people in general ("can a UTI turn into sepsis in an older

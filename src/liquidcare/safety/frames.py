@@ -122,3 +122,38 @@ NOW = Gated(re.compile(
     r"(he|she|they)('s| is| are) (not breathing|unconscious|choking|fitting)|help me|please help)\b"
     r"|\b(ahora mismo|en este momento|esta (convulsionando|sangrando|ahogandose)|"
     r"no respira|ayudame|por favor ayuda)\b"))
+# Told at one remove: a hypothesis, a rule or plan read out, another person's story, a dated
+# past event or one with a harmless outcome. Unlike ABOUT and PAST these are worded loosely, so
+# they settle a clause only when no live cue (`LIVE_AFTER`) follows in it or after it.
+FRAMED = Gated(re.compile(
+    # hypothetical and conditional
+    r"\bif\b.{0,40}\bever\b|\bif (he|she|they|mum|dad|someone|my \w+) (were|was) to\b|\bsuppose\b"
+    r"|\bsupposing\b|\bwhat would happen\b|\bwould (he|she|they|i|we) need\b|\bsuponiendo que\b"
+    r"|\bsupongamos que\b|\bque pasaria\b|\bsi algun dia\b|\bnecesitaria\b|\bsi se (diera|tomara|"
+    r"cayera|pusiera|quedara)\b"
+    # asking what to do, or what to look for
+    r"|\bwhat (should|do|must) (i|we|a carer|carers|staff|you) (look|watch) (for|out)\b|\bwhat counts as\b"
+    r"|\bwho (do|should) (i|we) (ring|call|phone)\b|\bso (i|we) know when\b|\bhow (do|should|can) "
+    r"(i|we|you) (do|give|perform|start)\b|\b(do|should) (i|we) (put|lay|roll|turn|sit) (him|her|them)\b"
+    r"|\b(siempre )?(es|son) (un )?motivo (para|de)\b|\bcomo se hace\b|\ba quien llamo\b"
+    # a rule, plan, leaflet or course read out; another person's story
+    r"|\b(care plan|plan de cuidados|leaflet|folleto|handover|parte del turno|first aid course|"
+    r"curso de primeros auxilios|protocol|protocolo)\b|\b(told|tells|telling) (us|me) (that )?(if|when)\b"
+    r"|\b(nos|me) (dijo|dijeron|ha dicho) que si\b|\bwas telling me\b|\bme (contaba|conto)\b"
+    r"|\bshowed us (what|how)\b|\bnos (ensenaron|explicaron)\b"
+    # dated, or settled by what it turned out to be
+    r"|\ba fortnight ago\b|\bhace (quince|diez|ocho) dias\b|\b(on|last) (monday|tuesday|wednesday|"
+    r"thursday|friday|saturday|sunday)\b|\bel (lunes|martes|miercoles|jueves|viernes|sabado|domingo)"
+    r"\b(?! (que viene|proximo))|\bit was (just )?(a |an )?(indigestion|wind|heartburn|reflux|"
+    r"panic attack|low blood pressure|mini stroke|tia|nothing)\b|\b(era|fue) (solo )?(una |un )?"
+    r"(indigestion|gases|ansiedad|ataque de ansiedad|la tension|accidente isquemico transitorio|nada)\b"
+    r"|\b(stopped|paro) (after|a los)\b"))
+# A live cue after a frame: the symptom is back, or happening now, whatever came before.
+LIVE_AFTER = Gated(re.compile(
+    # time and return words only: symptom words ("not breathing", "no responde") are what a
+    # hypothesis or a plan is about ("if she goes floppy and won't answer")
+    r"\b(sudden(ly)?|all of a sudden|right now|just now|at the moment|(but|and) now|now (he|she|"
+    r"they|it|mum|dad|his|her)|still|again|is back|came back|getting worse|this (time|fit|seizure|"
+    r"one)|de repente|ahora mismo|(pero|y) ahora|ahora (no|esta|tiene|le|se)|todavia|sigue|otra vez|"
+    r"de nuevo|cada vez peor|empeora\w*|esta (vez|convulsion|crisis)|ya (dura|lleva))\b"
+    r"|(?<!no )\bha vuelto\b"))
