@@ -141,10 +141,10 @@ FRAMED = Gated(re.compile(
     r"curso de primeros auxilios|protocol|protocolo)\b|\b(told|tells|telling) (us|me) (that )?(if|when)\b"
     r"|\b(nos|me) (dijo|dijeron|ha dicho) que si\b|\bwas telling me\b|\bme (contaba|conto)\b"
     r"|\bshowed us (what|how)\b|\bnos (ensenaron|explicaron)\b"
-    # dated, or settled by what it turned out to be
-    r"|\ba fortnight ago\b|\bhace (quince|diez|ocho) dias\b|\b(on|last) (monday|tuesday|wednesday|"
+    # dated ("on Sunday" may be a plan: only "last Sunday"), or settled by what it turned out to be
+    r"|\ba fortnight ago\b|\bhace (quince|diez|ocho) dias\b|\blast (monday|tuesday|wednesday|"
     r"thursday|friday|saturday|sunday)\b|\bel (lunes|martes|miercoles|jueves|viernes|sabado|domingo)"
-    r"\b(?! (que viene|proximo))|\bit was (just )?(a |an )?(indigestion|wind|heartburn|reflux|"
+    r" pasado\b|\bit was (just )?(a |an )?(indigestion|wind|heartburn|reflux|"
     r"panic attack|low blood pressure|mini stroke|tia|nothing)\b|\b(era|fue) (solo )?(una |un )?"
     r"(indigestion|gases|ansiedad|ataque de ansiedad|la tension|accidente isquemico transitorio|nada)\b"
     r"|\b(stopped|paro) (after|a los)\b"))
