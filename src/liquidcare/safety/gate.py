@@ -168,12 +168,17 @@ def could_match(anchor: frozenset[str] | None, text: str) -> bool:
     if anchor in memo:
         return bool(memo[anchor])
     for a in anchor:
-        if a.endswith("$"):
-            if a[:-1] in at:
-                return True
-            continue
-        i = bisect_left(keys, a)
-        if i < len(keys) and keys[i].startswith(a):
+        # Patterns share first words ("she", "my", "dad"): each one's presence is looked up
+        # once per text.
+        present = memo.get(a)
+        if present is None:
+            if a.endswith("$"):
+                present = a[:-1] in at
+            else:
+                i = bisect_left(keys, a)
+                present = i < len(keys) and keys[i].startswith(a)
+            memo[a] = present
+        if present:
             return True
     memo[anchor] = []  # no allowed word: no start either
     return False
