@@ -302,7 +302,10 @@ def alarm_words(users: list[str]) -> bool:
     if not _CUE.search(IDIOMS.sub(" ", read(" ".join(users[-WINDOW:])))):
         return False
     last = read(users[-1])
-    return not (_CALM.search(last) or PAST.search(last))
+    # A loose frame (a hypothesis, a plan read out, a dated event) with no time-or-return cue
+    # after it is told at one remove as well.
+    framed = FRAMED.search(last) and not LIVE_AFTER.search(last)
+    return not (_CALM.search(last) or PAST.search(last) or framed)
 _SELF_HARM = Gated(re.compile(
     r"\b(die|dying|kill|end (it|my life)|suicid\w*|wake up|better off|morir|matar\w*|suicid\w*|"
     r"acabar con|despertar|mejor sin mi|quitarme la vida)\b"))
