@@ -105,11 +105,15 @@ class EmergencyAssessor:
             hits = self._hits(joined + last, start=len(joined))
         if not hits:
             return None, []
-        if NOW.search(last):
+        now = NOW.search(last)
+        # "what to do if someone collapses and no respira" is about a person in general, not
+        # someone here: a now-word inside such a hypothesis is not a live cue.
+        if now and not _GENERIC_IF.search(last[max(0, now.start() - 60):now.start()]):
             return "live", hits
         state = self._frame(last, hits)
         if state is None:  # the matches span clauses: frame the message as a whole
-            state = "about" if ABOUT.search(last) or PAST.search(last) else "live"
+            framed = FRAMED.search(last) and not LIVE_AFTER.search(last, FRAMED.search(last).start())
+            state = "about" if ABOUT.search(last) or PAST.search(last) or framed else "live"
         return state, hits
 
     def _frame(self, text: str, rules: list[Rule]) -> str | None:
@@ -128,6 +132,9 @@ class EmergencyAssessor:
             bounds = zip([0] + [e for _, e in cuts], [b for b, _ in cuts] + [len(sentence)],
                          strict=True)
             contrast = 0  # where the clause after the latest "but" / "pero" starts
+            # where each clause's stretch up to the next "but" / "pero" ends: an outcome told
+            # after the symptom ("..., they ran tests and it was indigestion") frames it too
+            ends = [c for c, e in cuts if sentence[c:e] != ","] + [len(sentence)]
             for i, (a, b) in enumerate(bounds):
                 clause = sentence[a:b]
                 if i and sentence[cuts[i - 1][0]:cuts[i - 1][1]] != ",":
@@ -144,7 +151,7 @@ class EmergencyAssessor:
                     and not LIVE_AFTER.search(clause))
                 # A looser frame (a hypothesis, a plan read out, a dated event) in this clause or
                 # an earlier one of the sentence holds only when nothing live follows.
-                if not settled and FRAMED.search(sentence[contrast:b]):
+                if not settled and FRAMED.search(sentence[contrast:next(e for e in ends if e >= b)]):
                     settled = not LIVE_AFTER.search(text, offset + a)
                 opening = clause.strip(" ¿¡\"'")
                 # Asked, not told: a clause opening as a question or a hypothesis, or a
@@ -234,6 +241,8 @@ _QWORD = re.compile(
     r"any|que|como|cuando|donde|cual|cuales|cuanto|cuanta|cuantos|por que|quien|debo|debe|"
     r"deberia|se puede|puedo|puede|es|hay|tiene que|en que|if|in case|suppose|imagine|say|si|"
     r"por si|en caso de|supongamos|imagina)\b")
+# Someone in general in a hypothesis: "what to do if someone collapses", "qué hacer si alguien".
+_GENERIC_IF = re.compile(r"\b(if|when|si|cuando) (someone|somebody|anyone|a person|alguien|una persona)\b")
 _NOW_AFTER = re.compile(r"\b(now|since then|this (morning|evening|afternoon)|tonight|ahora|desde "
                         r"entonces|esta (manana|tarde|noche))\b")
 # People in general, and someone in particular (see `_frame`).
