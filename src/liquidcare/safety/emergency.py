@@ -188,12 +188,16 @@ class EmergencyAssessor:
         p /= p.sum()
         return dict(zip(self.model["classes"], map(float, p), strict=True))
 
-    def classifier_alarm(self, users: list[str], pe: float) -> bool:
+    def classifier_alarm(self, users: list[str], pe: float, state: str | None = None) -> bool:
         """The classifier raises the alarm on its own at `threshold_alone`; from the lower
         `threshold` when the recent turns hold a word of the body or of harm ("chest",
         "floor", "breathing", "pills", "el mar"): "mum dropped her cup and it smashed" reads
-        close to a fall in the embedding, but names nothing that could be an emergency."""
+        close to a fall in the embedding, but names nothing that could be an emergency. Neither
+        threshold overrules a message told at one remove with nothing live after (`told_apart`):
+        the embedding of a treated sting or a care plan sits close to the emergency itself."""
         assert self.model is not None
+        if told_apart(read(users[-1]), state):
+            return False
         if pe >= self.model["threshold_alone"]:
             return True
         return pe >= self.model["threshold"] and alarm_words(users)
@@ -220,7 +224,7 @@ class EmergencyAssessor:
             return Assessment("live", kinds, crisis, f"lexicon: {', '.join(kinds)}")
         p = self.probabilities(users)
         pe = p["emergency"]
-        if self.classifier_alarm(users, pe):
+        if self.classifier_alarm(users, pe, state):
             # The classifier cannot tell which condition; when it raises the alarm alone the
             # crisis line is added if the words point at self-harm.
             crisis = crisis or bool(_SELF_HARM.search(read(" ".join(users[-WINDOW:]))))
@@ -276,6 +280,21 @@ _CUE = Gated(re.compile(
     r"cuerda|tirarme|sobredosis|legs?|piernas?|smile|sonrisa|memory|memoria|olvid\w*|alzheimer\w*|"
     r"bleach|lejia|poison\w*|veneno|pellets|nose\w*|nariz|sting|stung|picadura|wasp|bee|avispa|abeja|"
     r"diabet\w*|insulin\w*|infection|infeccion|pulse|pulso|hip|cadera|gibberish|stairs|escaleras?)\b"))
+# What makes a settled or framed telling current: time words, a return, and what someone cannot
+# do now. Read after the frame only (`told_apart`), so "a fortnight ago" before "now she can't
+# breathe" does not hide the second part.
+_LIVE_WORD = Gated(re.compile(
+    r"\b(now|right now|just now|at the moment|suddenly|all of a sudden|still|again|is back|came back|"
+    r"getting worse|worse and worse|this (time|fit|seizure|one)|tonight|since (this (morning|afternoon|"
+    r"evening)|last night|breakfast|lunch)|can.?t|cannot|won.?t|will not|not (breathing|responding|"
+    r"waking|answering)|for (the last )?(\d+|ten|twenty|thirty|forty|half an hour|an hour|hours)|"
+    r"de repente|ahora|todavia|sigue|otra vez|de nuevo|cada vez peor|empeora\w*|esta (vez|convulsion|"
+    r"crisis|noche)|desde (esta (manana|tarde|noche)|anoche|el desayuno|la comida|hace)|ya (dura|lleva)|"
+    r"lleva|no (puede|para|respira|responde|contesta|despierta|se despierta|reacciona))\b"))
+# A recovery told after a time word ("y ahora está hablando con normalidad").
+_RECOVERED = Gated(re.compile(r"\b(hablando|respirando|habla|respira) con normalidad\b"
+                              r"|\b(talking|breathing|speaking) (normally|fine)\b"))
+_IF = re.compile(r"\b(if|in case|suppose|supposing|si|por si|en caso de que|suponiendo que)\b")
 # A mild, calm or denied symptom: cues for the classifier.
 _MILD = Gated(re.compile(
     r"\b(slight(ly)?|a (bit|little)|mild(ly)?|minor|small|tiny|un poco|algo de|liger[oa]|"
@@ -301,6 +320,32 @@ def read(text: str) -> str:
     """What the lexicon and the cues read: the text folded, with common misspellings of the
     words they look for respelled (`spelling.respell`: "se a desmayao", "unconcious")."""
     return respell(fold(text))
+
+
+def told_apart(last: str, state: str | None) -> bool:
+    """Whether the latest message (folded) is told at one remove: the lexicon read it as about
+    or settled, or it asks about signs, tells a settled past event or frames the symptoms (a
+    plan, a course, a hypothesis, a dated or explained event), and no live word (`_LIVE_WORD`)
+    stands in the clause of the first such frame or after it. The classifier may not overrule
+    that reading: "the swelling went down after her antihistamine" reads close to a live
+    allergy in the embedding."""
+    starts = [m.start() for frame in (ABOUT, PAST, FRAMED, _RECOVERED) if (m := frame.search(last))]
+    if state == "about" and not starts:
+        starts = [0]  # asked as a question: the whole message is the frame
+    if not starts:
+        return False
+    first = min(starts)
+    clause = max(last.rfind(c, 0, first) for c in ".,;:!?\n") + 1
+    for m in _LIVE_WORD.finditer(last, clause):
+        start = max(last.rfind(c, 0, m.start()) for c in ".,;:!?\n") + 1
+        end = min((e for c in ".,;:!?\n" if (e := last.find(c, m.end())) >= 0), default=len(last))
+        # Not live: a word inside a condition ("if she goes floppy and won't answer"), or the
+        # time word of a recovery ("and now she's talking normally").
+        if _IF.search(last, start, m.start()) or any(
+                p.pattern_object.search(last, m.end(), end) for p in (PAST, _RECOVERED)):
+            continue
+        return False
+    return True
 
 
 def alarm_words(users: list[str]) -> bool:

@@ -115,7 +115,10 @@ PAST = Gated(re.compile(
     r"|\b(we |they |i )?found (him|her|them) (straight away|quickly|right away|soon after|a few minutes"
     r" later|safe)\b|\b(l[ao]|le) (encontramos|encontraron|encontre) (enseguida|en seguida|al momento|"
     r"rapido|pronto|sana y salva|sano y salvo|a los \w+ minutos)\b"
-    r"|\b(in|on) (the|that|this|a) (photo|picture|selfie|video)\b|\ben (la|esa|esta) (foto|imagen)\b"))
+    r"|\b(in|on) (the|that|this|a) (photo|picture|selfie|video)\b|\ben (la|esa|esta) (foto|imagen)\b"
+    # brought back, and treated with what settled it
+    r"|\b(brought|took) (him|her|them) (back|home)\b|\b(l[ao]|le) (trajo|trajeron|devolvieron) (a casa|de vuelta)\b"
+    r"|\b(swelling|lump|redness|rash) (went|has gone|came) down\b|\bse (le|me) (bajo|ha bajado) la hinchazon\b"))
 # Happening now: overrides an about or past frame.
 NOW = Gated(re.compile(
     r"\b(right now|just now|at the moment|(he|she|they|mum|dad|it)('s| is| are) having|"
