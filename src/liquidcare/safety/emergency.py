@@ -111,6 +111,8 @@ class EmergencyAssessor:
         if now and not _GENERIC_IF.search(last[max(0, now.start() - 60):now.start()]):
             return "live", hits
         state = self._frame(last, hits)
+        if state == "about" and _RETURN.search(last):
+            return "live", hits  # "it passed by itself in the spring, but this one..."
         if state is None:  # the matches span clauses: frame the message as a whole
             framed = FRAMED.search(last) and not LIVE_AFTER.search(last, FRAMED.search(last).start())
             state = "about" if ABOUT.search(last) or PAST.search(last) or framed else "live"
@@ -245,10 +247,14 @@ _QWORD = re.compile(
     r"any|que|como|cuando|donde|cual|cuales|cuanto|cuanta|cuantos|por que|quien|debo|debe|"
     r"deberia|se puede|puedo|puede|es|hay|tiene que|en que|if|in case|suppose|imagine|say|si|"
     r"por si|en caso de|supongamos|imagina)\b")
+# The condition back after a settled telling, named by "this one" rather than by a symptom.
+_RETURN = Gated(re.compile(r"\b(but|pero)\b[^.;!?]{0,30}\b(this (one|time|fit|seizure|attack)|esta (vez|"
+                           r"convulsion|crisis|empezo|ha empezado)|it.?s back|came back)\b"))
 # Someone in general in a hypothesis: "what to do if someone collapses", "qué hacer si alguien".
 _GENERIC_IF = re.compile(r"\b(if|when|si|cuando) (someone|somebody|anyone|a person|alguien|una persona)\b")
 _NOW_AFTER = re.compile(r"\b(now|since then|this (morning|evening|afternoon)|tonight|ahora|desde "
-                        r"entonces|esta (manana|tarde|noche))\b")
+                        r"entonces|esta (manana|tarde|noche)|since (lunch|breakfast|dinner|tea|teatime|supper)"
+                        r"|desde (la comida|el desayuno|la cena|la merienda))\b")
 # People in general, and someone in particular (see `_frame`).
 _GENERIC = re.compile(
     r"\b(someone|somebody|a person|people|anyone|an? (older|elderly) (person|man|woman)|older "
@@ -290,10 +296,17 @@ _LIVE_WORD = Gated(re.compile(
     r"waking|answering)|for (the last )?(\d+|ten|twenty|thirty|forty|half an hour|an hour|hours)|"
     r"de repente|ahora|todavia|sigue|otra vez|de nuevo|cada vez peor|empeora\w*|esta (vez|convulsion|"
     r"crisis|noche)|desde (esta (manana|tarde|noche)|anoche|el desayuno|la comida|hace)|ya (dura|lleva)|"
-    r"lleva|no (puede|para|respira|responde|contesta|despierta|se despierta|reacciona))\b"))
+    r"lleva|no (puede|para|respira|responde|contesta|despierta|se despierta|reacciona)|badly|really bad|"
+    r"muy mal|fatal|cada vez mas)\b"))
 # A recovery told after a time word ("y ahora está hablando con normalidad").
 _RECOVERED = Gated(re.compile(r"\b(hablando|respirando|habla|respira) con normalidad\b"
                               r"|\b(talking|breathing|speaking) (normally|fine)\b"))
+# Long-standing or habitual: a slow change, or what a medicine or a condition has always done.
+_LONG = Gated(re.compile(
+    r"\b(over|in) the (last|past) (\w+ )?(years|months)\b|\bfor (years|months|ages)\b|\bestos (\w+ )?"
+    r"(ultimos )?(anos|meses)\b|\bdesde hace (anos|meses)\b|\bsince (starting|taking|she started|he started)"
+    r"\b|\bdesde que (toma|empezo|tomo)\b|\bevery (morning|evening|night|day|winter)\b|\bcada "
+    r"(manana|noche|dia|invierno)\b"))
 _IF = re.compile(r"\b(if|in case|suppose|supposing|si|por si|en caso de que|suponiendo que)\b")
 # A mild, calm or denied symptom: cues for the classifier.
 _MILD = Gated(re.compile(
@@ -329,7 +342,7 @@ def told_apart(last: str, state: str | None) -> bool:
     stands in the clause of the first such frame or after it. The classifier may not overrule
     that reading: "the swelling went down after her antihistamine" reads close to a live
     allergy in the embedding."""
-    starts = [m.start() for frame in (ABOUT, PAST, FRAMED, _RECOVERED) if (m := frame.search(last))]
+    starts = [m.start() for frame in (ABOUT, PAST, FRAMED, _RECOVERED, _LONG) if (m := frame.search(last))]
     if state == "about" and not starts:
         starts = [0]  # asked as a question: the whole message is the frame
     if not starts:
@@ -340,9 +353,10 @@ def told_apart(last: str, state: str | None) -> bool:
         start = max(last.rfind(c, 0, m.start()) for c in ".,;:!?\n") + 1
         end = min((e for c in ".,;:!?\n" if (e := last.find(c, m.end())) >= 0), default=len(last))
         # Not live: a word inside a condition ("if she goes floppy and won't answer"), or the
-        # time word of a recovery ("and now she's talking normally").
+        # time word of a recovery ("and now she's talking normally") or of a slow change
+        # ("getting worse over the last two years").
         if _IF.search(last, start, m.start()) or any(
-                p.pattern_object.search(last, m.end(), end) for p in (PAST, _RECOVERED)):
+                p.pattern_object.search(last, m.end(), end) for p in (PAST, _RECOVERED, _LONG)):
             continue
         return False
     return True

@@ -141,13 +141,17 @@ FRAMED = Gated(re.compile(
     r"|\b(siempre )?(es|son) (un )?motivo (para|de)\b|\bcomo se hace\b|\ba quien llamo\b"
     # a rule, plan, leaflet or course read out; another person's story
     r"|\b(care plan|plan de cuidados|leaflet|folleto|handover|parte del turno|first aid course|"
-    r"curso de primeros auxilios|protocol|protocolo)\b|\b(told|tells|telling) (us|me) (that )?(if|when)\b"
+    r"curso de primeros auxilios|protocol|protocolo)\b|\b(care|support|health|behaviour) plan\b"
+    r"|\b(el|su) plan de (la habitacion|cuidados|apoyo)\b|\b(first aid|training) (booklet|handbook|manual|"
+    r"handout)\b|\b(manual|libro|apuntes) de primeros auxilios\b|\b(clinic|discharge|hospital) "
+    r"letter\b|\ben el informe (pone|dice)\b|\b(told|tells|telling) (us|me) (that )?(if|when)\b"
     r"|\b(nos|me) (dijo|dijeron|ha dicho) que si\b|\bwas telling me\b|\bme (contaba|conto)\b"
     r"|\bshowed us (what|how)\b|\bnos (ensenaron|explicaron)\b"
     # dated ("on Sunday" may be a plan: only "last Sunday"), or settled by what it turned out to be
     r"|\ba fortnight ago\b|\bhace (quince|diez|ocho) dias\b|\blast (monday|tuesday|wednesday|"
     r"thursday|friday|saturday|sunday)\b|\bel (lunes|martes|miercoles|jueves|viernes|sabado|domingo)"
-    r" pasado\b|\bit was (just )?(a |an )?(indigestion|wind|heartburn|reflux|"
+    r" pasado\b|\bon the \d{1,2}(st|nd|rd|th)\b|\bel dia \d{1,2}\b|\b(fue|was) (in|en) (the )?(spring|summer|"
+    r"autumn|winter|primavera|verano|otono|invierno)\b|\bit was (just )?(a |an )?(indigestion|wind|heartburn|reflux|"
     r"panic attack|low blood pressure|mini stroke|tia|nothing)\b|\b(era|fue) (solo )?(una |un )?"
     r"(indigestion|gases|ansiedad|ataque de ansiedad|la tension|accidente isquemico transitorio|nada)\b"
     r"|\b(stopped|paro) (after|a los)\b"))
