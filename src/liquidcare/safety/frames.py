@@ -78,7 +78,7 @@ ABOUT = Gated(re.compile(
     r"|\bis (that|this) (normal|ok|okay|usual|expected)\b|\b(puede|pueden) (hacer|causar|provocar) que\b"
     r"|\b(can|could) (a|an) \w+( \w+)? (make|cause|turn|give)\b"
     r"|\b(sintomas|senales|signos)\b.{0,30}\b(son|cambian|varian)\b.{0,20}\b(distint|diferent|iguales|los mismos)"
-    r"|\b(symptoms|signs)\b.{0,30}\b(different|the same)\b.{0,30}\?"))
+    r"|\b(symptoms|signs)\b.{0,30}\b(different|the same)\b.{0,30}\?|\bque hacer (si|cuando)\b|\bwhat to do (if|when)\b"))
 # A past or settled event.
 PAST = Gated(re.compile(
     r"\b(\d+|a few|few|two|three|several|some) (years?|months?|weeks?) ago\b|\blast (year|month|"
