@@ -37,7 +37,7 @@ import numpy as np
 from liquidcare.text import fold
 
 from .encoder import sample_text
-from .frames import ABOUT, FRAMED, IDIOMS, LIVE_AFTER, NOW, PAST
+from .frames import ABOUT, FRAMED, IDIOMS, LIVE_AFTER, NOW, PAST, past_match, told_apart
 from .gate import Gated
 from .policy import Rule
 from .spelling import respell
@@ -215,7 +215,7 @@ class EmergencyAssessor:
         # A question about an emergency topic, or a settled event of one, gets the number
         # after the answer even when the lexicon has no symptom for it ("what do I do if she
         # chokes?"): the topic and the frame are enough.
-        framed = bool(_TOPIC.search(last) and (ABOUT.search(last) or PAST.search(last)))
+        framed = bool(_TOPIC.search(last) and (ABOUT.search(last) or past_match(last)))
         if self.model is None:
             if state is None and framed:
                 return Assessment("about", ["unspecified"], False, "about: topic")
@@ -286,28 +286,6 @@ _CUE = Gated(re.compile(
     r"cuerda|tirarme|sobredosis|legs?|piernas?|smile|sonrisa|memory|memoria|olvid\w*|alzheimer\w*|"
     r"bleach|lejia|poison\w*|veneno|pellets|nose\w*|nariz|sting|stung|picadura|wasp|bee|avispa|abeja|"
     r"diabet\w*|insulin\w*|infection|infeccion|pulse|pulso|hip|cadera|gibberish|stairs|escaleras?)\b"))
-# What makes a settled or framed telling current: time words, a return, and what someone cannot
-# do now. Read after the frame only (`told_apart`), so "a fortnight ago" before "now she can't
-# breathe" does not hide the second part.
-_LIVE_WORD = Gated(re.compile(
-    r"\b(now|right now|just now|at the moment|suddenly|all of a sudden|still|again|is back|came back|"
-    r"getting worse|worse and worse|this (time|fit|seizure|one)|tonight|since (this (morning|afternoon|"
-    r"evening)|last night|breakfast|lunch)|can.?t|cannot|won.?t|will not|not (breathing|responding|"
-    r"waking|answering)|for (the last )?(\d+|ten|twenty|thirty|forty|half an hour|an hour|hours)|"
-    r"de repente|ahora|todavia|sigue|otra vez|de nuevo|cada vez peor|empeora\w*|esta (vez|convulsion|"
-    r"crisis|noche)|desde (esta (manana|tarde|noche)|anoche|el desayuno|la comida|hace)|ya (dura|lleva)|"
-    r"lleva|no (puede|para|respira|responde|contesta|despierta|se despierta|reacciona)|badly|really bad|"
-    r"muy mal|fatal|cada vez mas)\b"))
-# A recovery told after a time word ("y ahora está hablando con normalidad").
-_RECOVERED = Gated(re.compile(r"\b(hablando|respirando|habla|respira) con normalidad\b"
-                              r"|\b(talking|breathing|speaking) (normally|fine)\b"))
-# Long-standing or habitual: a slow change, or what a medicine or a condition has always done.
-_LONG = Gated(re.compile(
-    r"\b(over|in) the (last|past) (\w+ )?(years|months)\b|\bfor (years|months|ages)\b|\bestos (\w+ )?"
-    r"(ultimos )?(anos|meses)\b|\bdesde hace (anos|meses)\b|\bsince (starting|taking|she started|he started)"
-    r"\b|\bdesde que (toma|empezo|tomo)\b|\bevery (morning|evening|night|day|winter)\b|\bcada "
-    r"(manana|noche|dia|invierno)\b"))
-_IF = re.compile(r"\b(if|in case|suppose|supposing|si|por si|en caso de que|suponiendo que)\b")
 # A mild, calm or denied symptom: cues for the classifier.
 _MILD = Gated(re.compile(
     r"\b(slight(ly)?|a (bit|little)|mild(ly)?|minor|small|tiny|un poco|algo de|liger[oa]|"
@@ -335,33 +313,6 @@ def read(text: str) -> str:
     return respell(fold(text))
 
 
-def told_apart(last: str, state: str | None) -> bool:
-    """Whether the latest message (folded) is told at one remove: the lexicon read it as about
-    or settled, or it asks about signs, tells a settled past event or frames the symptoms (a
-    plan, a course, a hypothesis, a dated or explained event), and no live word (`_LIVE_WORD`)
-    stands in the clause of the first such frame or after it. The classifier may not overrule
-    that reading: "the swelling went down after her antihistamine" reads close to a live
-    allergy in the embedding."""
-    starts = [m.start() for frame in (ABOUT, PAST, FRAMED, _RECOVERED, _LONG) if (m := frame.search(last))]
-    if state == "about" and not starts:
-        starts = [0]  # asked as a question: the whole message is the frame
-    if not starts:
-        return False
-    first = min(starts)
-    clause = max(last.rfind(c, 0, first) for c in ".,;:!?\n") + 1
-    for m in _LIVE_WORD.finditer(last, clause):
-        start = max(last.rfind(c, 0, m.start()) for c in ".,;:!?\n") + 1
-        end = min((e for c in ".,;:!?\n" if (e := last.find(c, m.end())) >= 0), default=len(last))
-        # Not live: a word inside a condition ("if she goes floppy and won't answer"), or the
-        # time word of a recovery ("and now she's talking normally") or of a slow change
-        # ("getting worse over the last two years").
-        if _IF.search(last, start, m.start()) or any(
-                p.pattern_object.search(last, m.end(), end) for p in (PAST, _RECOVERED, _LONG)):
-            continue
-        return False
-    return True
-
-
 def alarm_words(users: list[str]) -> bool:
     """Whether the recent user turns hold a word of the body or of harm (`_CUE`), and the
     latest message does not tell it as calm or settled (`_CALM`, `PAST`): "dad slipped but
@@ -373,7 +324,7 @@ def alarm_words(users: list[str]) -> bool:
     # A loose frame (a hypothesis, a plan read out, a dated event) with no time-or-return cue
     # after it is told at one remove as well.
     framed = FRAMED.search(last) and not LIVE_AFTER.search(last)
-    return not (_CALM.search(last) or PAST.search(last) or framed)
+    return not (_CALM.search(last) or past_match(last) or framed)
 _SELF_HARM = Gated(re.compile(
     r"\b(die|dying|kill|end (it|my life)|suicid\w*|wake up|better off|morir|matar\w*|suicid\w*|"
     r"acabar con|despertar|mejor sin mi|quitarme la vida)\b"))
