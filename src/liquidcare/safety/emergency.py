@@ -37,7 +37,7 @@ import numpy as np
 from liquidcare.text import fold
 
 from .encoder import sample_text
-from .frames import ABOUT, FRAMED, IDIOMS, LIVE_AFTER, NOW, PAST
+from .frames import ABOUT, FRAMED, IDIOMS, LIVE_AFTER, NOW, PAST, past_match, told_apart
 from .gate import Gated
 from .policy import Rule
 from .spelling import respell
@@ -105,11 +105,17 @@ class EmergencyAssessor:
             hits = self._hits(joined + last, start=len(joined))
         if not hits:
             return None, []
-        if NOW.search(last):
+        now = NOW.search(last)
+        # "what to do if someone collapses and no respira" is about a person in general, not
+        # someone here: a now-word inside such a hypothesis is not a live cue.
+        if now and not _GENERIC_IF.search(last[max(0, now.start() - 60):now.start()]):
             return "live", hits
         state = self._frame(last, hits)
+        if state == "about" and _RETURN.search(last):
+            return "live", hits  # "it passed by itself in the spring, but this one..."
         if state is None:  # the matches span clauses: frame the message as a whole
-            state = "about" if ABOUT.search(last) or PAST.search(last) else "live"
+            framed = FRAMED.search(last) and not LIVE_AFTER.search(last, FRAMED.search(last).start())
+            state = "about" if ABOUT.search(last) or PAST.search(last) or framed else "live"
         return state, hits
 
     def _frame(self, text: str, rules: list[Rule]) -> str | None:
@@ -128,6 +134,9 @@ class EmergencyAssessor:
             bounds = zip([0] + [e for _, e in cuts], [b for b, _ in cuts] + [len(sentence)],
                          strict=True)
             contrast = 0  # where the clause after the latest "but" / "pero" starts
+            # where each clause's stretch up to the next "but" / "pero" ends: an outcome told
+            # after the symptom ("..., they ran tests and it was indigestion") frames it too
+            ends = [c for c, e in cuts if sentence[c:e] != ","] + [len(sentence)]
             for i, (a, b) in enumerate(bounds):
                 clause = sentence[a:b]
                 if i and sentence[cuts[i - 1][0]:cuts[i - 1][1]] != ",":
@@ -144,7 +153,7 @@ class EmergencyAssessor:
                     and not LIVE_AFTER.search(clause))
                 # A looser frame (a hypothesis, a plan read out, a dated event) in this clause or
                 # an earlier one of the sentence holds only when nothing live follows.
-                if not settled and FRAMED.search(sentence[contrast:b]):
+                if not settled and FRAMED.search(sentence[contrast:next(e for e in ends if e >= b)]):
                     settled = not LIVE_AFTER.search(text, offset + a)
                 opening = clause.strip(" ¿¡\"'")
                 # Asked, not told: a clause opening as a question or a hypothesis, or a
@@ -181,12 +190,16 @@ class EmergencyAssessor:
         p /= p.sum()
         return dict(zip(self.model["classes"], map(float, p), strict=True))
 
-    def classifier_alarm(self, users: list[str], pe: float) -> bool:
+    def classifier_alarm(self, users: list[str], pe: float, state: str | None = None) -> bool:
         """The classifier raises the alarm on its own at `threshold_alone`; from the lower
         `threshold` when the recent turns hold a word of the body or of harm ("chest",
         "floor", "breathing", "pills", "el mar"): "mum dropped her cup and it smashed" reads
-        close to a fall in the embedding, but names nothing that could be an emergency."""
+        close to a fall in the embedding, but names nothing that could be an emergency. Neither
+        threshold overrules a message told at one remove with nothing live after (`told_apart`):
+        the embedding of a treated sting or a care plan sits close to the emergency itself."""
         assert self.model is not None
+        if told_apart(read(users[-1]), state):
+            return False
         if pe >= self.model["threshold_alone"]:
             return True
         return pe >= self.model["threshold"] and alarm_words(users)
@@ -202,7 +215,7 @@ class EmergencyAssessor:
         # A question about an emergency topic, or a settled event of one, gets the number
         # after the answer even when the lexicon has no symptom for it ("what do I do if she
         # chokes?"): the topic and the frame are enough.
-        framed = bool(_TOPIC.search(last) and (ABOUT.search(last) or PAST.search(last)))
+        framed = bool(_TOPIC.search(last) and (ABOUT.search(last) or past_match(last)))
         if self.model is None:
             if state is None and framed:
                 return Assessment("about", ["unspecified"], False, "about: topic")
@@ -213,7 +226,7 @@ class EmergencyAssessor:
             return Assessment("live", kinds, crisis, f"lexicon: {', '.join(kinds)}")
         p = self.probabilities(users)
         pe = p["emergency"]
-        if self.classifier_alarm(users, pe):
+        if self.classifier_alarm(users, pe, state):
             # The classifier cannot tell which condition; when it raises the alarm alone the
             # crisis line is added if the words point at self-harm.
             crisis = crisis or bool(_SELF_HARM.search(read(" ".join(users[-WINDOW:]))))
@@ -234,8 +247,14 @@ _QWORD = re.compile(
     r"any|que|como|cuando|donde|cual|cuales|cuanto|cuanta|cuantos|por que|quien|debo|debe|"
     r"deberia|se puede|puedo|puede|es|hay|tiene que|en que|if|in case|suppose|imagine|say|si|"
     r"por si|en caso de|supongamos|imagina)\b")
+# The condition back after a settled telling, named by "this one" rather than by a symptom.
+_RETURN = Gated(re.compile(r"\b(but|pero)\b[^.;!?]{0,30}\b(this (one|time|fit|seizure|attack)|esta (vez|"
+                           r"convulsion|crisis|empezo|ha empezado)|it.?s back|came back)\b"))
+# Someone in general in a hypothesis: "what to do if someone collapses", "qué hacer si alguien".
+_GENERIC_IF = re.compile(r"\b(if|when|si|cuando) (someone|somebody|anyone|a person|alguien|una persona)\b")
 _NOW_AFTER = re.compile(r"\b(now|since then|this (morning|evening|afternoon)|tonight|ahora|desde "
-                        r"entonces|esta (manana|tarde|noche))\b")
+                        r"entonces|esta (manana|tarde|noche)|since (lunch|breakfast|dinner|tea|teatime|supper)"
+                        r"|desde (la comida|el desayuno|la cena|la merienda))\b")
 # People in general, and someone in particular (see `_frame`).
 _GENERIC = re.compile(
     r"\b(someone|somebody|a person|people|anyone|an? (older|elderly) (person|man|woman)|older "
@@ -305,7 +324,7 @@ def alarm_words(users: list[str]) -> bool:
     # A loose frame (a hypothesis, a plan read out, a dated event) with no time-or-return cue
     # after it is told at one remove as well.
     framed = FRAMED.search(last) and not LIVE_AFTER.search(last)
-    return not (_CALM.search(last) or PAST.search(last) or framed)
+    return not (_CALM.search(last) or past_match(last) or framed)
 _SELF_HARM = Gated(re.compile(
     r"\b(die|dying|kill|end (it|my life)|suicid\w*|wake up|better off|morir|matar\w*|suicid\w*|"
     r"acabar con|despertar|mejor sin mi|quitarme la vida)\b"))

@@ -10,8 +10,9 @@ match into information ("about"); `NOW` overrides them.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from .gate import Gated
+from .gate import Gated, finditer
 
 # Figures of speech that hold a symptom word and mean nothing medical. Cut out before the
 # lexicon runs (the classifier sees the whole text and learns them from examples).
@@ -78,7 +79,7 @@ ABOUT = Gated(re.compile(
     r"|\bis (that|this) (normal|ok|okay|usual|expected)\b|\b(puede|pueden) (hacer|causar|provocar) que\b"
     r"|\b(can|could) (a|an) \w+( \w+)? (make|cause|turn|give)\b"
     r"|\b(sintomas|senales|signos)\b.{0,30}\b(son|cambian|varian)\b.{0,20}\b(distint|diferent|iguales|los mismos)"
-    r"|\b(symptoms|signs)\b.{0,30}\b(different|the same)\b.{0,30}\?"))
+    r"|\b(symptoms|signs)\b.{0,30}\b(different|the same)\b.{0,30}\?|\bque hacer (si|cuando)\b|\bwhat to do (if|when)\b"))
 # A past or settled event.
 PAST = Gated(re.compile(
     r"\b(\d+|a few|few|two|three|several|some) (years?|months?|weeks?) ago\b|\blast (year|month|"
@@ -115,7 +116,10 @@ PAST = Gated(re.compile(
     r"|\b(we |they |i )?found (him|her|them) (straight away|quickly|right away|soon after|a few minutes"
     r" later|safe)\b|\b(l[ao]|le) (encontramos|encontraron|encontre) (enseguida|en seguida|al momento|"
     r"rapido|pronto|sana y salva|sano y salvo|a los \w+ minutos)\b"
-    r"|\b(in|on) (the|that|this|a) (photo|picture|selfie|video)\b|\ben (la|esa|esta) (foto|imagen)\b"))
+    r"|\b(in|on) (the|that|this|a) (photo|picture|selfie|video)\b|\ben (la|esa|esta) (foto|imagen)\b"
+    # brought back, and treated with what settled it
+    r"|\b(brought|took) (him|her|them) (back|home)\b|\b(l[ao]|le) (trajo|trajeron|devolvieron) (a casa|de vuelta)\b"
+    r"|\b(swelling|lump|redness|rash) (went|has gone|came) down\b|\bse (le|me) (bajo|ha bajado) la hinchazon\b"))
 # Happening now: overrides an about or past frame.
 NOW = Gated(re.compile(
     r"\b(right now|just now|at the moment|(he|she|they|mum|dad|it)('s| is| are) having|"
@@ -138,13 +142,17 @@ FRAMED = Gated(re.compile(
     r"|\b(siempre )?(es|son) (un )?motivo (para|de)\b|\bcomo se hace\b|\ba quien llamo\b"
     # a rule, plan, leaflet or course read out; another person's story
     r"|\b(care plan|plan de cuidados|leaflet|folleto|handover|parte del turno|first aid course|"
-    r"curso de primeros auxilios|protocol|protocolo)\b|\b(told|tells|telling) (us|me) (that )?(if|when)\b"
+    r"curso de primeros auxilios|protocol|protocolo)\b|\b(care|support|health|behaviour) plan\b"
+    r"|\b(el|su) plan de (la habitacion|cuidados|apoyo)\b|\b(first aid|training) (booklet|handbook|manual|"
+    r"handout)\b|\b(manual|libro|apuntes) de primeros auxilios\b|\b(clinic|discharge|hospital) "
+    r"letter\b|\ben el informe (pone|dice)\b|\b(told|tells|telling) (us|me) (that )?(if|when)\b"
     r"|\b(nos|me) (dijo|dijeron|ha dicho) que si\b|\bwas telling me\b|\bme (contaba|conto)\b"
     r"|\bshowed us (what|how)\b|\bnos (ensenaron|explicaron)\b"
     # dated ("on Sunday" may be a plan: only "last Sunday"), or settled by what it turned out to be
     r"|\ba fortnight ago\b|\bhace (quince|diez|ocho) dias\b|\blast (monday|tuesday|wednesday|"
     r"thursday|friday|saturday|sunday)\b|\bel (lunes|martes|miercoles|jueves|viernes|sabado|domingo)"
-    r" pasado\b|\bit was (just )?(a |an )?(indigestion|wind|heartburn|reflux|"
+    r" pasado\b|\bon the \d{1,2}(st|nd|rd|th)\b|\bel dia \d{1,2}\b|\b(fue|was) (in|en) (the )?(spring|summer|"
+    r"autumn|winter|primavera|verano|otono|invierno)\b|\bit was (just )?(a |an )?(indigestion|wind|heartburn|reflux|"
     r"panic attack|low blood pressure|mini stroke|tia|nothing)\b|\b(era|fue) (solo )?(una |un )?"
     r"(indigestion|gases|ansiedad|ataque de ansiedad|la tension|accidente isquemico transitorio|nada)\b"
     r"|\b(stopped|paro) (after|a los)\b"))
@@ -157,3 +165,62 @@ LIVE_AFTER = Gated(re.compile(
     r"one)|de repente|ahora mismo|(pero|y) ahora|ahora (no|esta|tiene|le|se)|todavia|sigue|otra vez|"
     r"de nuevo|cada vez peor|empeora\w*|esta (vez|convulsion|crisis)|ya (dura|lleva))\b"
     r"|(?<!no )\bha vuelto\b"))
+# What makes a settled or framed telling current: time words, a return, and what someone cannot
+# do now. Read after the frame only (`told_apart`), so "a fortnight ago" before "now she can't
+# breathe" does not hide the second part.
+_LIVE_WORD = Gated(re.compile(
+    r"\b(now|right now|just now|at the moment|suddenly|all of a sudden|still|again|is back|came back|"
+    r"getting worse|worse and worse|this (time|fit|seizure|one)|tonight|since (this (morning|afternoon|"
+    r"evening)|last night|breakfast|lunch)|can.?t|cannot|won.?t|will not|not (breathing|responding|"
+    r"waking|answering)|for (the last )?(\d+|ten|twenty|thirty|forty|half an hour|an hour|hours)|"
+    r"de repente|ahora|todavia|sigue|otra vez|de nuevo|cada vez peor|empeora\w*|esta (vez|convulsion|"
+    r"crisis|noche)|desde (esta (manana|tarde|noche)|anoche|el desayuno|la comida|hace)|ya (dura|lleva)|"
+    r"lleva|no (puede|para|respira|responde|contesta|despierta|se despierta|reacciona)|badly|really bad|"
+    r"muy mal|fatal|cada vez mas)\b"))
+# A recovery told after a time word ("y ahora está hablando con normalidad").
+_RECOVERED = Gated(re.compile(r"\b(hablando|respirando|habla|respira) con normalidad\b"
+                              r"|\b(talking|breathing|speaking) (normally|fine)\b"))
+# Long-standing or habitual: a slow change, or what a medicine or a condition has always done.
+_LONG = Gated(re.compile(
+    r"\b(over|in) the (last|past) (\w+ )?(years|months)\b|\bfor (years|months|ages)\b|\bestos (\w+ )?"
+    r"(ultimos )?(anos|meses)\b|\bdesde hace (anos|meses)\b|\bsince (starting|taking|she started|he started)"
+    r"\b|\bdesde que (toma|empezo|tomo)\b|\bevery (morning|evening|night|day|winter)\b|\bcada "
+    r"(manana|noche|dia|invierno)\b"))
+_IF = re.compile(r"\b(if|in case|suppose|supposing|si|por si|en caso de que|suponiendo que)\b")
+
+
+@lru_cache(maxsize=64)
+def past_match(last: str) -> re.Match[str] | None:
+    """`PAST` on the latest message (folded): the gate, the calm check and the topic frame all
+    ask, and on a long message it is the costliest frame to search."""
+    return PAST.search(last)
+
+
+def told_apart(last: str, state: str | None) -> bool:
+    """Whether the latest message (folded) is told at one remove: the lexicon read it as about
+    or settled, or it asks about signs, tells a settled past event or frames the symptoms (a
+    plan, a course, a hypothesis, a dated or explained event), and no live word (`_LIVE_WORD`)
+    stands in the clause of the first such frame or after it. The classifier may not overrule
+    that reading: "the swelling went down after her antihistamine" reads close to a live
+    allergy in the embedding."""
+    starts = [m.start() for m in (past_match(last), *(f.search(last) for f in (ABOUT, FRAMED, _RECOVERED,
+                                                                          _LONG))) if m]
+    if state == "about" and not starts:
+        starts = [0]  # asked as a question: the whole message is the frame
+    if not starts:
+        return False
+    first = min(starts)
+    clause = max(last.rfind(c, 0, first) for c in ".,;:!?\n") + 1
+    for m in finditer(_LIVE_WORD.pattern_object, _LIVE_WORD.anchor, last):
+        if m.start() < clause:
+            continue
+        start = max(last.rfind(c, 0, m.start()) for c in ".,;:!?\n") + 1
+        end = min((e for c in ".,;:!?\n" if (e := last.find(c, m.end())) >= 0), default=len(last))
+        # Not live: a word inside a condition ("if she goes floppy and won't answer"), or the
+        # time word of a recovery ("and now she's talking normally") or of a slow change
+        # ("getting worse over the last two years").
+        if _IF.search(last, start, m.start()) or any(
+                p.pattern_object.search(last, m.end(), end) for p in (PAST, _RECOVERED, _LONG)):
+            continue
+        return False
+    return True

@@ -29,7 +29,7 @@ import numpy as np
 
 from liquidcare.atomic import write_json
 
-from .emergency import CLASSES, WEIGHTS, EmergencyAssessor, alarm_words
+from .emergency import CLASSES, WEIGHTS, EmergencyAssessor, alarm_words, read, told_apart
 from .encoder import ENCODER_NAME, shared_encoder
 from .errors import PolicyError
 from .jsonl import needs_turns, read_jsonl
@@ -86,14 +86,15 @@ def _matrix(assessor: EmergencyAssessor, rows: list[dict]) -> np.ndarray:
     return np.stack([assessor.features(r["turns"]) for r in rows])
 
 
-Scores = tuple[np.ndarray, np.ndarray, np.ndarray]  # p(emergency), lexicon live, alarm words
+# p(emergency), lexicon live, alarm words, told at one remove (`emergency.told_apart`)
+Scores = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _alarm(s: Scores, lo: float, hi: float, lexicon: bool = True) -> np.ndarray:
     """The guard's verdict at thresholds (lo, hi): `EmergencyAssessor.classifier_alarm`, or
     the lexicon when `lexicon`."""
-    p, lex, words = s
-    return (lex & lexicon) | (p >= hi) | ((p >= lo) & words)
+    p, lex, words, apart = s
+    return (lex & lexicon) | (~apart & ((p >= hi) | ((p >= lo) & words)))
 
 
 def choose(s_live: Scores, s_neg: Scores, max_false: float) -> tuple[float, float]:
@@ -150,9 +151,11 @@ def main(argv: list[str] | None = None) -> int:
               for b in read_jsonl(DATA / "benign.jsonl", "suite file", PolicyError, needs_turns)]
 
     def scores(features: np.ndarray, rows: list[dict]) -> Scores:
-        return (clf.predict_proba(features)[:, col],
-                np.array([assessor.lexicon(r["turns"])[0] == "live" for r in rows]),
-                np.array([alarm_words(r["turns"]) for r in rows]))
+        states = [assessor.lexicon(r["turns"])[0] for r in rows]
+        return (clf.predict_proba(features)[:, col], np.array([s == "live" for s in states]),
+                np.array([alarm_words(r["turns"]) for r in rows]),
+                np.array([told_apart(read(r["turns"][-1]), s)
+                          for r, s in zip(rows, states, strict=True)]))
 
     is_live = yd == CLASSES.index("emergency")
     live = [r for r, e in zip(dev, is_live, strict=True) if e]
