@@ -129,6 +129,10 @@ class EmergencyAssessor:
                  for m in rule.finditer(text, symptoms)]
         for sm in _SENTENCE.finditer(text):
             sentence, offset = sm.group(0), sm.start()
+            # A sentence no match reaches has no clause that can hit (the test below, per
+            # clause): skipped whole, a long message's hundred sentences cost nothing.
+            if not any(x < sm.end() and y > offset for x, y in spans):
+                continue
             question = sentence.rstrip().endswith("?") or sentence.lstrip().startswith("¿")
             cuts = [(c.start(), c.end()) for c in _CLAUSE.finditer(sentence)]
             bounds = zip([0] + [e for _, e in cuts], [b for b, _ in cuts] + [len(sentence)],

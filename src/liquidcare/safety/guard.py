@@ -347,7 +347,7 @@ class Guard:
         for chunk in self._chunks(reply):
             text = read_through_asides(fold(chunk))
             for rule in self.policy.output_rules:
-                if rule.when_user and not any(p.search(asked) for p in rule.when_user):
+                if not rule.applies_to(asked):
                     continue
                 m = self._output_match(rule, text)
                 if m:

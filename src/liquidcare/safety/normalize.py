@@ -132,8 +132,11 @@ def variants(text: str) -> dict[str, str]:
     if decoded:
         add("hex", " ".join(decoded))
     loose = fold(text, collapse=False)
-    add("leetspeak", unspace(unleet(loose)))
-    add("spacing", unspace(loose))
+    spaced = unspace(loose)
+    # Most messages hold no leetspeak: then both decodings are the same text, read once.
+    unleeted = unleet(loose)
+    add("leetspeak", spaced if unleeted == loose else unspace(unleeted))
+    add("spacing", spaced)
     # ROT13 and reversal are cheap but would turn ordinary text into noise that could match by
     # chance, so they are tried only when the message talks about them.
     if re.search(r"rot ?-?13|caesar|cesar", plain):

@@ -113,7 +113,16 @@ class Rule:
     symptoms: list[re.Pattern[str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._anchors = {id(p): anchors(p.pattern) for p in self.patterns + self.symptoms}
+        self._anchors = {id(p): anchors(p.pattern)
+                         for p in self.patterns + self.symptoms + self.when_user}
+
+    def applies_to(self, asked: str) -> bool:
+        """Output rules: whether the user's latest message (folded) lets the rule apply (it
+        has no `when_user`, or one of them matches, through the word gate: the question may
+        be 8,000 characters long)."""
+        return not self.when_user or any(
+            gate_search(p, self._anchors[id(p)], asked) for p in self.when_user
+            if could_match(self._anchors[id(p)], asked))
 
     def candidates(self, text: str, symptoms: bool = False) -> list[re.Pattern[str]]:
         """The patterns (or symptoms) that can match `text` at all (`gate.py`: on a long
