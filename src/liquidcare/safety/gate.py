@@ -18,9 +18,10 @@ import re
 from bisect import bisect_left
 from collections.abc import Iterator
 from functools import lru_cache
+from itertools import accumulate
 
 _LETTERS = re.compile(r"[a-z0-9]+")  # a literal word start: letters or digits ("999")
-_WORD = re.compile(r"\w+")
+_SPLIT = re.compile(r"(\w+)")  # words at the odd places, what lies between at the even
 _MAX_PREFIX = 16
 _DIGITS = frozenset("0123456789")
 # Texts shorter than this are matched directly: the gate would cost more than it saves.
@@ -128,23 +129,42 @@ def anchors(source: str) -> frozenset[str] | None:
     return frozenset(out)
 
 
+class _Index:
+    """One text's words: where each starts, the distinct ones in order (for prefixes), every
+    prefix they begin with (up to `_MAX_PREFIX` letters) and each whole word as "word$", and
+    a memo of the starts found for each anchor set (the lexicon tries the same patterns on
+    the same message several times: its rules, their symptoms, the spans for framing)."""
+
+    __slots__ = ("at", "keys", "prefixes", "memo")
+
+    def __init__(self, text: str) -> None:
+        # One split in C and the offsets summed in C: no Python call per word.
+        parts = _SPLIT.split(text)
+        offsets = list(accumulate(map(len, parts), initial=0))  # one more than parts
+        at: dict[str, list[int]] = {}
+        for word, pos in zip(parts[1::2], offsets[1::2], strict=False):
+            if word in at:
+                at[word].append(pos)
+            else:
+                at[word] = [pos]
+        self.at = at
+        self.keys = sorted(at)
+        # "Can this pattern match at all?" is then one set operation in C per pattern.
+        self.prefixes = {w[:n] for w in at for n in range(1, min(len(w), _MAX_PREFIX) + 1)}
+        self.prefixes.update(w + "$" for w in at)
+        self.memo: dict[frozenset[str], list[int]] = {}
+
+
 @lru_cache(maxsize=16)
-def _words(text: str) -> tuple[dict[str, list[int]], list[str], dict]:
-    """Where each word of `text` starts, its distinct words in order (for prefixes), and a
-    memo of the starts the gate found for each anchor set on this text (the lexicon tries the
-    same patterns on the same message several times: its rules, their symptoms, the spans
-    for framing)."""
-    at: dict[str, list[int]] = {}
-    for m in _WORD.finditer(text):
-        at.setdefault(m.group(0), []).append(m.start())
-    return at, sorted(at), {}
+def _index(text: str) -> _Index:
+    return _Index(text)
 
 
-def _words_with(text: str, anchor: str) -> list[str]:
-    """The distinct words of `text` that `anchor` allows (a prefix, or "word$" exactly)."""
-    at, keys, _ = _words(text)
+def _words_with(index: _Index, anchor: str) -> list[str]:
+    """The distinct words of the text that `anchor` allows (a prefix, or "word$" exactly)."""
     if anchor.endswith("$"):
-        return [anchor[:-1]] if anchor[:-1] in at else []
+        return [anchor[:-1]]
+    keys = index.keys
     i = j = bisect_left(keys, anchor)
     while j < len(keys) and keys[j].startswith(anchor):
         j += 1
@@ -153,35 +173,20 @@ def _words_with(text: str, anchor: str) -> list[str]:
 
 def _starts(anchor: frozenset[str], text: str) -> list[int]:
     """Where in `text` a word that `anchor` allows starts, in order (memoised per text)."""
-    at, _, memo = _words(text)
-    found = memo.get(anchor)
+    index = _index(text)
+    found = index.memo.get(anchor)
     if found is None:
-        found = memo[anchor] = sorted({pos for a in anchor for w in _words_with(text, a)
-                                       for pos in at[w]})
+        at = index.at
+        found = index.memo[anchor] = sorted(
+            {pos for a in anchor & index.prefixes for w in _words_with(index, a)
+             for pos in at[w]})
     return found
 
 
 def could_match(anchor: frozenset[str] | None, text: str) -> bool:
     if anchor is None or len(text) < GATE_FROM:
         return True
-    at, keys, memo = _words(text)
-    if anchor in memo:
-        return bool(memo[anchor])
-    for a in anchor:
-        # Patterns share first words ("she", "my", "dad"): each one's presence is looked up
-        # once per text.
-        present = memo.get(a)
-        if present is None:
-            if a.endswith("$"):
-                present = a[:-1] in at
-            else:
-                i = bisect_left(keys, a)
-                present = i < len(keys) and keys[i].startswith(a)
-            memo[a] = present
-        if present:
-            return True
-    memo[anchor] = []  # no allowed word: no start either
-    return False
+    return not anchor.isdisjoint(_index(text).prefixes)
 
 
 def search(pattern: re.Pattern[str], anchor: frozenset[str] | None,
