@@ -84,9 +84,27 @@ def long_messages() -> list[str]:
     return texts
 
 
+def dev_long_messages(items: list[dict], size: int = 8000, count: int = 20) -> list[str]:
+    """`count` messages of `size` characters of ordinary dev sentences (the benign questions
+    and the emergency dev set's "none" and "about" rows, English and Spanish, accents and
+    all), each starting at a different row: unlike `long_messages`, hundreds of distinct
+    words, as a long note from a carer would have."""
+    turns = [t for item in items for t in item["turns"]]
+    texts = []
+    for k in range(count):
+        i, text = 37 * k, ""
+        while len(text) < size:
+            text += turns[i % len(turns)] + " "
+            i += 1
+        texts.append(text[:size])
+    return texts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--long-only", action="store_true",
+                        help="time the 8,000-character messages only")
     args = parser.parse_args()
     attacks, benign = load_suite()
     emergencies = read_set(DATA / "emergency_dev.jsonl")
@@ -100,8 +118,16 @@ def main() -> int:
     long_texts = long_messages()
     long_convs = [[{"role": "system", "content": SYSTEM_PROMPTS["en"]},
                    {"role": "user", "content": t}] for t in long_texts]
-    print(f"{len(conversations)} messages x {args.repeat}; {len(long_convs)} messages of "
-          f"{len(long_texts[0])} characters x {args.repeat}")
+    dev_convs = [[{"role": "system", "content": SYSTEM_PROMPTS["en"]},
+                  {"role": "user", "content": t}]
+                 for t in dev_long_messages(benign + [e for e in emergencies
+                                                      if e["label"] != "emergency"])]
+    sets = [("suite + emergency dev", conversations), ("8,000 characters", long_convs),
+            ("8,000 characters of dev sentences", dev_convs)]
+    if args.long_only:
+        sets = sets[1:]
+    print(f"{len(conversations)} messages x {args.repeat}; {len(long_convs)} + "
+          f"{len(dev_convs)} messages of {len(long_texts[0])} characters x {args.repeat}")
     print("| guard | messages | wall p50 ms | wall p95 ms | CPU p50 ms | CPU p95 ms |")
     print("|---|---|---|---|---|---|")
     for label, learned in (("rules only", False), ("rules + learned parts", True)):
@@ -110,8 +136,7 @@ def main() -> int:
         if learned and guard.detector is None and guard.emergency.model is None:
             print(f"| {label} | learned parts unavailable | | | | |")
             continue
-        for what, convs in (("suite + emergency dev", conversations),
-                            ("8,000 characters", long_convs)):
+        for what, convs in sets:
             wall, cpu = measure(guard, convs, args.repeat)
             print(f"| {label} | {what} | {np.percentile(wall, 50):.2f} | "
                   f"{np.percentile(wall, 95):.2f} | {np.percentile(cpu, 50):.2f} | "

@@ -55,14 +55,31 @@ _FOLD_CACHE_CHARS = 50_000
 
 
 def _fold(text: str, collapse: bool) -> str:
+    if collapse:
+        # Collapsing the spaces of the stripped text gives what collapsing and then
+        # stripping would: a message's two forms share the costly part.
+        loose = fold(text, collapse=False)
+        return _WS.sub(" ", loose) if _WS_RUN.search(loose) else loose
     if not text.isascii():
-        text = unicodedata.normalize("NFKC", text).translate(INVISIBLE)
+        text = unicodedata.normalize("NFKC", text)
+        if _INVISIBLE_CHAR.search(text):  # a translate visits every character: only if needed
+            text = text.translate(INVISIBLE)
     text = text.lower()
-    text = strip_accents(text.translate(_LOOKALIKE_MAP).translate(_QUOTES))
-    return _WS.sub(" ", text).strip() if collapse else text.strip()
+    if not text.isascii():  # the look-alikes and curly quotes are all outside ASCII
+        if _LOOKALIKE_CHAR.search(text):
+            text = text.translate(_LOOKALIKE_MAP)
+        if _CURLY_QUOTE.search(text):
+            text = text.translate(_QUOTES)
+        text = strip_accents(text)
+    return text.strip()
 
 
 _fold_cached = lru_cache(maxsize=128)(_fold)
+_INVISIBLE_CHAR = re.compile("[" + re.escape("".join(map(chr, INVISIBLE))) + "]")
+_LOOKALIKE_CHAR = re.compile("[" + re.escape(LOOKALIKES) + "]")
+_CURLY_QUOTE = re.compile("[" + re.escape("".join(map(chr, _QUOTES))) + "]")
+# Whitespace that `_WS.sub(" ")` would change: a run, or a character other than a space.
+_WS_RUN = re.compile(r"\s\s|[^\S ]")
 
 
 def light_fold(text: str) -> str:

@@ -190,14 +190,16 @@ def could_match(anchor: frozenset[str] | None, text: str) -> bool:
 
 
 def search(pattern: re.Pattern[str], anchor: frozenset[str] | None,
-           text: str) -> re.Match[str] | None:
-    """`pattern.search(text)`, tried only where a word that `anchor` allows starts (a match
-    can start nowhere else): on a long text a few dozen attempts instead of one at each of its
-    thousands of positions. The first match found is the leftmost, as search's."""
+           text: str, pos: int = 0) -> re.Match[str] | None:
+    """`pattern.search(text, pos)`, tried only where a word that `anchor` allows starts (a
+    match can start nowhere else): on a long text a few dozen attempts instead of one at each
+    of its thousands of positions. The first match found is the leftmost, as search's (both
+    read the text before `pos` for `\\b` and lookbehinds)."""
     if anchor is None or len(text) < GATE_FROM:
-        return pattern.search(text)
-    for pos in _starts(anchor, text):
-        m = pattern.match(text, pos)
+        return pattern.search(text, pos)
+    starts = _starts(anchor, text)
+    for i in range(bisect_left(starts, pos) if pos else 0, len(starts)):
+        m = pattern.match(text, starts[i])
         if m:
             return m
     return None
@@ -242,9 +244,7 @@ class Gated:
         self.anchor = anchors(pattern.pattern)
 
     def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
-        if pos:
-            return self.pattern_object.search(text, pos)
-        return search(self.pattern_object, self.anchor, text)
+        return search(self.pattern_object, self.anchor, text, pos)
 
     def sub(self, repl: str, text: str) -> str:
         return sub(self.pattern_object, self.anchor, repl, text)
