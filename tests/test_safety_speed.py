@@ -114,3 +114,26 @@ def test_a_gated_search_from_a_position_is_re_search_from_there():
     word = Gated(re.compile(r"\b(arm|ar)\b"))
     long = "car " * 600
     assert word.search(long, 1) is None and word.search(long + "arm", 1).start() == 2400
+
+
+def test_a_rule_that_does_not_reach_a_clause_cannot_match_it():
+    """`Rule.reaches` (the emergency frame's shortcut) never hides a match: on the clauses of
+    a long message, a rule it rules out matches none of them."""
+    from liquidcare.safety import load_policy
+    from liquidcare.safety.emergency import _CLAUSE, _SENTENCE, read
+
+    text = read(" ".join(t for t in _messages(900) if t.strip()))
+    rules = load_policy().red_flags
+    tried = skipped = 0
+    for sm in _SENTENCE.finditer(text):
+        cuts = [0, *(x for c in _CLAUSE.finditer(sm.group(0)) for x in c.span()),
+                len(sm.group(0))]
+        for a, b in zip(cuts[::2], cuts[1::2], strict=True):
+            clause = sm.group(0)[a:b]
+            for rule in rules:
+                tried += 1
+                if not rule.reaches(text, sm.start() + a, sm.start() + b):
+                    skipped += 1
+                    assert rule.search(clause) is None and rule.search(clause, True) is None
+    assert skipped > tried / 2  # the shortcut does skip most rules
+    assert any(r.reaches(text, 0, len(text)) for r in rules)

@@ -148,7 +148,11 @@ class EmergencyAssessor:
                 # Only a clause that a match of the whole text reaches can hit by itself.
                 if not any(x < offset + b and y > offset + a for x, y in spans):
                     continue
-                if not clause.strip() or not self._hits(clause, rules=rules):
+                # Clauses and sentences are cut at word boundaries, so a rule can match a
+                # clause only where one of its first words starts in it (the gate's index of
+                # the whole text): on a long message most rules are not tried at all.
+                reach = [r for r in rules if r.reaches(text, offset + a, offset + b)]
+                if not clause.strip() or not reach or not self._hits(clause, rules=reach):
                     continue
                 # A past event settles its sentence, except a clause that says what is
                 # happening now ("he had his operation last week, now he's shivering").

@@ -18,7 +18,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Iterator
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, chain
 
 _LETTERS = re.compile(r"[a-z0-9]+")  # a literal word start: letters or digits ("999")
 _SPLIT = re.compile(r"(\w+)")  # words at the odd places, what lies between at the even
@@ -150,9 +150,15 @@ class _Index:
         self.at = at
         self.keys = sorted(at)
         # "Can this pattern match at all?" is then one set operation in C per pattern.
-        self.prefixes = {w[:n] for w in at for n in range(1, min(len(w), _MAX_PREFIX) + 1)}
-        self.prefixes.update(w + "$" for w in at)
+        self.prefixes = set(chain.from_iterable(map(_prefixes_of, at)))
         self.memo: dict[frozenset[str], list[int]] = {}
+
+
+@lru_cache(maxsize=1 << 16)
+def _prefixes_of(word: str) -> tuple[str, ...]:
+    """A word's prefixes (up to `_MAX_PREFIX` letters) and the word as "word$": computed once
+    per word of the vocabulary, not once per occurrence in each message."""
+    return (*(word[:n] for n in range(1, min(len(word), _MAX_PREFIX) + 1)), word + "$")
 
 
 @lru_cache(maxsize=16)
@@ -181,6 +187,16 @@ def _starts(anchor: frozenset[str], text: str) -> list[int]:
             {pos for a in anchor & index.prefixes for w in _words_with(index, a)
              for pos in at[w]})
     return found
+
+
+def starts_between(anchor: frozenset[str] | None, text: str, lo: int, hi: int) -> bool:
+    """Whether a word that `anchor` allows starts in `text[lo:hi]`: a piece cut at word
+    boundaries (a clause) can hold a match of the pattern only then."""
+    if anchor is None or len(text) < GATE_FROM:
+        return True
+    starts = _starts(anchor, text)
+    i = bisect_left(starts, lo)
+    return i < len(starts) and starts[i] < hi
 
 
 def could_match(anchor: frozenset[str] | None, text: str) -> bool:

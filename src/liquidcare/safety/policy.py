@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
 from .errors import PolicyError
-from .gate import anchors, could_match
+from .gate import anchors, could_match, starts_between
 from .gate import finditer as gate_finditer
 from .gate import search as gate_search
 
@@ -123,6 +123,12 @@ class Rule:
         return not self.when_user or any(
             gate_search(p, self._anchors[id(p)], asked) for p in self.when_user
             if could_match(self._anchors[id(p)], asked))
+
+    def reaches(self, text: str, lo: int, hi: int) -> bool:
+        """Whether a pattern or symptom of the rule can match `text[lo:hi]`, a piece of
+        `text` cut at word boundaries (read from the word gate's index of the whole text)."""
+        return any(starts_between(self._anchors[id(p)], text, lo, hi)
+                   for p in self.patterns + self.symptoms)
 
     def candidates(self, text: str, symptoms: bool = False) -> list[re.Pattern[str]]:
         """The patterns (or symptoms) that can match `text` at all (`gate.py`: on a long
