@@ -34,10 +34,11 @@ def clear_text_caches() -> None:
     past-event frame): a new message finds none of its own text in them. Those a version of
     the guard does not have are skipped, so that older commits are timed the same way."""
     import liquidcare.text
-    from liquidcare.safety import emergency, frames, gate
+    from liquidcare.safety import emergency, encoder, frames, gate
 
     for module, name in ((liquidcare.text, "_fold_cached"), (emergency, "read"),
-                         (frames, "past_match"), (gate, "_words"), (gate, "_index")):
+                         (frames, "past_match"), (gate, "_words"), (gate, "_index"),
+                         (encoder, "_sample_long")):
         cached = getattr(module, name, None)
         if hasattr(cached, "cache_clear"):
             cached.cache_clear()

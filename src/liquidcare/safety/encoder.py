@@ -17,6 +17,7 @@ import importlib.util
 import re
 import threading
 from collections import OrderedDict
+from functools import lru_cache
 
 import numpy as np
 
@@ -79,6 +80,13 @@ def sample_text(text: str, cue: re.Pattern[str] | None = None) -> list[str]:
     the most `cue` matches, at most `MAX_PIECES`, in reading order."""
     if len(text) <= PIECE_CHARS * 2:
         return [text or " "]
+    # The emergency classifier samples the same long message twice (its embedding and its
+    # cues), and counting cues over every piece is the costly part.
+    return list(_sample_long(text, cue))
+
+
+@lru_cache(maxsize=16)
+def _sample_long(text: str, cue: re.Pattern[str] | None) -> tuple[str, ...]:
     pieces = [text[i:i + PIECE_CHARS] for i in range(0, len(text), PIECE_CHARS)]
     keep = {0, len(pieces) - 1}
     if cue is not None:
@@ -88,7 +96,7 @@ def sample_text(text: str, cue: re.Pattern[str] | None = None) -> list[str]:
             if len(keep) >= MAX_PIECES or score == 0:
                 break
             keep.add(i)
-    return [pieces[i] for i in sorted(keep)]
+    return tuple(pieces[i] for i in sorted(keep))
 
 
 _SHARED: SentenceEncoder | None = None
