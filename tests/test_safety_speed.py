@@ -137,3 +137,26 @@ def test_a_rule_that_does_not_reach_a_clause_cannot_match_it():
                     assert rule.search(clause) is None and rule.search(clause, True) is None
     assert skipped > tried / 2  # the shortcut does skip most rules
     assert any(r.reaches(text, 0, len(text)) for r in rules)
+
+
+def test_the_frames_are_gated_on_short_messages_too():
+    """The emergency frames go through the gate from `GATED_FROM` characters (ordinary
+    messages): the same first match and the same idiom cut as `re` on every dev message long
+    enough, and on pieces of several."""
+    from liquidcare.safety import emergency, frames
+    from liquidcare.safety.gate import GATED_FROM, Gated
+
+    gated = [p for module in (frames, emergency) for p in vars(module).values()
+             if isinstance(p, Gated)]
+    assert len(gated) >= 15
+    messages = [emergency.read(t) for t in _messages(2000)]
+    texts = [t for t in messages if len(t) >= GATED_FROM]
+    texts += [" ".join(messages[i:i + 4]) for i in range(0, 400, 4)]
+    found = 0
+    for text in texts:
+        for p in gated:
+            m, expected = p.search(text), p.pattern_object.search(text)
+            assert (m and m.span()) == (expected and expected.span()), (p.pattern[:60], text)
+            found += expected is not None
+        assert frames.IDIOMS.sub(" ", text) == frames.IDIOMS.pattern_object.sub(" ", text)
+    assert found > 100
