@@ -117,8 +117,9 @@ def test_a_gated_search_from_a_position_is_re_search_from_there():
 
 
 def test_a_rule_that_does_not_reach_a_clause_cannot_match_it():
-    """`Rule.reaches` (the emergency frame's shortcut) never hides a match: on the clauses of
-    a long message, a rule it rules out matches none of them."""
+    """`Rule.reaches` and `Rule.search_within` (the emergency frame's shortcuts) never hide a
+    match: on the clauses of a long message, a rule ruled out matches none of them, and the
+    patterns tried find a match exactly when the rule's search does."""
     from liquidcare.safety import load_policy
     from liquidcare.safety.emergency import _CLAUSE, _SENTENCE, read
 
@@ -135,6 +136,10 @@ def test_a_rule_that_does_not_reach_a_clause_cannot_match_it():
                 if not rule.reaches(text, sm.start() + a, sm.start() + b):
                     skipped += 1
                     assert rule.search(clause) is None and rule.search(clause, True) is None
+                lo, hi = sm.start() + a, sm.start() + b
+                for symptoms in (False, True):
+                    assert (rule.search_within(clause, text, lo, hi, symptoms) is None) == (
+                        rule.search(clause, symptoms) is None)
     assert skipped > tried / 2  # the shortcut does skip most rules
     assert any(r.reaches(text, 0, len(text)) for r in rules)
 

@@ -82,12 +82,18 @@ class EmergencyAssessor:
                                                             data["threshold"]))}
 
     # ---------------------------------------------------------------- the lexicon
-    def _hits(self, text: str, start: int = 0, rules: list[Rule] | None = None) -> list[Rule]:
+    def _hits(self, text: str, start: int = 0, rules: list[Rule] | None = None,
+              within: tuple[str, int] | None = None) -> list[Rule]:
         """Rules (of `rules`, default all) matching `text` with a match ending after `start`
-        (so that in a window of turns the latest turn takes part)."""
+        (so that in a window of turns the latest turn takes part). `within`: `text` is the
+        clause of (whole message, offset) cut at word boundaries; only patterns whose first
+        words start in it are tried."""
         acute = bool(_ACUITY.search(text, start))
 
         def hit(rule: Rule, symptoms: bool = False) -> bool:
+            if within is not None:
+                whole, at = within
+                return rule.search_within(text, whole, at, at + len(text), symptoms) is not None
             if start == 0:
                 return rule.search(text, symptoms) is not None
             return any(m.end() > start for p in rule.candidates(text, symptoms)
@@ -152,7 +158,8 @@ class EmergencyAssessor:
                 # clause only where one of its first words starts in it (the gate's index of
                 # the whole text): on a long message most rules are not tried at all.
                 reach = [r for r in rules if r.reaches(text, offset + a, offset + b)]
-                if not clause.strip() or not reach or not self._hits(clause, rules=reach):
+                if not clause.strip() or not reach or not self._hits(
+                        clause, rules=reach, within=(text, offset + a)):
                     continue
                 # A past event settles its sentence, except a clause that says what is
                 # happening now ("he had his operation last week, now he's shivering").

@@ -130,6 +130,18 @@ class Rule:
         return any(starts_between(self._anchors[id(p)], text, lo, hi)
                    for p in self.patterns + self.symptoms)
 
+    def search_within(self, piece: str, text: str, lo: int, hi: int,
+                      symptoms: bool = False) -> re.Match[str] | None:
+        """A match in `piece` = `text[lo:hi]` (cut at word boundaries) of the first pattern (or
+        symptom) that matches it, trying only those whose first words start in it."""
+        pool = self.symptoms if symptoms else self.patterns
+        for pattern in pool:
+            if starts_between(self._anchors[id(pattern)], text, lo, hi):
+                m = gate_search(pattern, self._anchors[id(pattern)], piece)
+                if m:
+                    return m
+        return None
+
     def candidates(self, text: str, symptoms: bool = False) -> list[re.Pattern[str]]:
         """The patterns (or symptoms) that can match `text` at all (`gate.py`: on a long
         text the word gate skips those whose first words it does not hold)."""
