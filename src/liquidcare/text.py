@@ -51,7 +51,7 @@ def fold(text: str, collapse: bool = True) -> str:
     return _fold_cached(text, collapse)
 
 
-_FOLD_CACHE_CHARS = 50_000
+_FOLD_CACHE_CHARS = 20_000  # at most 128 x 20,000 characters held (~20 MB at worst)
 
 
 def _fold(text: str, collapse: bool) -> str:
