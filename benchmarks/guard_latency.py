@@ -1,8 +1,10 @@
 """Guard latency per message on this CPU: check_input + check_output for every turn of the
 red-team suite, the benign questions and the emergency dev set, rules only and with the learned
-parts (jailbreak detector and emergency classifier), and for 8,000-character messages.
+parts (jailbreak detector and emergency classifier), and for 8,000-character messages: care
+text repeating two sentences with an attack or a stroke inside, and runs of ordinary dev
+sentences (hundreds of distinct words, accents).
 
-    PYTHONPATH=src python benchmarks/guard_latency.py [--repeat 3]
+    PYTHONPATH=src python benchmarks/guard_latency.py [--repeat 3] [--long-only]
 
 Prints p50 / p95 in milliseconds, wall clock and CPU time (targets, issue 22: CPU p95 <= 20 ms
 per message for the rules, <= 50 ms with the learned parts, also on an 8,000-character

