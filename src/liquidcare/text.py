@@ -43,11 +43,43 @@ def fold(text: str, collapse: bool = True) -> str:
     """Lower-case plain-letter text: NFKC, no invisible characters, no look-alikes, straight
     apostrophes, no accents. `collapse=False` keeps runs of spaces (they separate words in
     spaced-out text)."""
+    # The guard folds the same message several times (its variants, the lexicon, the output
+    # check's view of the question); on 8,000 characters of accented text one fold costs
+    # milliseconds, so recent results are kept. Very long texts (documents) are not.
+    if len(text) > _FOLD_CACHE_CHARS:
+        return _fold(text, collapse)
+    return _fold_cached(text, collapse)
+
+
+_FOLD_CACHE_CHARS = 20_000  # at most 128 x 20,000 characters held (~20 MB at worst)
+
+
+def _fold(text: str, collapse: bool) -> str:
+    if collapse:
+        # Collapsing the spaces of the stripped text gives what collapsing and then
+        # stripping would: a message's two forms share the costly part.
+        loose = fold(text, collapse=False)
+        return _WS.sub(" ", loose) if _WS_RUN.search(loose) else loose
     if not text.isascii():
-        text = unicodedata.normalize("NFKC", text).translate(INVISIBLE)
+        text = unicodedata.normalize("NFKC", text)
+        if _INVISIBLE_CHAR.search(text):  # a translate visits every character: only if needed
+            text = text.translate(INVISIBLE)
     text = text.lower()
-    text = strip_accents(text.translate(_LOOKALIKE_MAP).translate(_QUOTES))
-    return _WS.sub(" ", text).strip() if collapse else text.strip()
+    if not text.isascii():  # the look-alikes and curly quotes are all outside ASCII
+        if _LOOKALIKE_CHAR.search(text):
+            text = text.translate(_LOOKALIKE_MAP)
+        if _CURLY_QUOTE.search(text):
+            text = text.translate(_QUOTES)
+        text = strip_accents(text)
+    return text.strip()
+
+
+_fold_cached = lru_cache(maxsize=128)(_fold)
+_INVISIBLE_CHAR = re.compile("[" + re.escape("".join(map(chr, INVISIBLE))) + "]")
+_LOOKALIKE_CHAR = re.compile("[" + re.escape(LOOKALIKES) + "]")
+_CURLY_QUOTE = re.compile("[" + re.escape("".join(map(chr, _QUOTES))) + "]")
+# Whitespace that `_WS.sub(" ")` would change: a run, or a character other than a space.
+_WS_RUN = re.compile(r"\s\s|[^\S ]")
 
 
 def light_fold(text: str) -> str:

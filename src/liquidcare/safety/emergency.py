@@ -82,12 +82,18 @@ class EmergencyAssessor:
                                                             data["threshold"]))}
 
     # ---------------------------------------------------------------- the lexicon
-    def _hits(self, text: str, start: int = 0, rules: list[Rule] | None = None) -> list[Rule]:
+    def _hits(self, text: str, start: int = 0, rules: list[Rule] | None = None,
+              within: tuple[str, int] | None = None) -> list[Rule]:
         """Rules (of `rules`, default all) matching `text` with a match ending after `start`
-        (so that in a window of turns the latest turn takes part)."""
+        (so that in a window of turns the latest turn takes part). `within`: `text` is the
+        clause of (whole message, offset) cut at word boundaries; only patterns whose first
+        words start in it are tried."""
         acute = bool(_ACUITY.search(text, start))
 
         def hit(rule: Rule, symptoms: bool = False) -> bool:
+            if within is not None:
+                whole, at = within
+                return rule.search_within(text, whole, at, at + len(text), symptoms) is not None
             if start == 0:
                 return rule.search(text, symptoms) is not None
             return any(m.end() > start for p in rule.candidates(text, symptoms)
@@ -129,6 +135,10 @@ class EmergencyAssessor:
                  for m in rule.finditer(text, symptoms)]
         for sm in _SENTENCE.finditer(text):
             sentence, offset = sm.group(0), sm.start()
+            # A sentence no match reaches has no clause that can hit (the test below, per
+            # clause): skipped whole, a long message's hundred sentences cost nothing.
+            if not any(x < sm.end() and y > offset for x, y in spans):
+                continue
             question = sentence.rstrip().endswith("?") or sentence.lstrip().startswith("¿")
             cuts = [(c.start(), c.end()) for c in _CLAUSE.finditer(sentence)]
             bounds = zip([0] + [e for _, e in cuts], [b for b, _ in cuts] + [len(sentence)],
@@ -144,7 +154,12 @@ class EmergencyAssessor:
                 # Only a clause that a match of the whole text reaches can hit by itself.
                 if not any(x < offset + b and y > offset + a for x, y in spans):
                     continue
-                if not clause.strip() or not self._hits(clause, rules=rules):
+                # Clauses and sentences are cut at word boundaries, so a rule can match a
+                # clause only where one of its first words starts in it (the gate's index of
+                # the whole text): on a long message most rules are not tried at all.
+                reach = [r for r in rules if r.reaches(text, offset + a, offset + b)]
+                if not clause.strip() or not reach or not self._hits(
+                        clause, rules=reach, within=(text, offset + a)):
                     continue
                 # A past event settles its sentence, except a clause that says what is
                 # happening now ("he had his operation last week, now he's shivering").

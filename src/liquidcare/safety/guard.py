@@ -347,10 +347,10 @@ class Guard:
         for chunk in self._chunks(reply):
             text = read_through_asides(fold(chunk))
             for rule in self.policy.output_rules:
-                if rule.when_user and not any(p.search(asked) for p in rule.when_user):
-                    continue
+                # The reply (short) first: the user's question may be 8,000 characters long
+                # and `when_user` looks through all of it.
                 m = self._output_match(rule, text)
-                if m:
+                if m and rule.applies_to(asked):
                     return self._blocked("output", rule.name,
                                          f"{rule.name}: {rule.description} "
                                          f"({m.group(0)[:60]!r})", language, found)

@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
 from .errors import PolicyError
-from .gate import anchors, could_match
+from .gate import anchors, could_match, starts_between
 from .gate import finditer as gate_finditer
 from .gate import search as gate_search
 
@@ -113,7 +113,34 @@ class Rule:
     symptoms: list[re.Pattern[str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._anchors = {id(p): anchors(p.pattern) for p in self.patterns + self.symptoms}
+        self._anchors = {id(p): anchors(p.pattern)
+                         for p in self.patterns + self.symptoms + self.when_user}
+
+    def applies_to(self, asked: str) -> bool:
+        """Output rules: whether the user's latest message (folded) lets the rule apply (it
+        has no `when_user`, or one of them matches, through the word gate: the question may
+        be 8,000 characters long)."""
+        return not self.when_user or any(
+            gate_search(p, self._anchors[id(p)], asked) for p in self.when_user
+            if could_match(self._anchors[id(p)], asked))
+
+    def reaches(self, text: str, lo: int, hi: int) -> bool:
+        """Whether a pattern or symptom of the rule can match `text[lo:hi]`, a piece of
+        `text` cut at word boundaries (read from the word gate's index of the whole text)."""
+        return any(starts_between(self._anchors[id(p)], text, lo, hi)
+                   for p in self.patterns + self.symptoms)
+
+    def search_within(self, piece: str, text: str, lo: int, hi: int,
+                      symptoms: bool = False) -> re.Match[str] | None:
+        """A match in `piece` = `text[lo:hi]` (cut at word boundaries) of the first pattern (or
+        symptom) that matches it, trying only those whose first words start in it."""
+        pool = self.symptoms if symptoms else self.patterns
+        for pattern in pool:
+            if starts_between(self._anchors[id(pattern)], text, lo, hi):
+                m = gate_search(pattern, self._anchors[id(pattern)], piece)
+                if m:
+                    return m
+        return None
 
     def candidates(self, text: str, symptoms: bool = False) -> list[re.Pattern[str]]:
         """The patterns (or symptoms) that can match `text` at all (`gate.py`: on a long

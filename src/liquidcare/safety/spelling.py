@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from .gate import GATE_FROM, _index
+
 _WORDS: dict[str, str] = {
     # Spanish: text-speak
     "q": "que", "k": "que", "xq": "porque", "pq": "porque", "tb": "tambien", "tmb": "tambien",
@@ -62,7 +64,10 @@ def respell(text: str) -> str:
     """`text` (folded) with the misspellings above written as the lexicon spells them. The
     word table is searched only when one of its words is in the text (a set lookup on the
     split text costs a tenth of running the alternation over an 8,000-character message)."""
-    if not _WORDS.keys().isdisjoint(_SPLIT.split(text)):
+    # A long message's words come from the word gate's index of it, which the lexicon reads
+    # next anyway (the same words as the split: runs of \w).
+    words = _index(text).at if len(text) >= GATE_FROM else _SPLIT.split(text)
+    if not _WORDS.keys().isdisjoint(words):
         text = _WORD.sub(lambda m: _WORDS[m.group(1)], text)
     if " a " in text:
         text = _HA.sub(r"\1 ha \2", text)
