@@ -37,7 +37,7 @@ import numpy as np
 from liquidcare.text import fold
 
 from .encoder import sample_text
-from .frames import ABOUT, FRAMED, IDIOMS, LIVE_AFTER, NOW, PAST, past_match, told_apart
+from .frames import ABOUT, FRAMED, IDIOMS, LIVE_AFTER, NOW, PAST, live_now, past_match, told_apart
 from .gate import Gated
 from .policy import Rule
 from .spelling import respell
@@ -129,7 +129,10 @@ class EmergencyAssessor:
                  for m in rule.finditer(text, symptoms)]
         for sm in _SENTENCE.finditer(text):
             sentence, offset = sm.group(0), sm.start()
-            question = sentence.rstrip().endswith("?") or sentence.lstrip().startswith("¿")
+            # Carers often type a question without its mark: a sentence that opens with an
+            # interrogative is asked too, unless the message says something is happening now.
+            question = sentence.rstrip().endswith("?") or sentence.lstrip().startswith("¿") or (
+                bool(_QOPEN.match(sentence)) and not live_now(text))
             cuts = [(c.start(), c.end()) for c in _CLAUSE.finditer(sentence)]
             bounds = zip([0] + [e for _, e in cuts], [b for b, _ in cuts] + [len(sentence)],
                          strict=True)
@@ -171,17 +174,7 @@ class EmergencyAssessor:
         window = " \n ".join(users[-WINDOW:])
         last_vec = self.encoder.encode_long(users[-1], _CUE)
         win_vec = self.encoder.encode_long(window, _CUE) if len(users) > 1 else last_vec
-        # The cues read what the encoder reads: the message, or the sample of a long one
-        # (the same text on every training message, which are short).
-        folded = read(" ".join(sample_text(users[-1], _CUE)))
-        # Not the lexicon's verdict itself: the classifier is meant to be a second, independent
-        # opinion (trained beside a lexicon that finds every training emergency, it would
-        # learn to copy it). Only the framing cues, which carry no symptom words: asking
-        # about, a past event, an idiom, acuity, and a mild, calm or denied symptom (an
-        # embedding hears "a slight headache" close to "a headache").
-        cues = np.array([bool(c.search(folded)) for c in (ABOUT, PAST, IDIOMS, _ACUITY, _MILD,
-                                                           _CALM, _DENIED)], dtype=np.float32)
-        return np.concatenate([last_vec, win_vec, CUE_WEIGHT * cues])
+        return np.concatenate([last_vec, win_vec, cues(users)])
 
     def probabilities(self, users: list[str]) -> dict[str, float]:
         assert self.model is not None
@@ -247,6 +240,10 @@ _QWORD = re.compile(
     r"any|que|como|cuando|donde|cual|cuales|cuanto|cuanta|cuantos|por que|quien|debo|debe|"
     r"deberia|se puede|puedo|puede|es|hay|tiene que|en que|if|in case|suppose|imagine|say|si|"
     r"por si|en caso de|supongamos|imagina)\b")
+# A sentence opening as a question without its mark ("which signs mean we should go to A&E").
+_QOPEN = re.compile(r"\W*(what|which|how|when|why|could|should|would|is (it|that|this|a|an)|are "
+                    r"(these|those|there)|can (a|an|someone|people)|que|como|cuando|cual|cuales|por "
+                    r"que|es (normal|grave|lo mismo|para)|se parecen|hay que|a partir de)\b")
 # The condition back after a settled telling, named by "this one" rather than by a symptom.
 _RETURN = Gated(re.compile(r"\b(but|pero)\b[^.;!?]{0,30}\b(this (one|time|fit|seizure|attack)|esta (vez|"
                            r"convulsion|crisis|empezo|ha empezado)|it.?s back|came back)\b"))
@@ -311,6 +308,19 @@ def read(text: str) -> str:
     """What the lexicon and the cues read: the text folded, with common misspellings of the
     words they look for respelled (`spelling.respell`: "se a desmayao", "unconcious")."""
     return respell(fold(text))
+
+
+def cues(users: list[str]) -> np.ndarray:
+    """The classifier's framing cues, scaled by `CUE_WEIGHT`. They read what the encoder reads:
+    the message, or the sample of a long one (the same text on every training message, which
+    are short). Not the lexicon's verdict itself: the classifier is meant to be a second,
+    independent opinion (trained beside a lexicon that finds every training emergency, it
+    would learn to copy it). Only the framing cues, which carry no symptom words: asking
+    about, a past event, an idiom, acuity, and a mild, calm or denied symptom (an embedding
+    hears "a slight headache" close to "a headache")."""
+    folded = read(" ".join(sample_text(users[-1], _CUE)))
+    flags = [bool(c.search(folded)) for c in (ABOUT, PAST, IDIOMS, _ACUITY, _MILD, _CALM, _DENIED)]
+    return CUE_WEIGHT * np.array(flags, dtype=np.float32)
 
 
 def alarm_words(users: list[str]) -> bool:

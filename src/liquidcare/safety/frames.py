@@ -224,3 +224,15 @@ def told_apart(last: str, state: str | None) -> bool:
             continue
         return False
     return True
+
+
+@lru_cache(maxsize=64)
+def live_now(text: str) -> bool:
+    """Whether a message (folded) holds a word of something happening now (`_LIVE_WORD` or
+    `NOW`) outside a condition: what keeps a question typed without its mark from settling
+    a dictated emergency ("is it a stroke her face has dropped and she can't talk")."""
+    for m in finditer(_LIVE_WORD.pattern_object, _LIVE_WORD.anchor, text):
+        start = max(text.rfind(c, 0, m.start()) for c in ".,;:!?\n") + 1
+        if not _IF.search(text, start, m.start()):
+            return True
+    return bool(NOW.search(text))
