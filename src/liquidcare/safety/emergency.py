@@ -37,7 +37,19 @@ import numpy as np
 from liquidcare.text import fold
 
 from .encoder import sample_text
-from .frames import ABOUT, FRAMED, IDIOMS, LIVE_AFTER, NOW, PAST, live_now, past_match, told_apart
+from .frames import (
+    ABOUT,
+    FRAMED,
+    IDIOMS,
+    LIVE_AFTER,
+    NOW,
+    PAST,
+    QOPEN,
+    at_one_remove,
+    live_now,
+    past_match,
+    told_apart,
+)
 from .gate import Gated
 from .policy import Rule
 from .spelling import respell
@@ -79,7 +91,8 @@ class EmergencyAssessor:
                           "classes": list(data["classes"]),
                           "threshold": float(data["threshold"]),
                           "threshold_alone": float(data.get("threshold_alone",
-                                                            data["threshold"]))}
+                                                            data["threshold"])),
+                          "threshold_veto": float(data.get("threshold_veto", 0.0))}
 
     # ---------------------------------------------------------------- the lexicon
     def _hits(self, text: str, start: int = 0, rules: list[Rule] | None = None) -> list[Rule]:
@@ -132,7 +145,7 @@ class EmergencyAssessor:
             # Carers often type a question without its mark: a sentence that opens with an
             # interrogative is asked too, unless the message says something is happening now.
             question = sentence.rstrip().endswith("?") or sentence.lstrip().startswith("¿") or (
-                bool(_QOPEN.match(sentence)) and not live_now(text))
+                bool(QOPEN.match(sentence)) and not live_now(text))
             cuts = [(c.start(), c.end()) for c in _CLAUSE.finditer(sentence)]
             bounds = zip([0] + [e for _, e in cuts], [b for b, _ in cuts] + [len(sentence)],
                          strict=True)
@@ -214,10 +227,22 @@ class EmergencyAssessor:
                 return Assessment("about", ["unspecified"], False, "about: topic")
             return Assessment(state, kinds, crisis and state == "live",
                               f"lexicon: {', '.join(kinds)}" if kinds else "no red flag")
-        if state == "live":  # the lexicon's alarm needs no second opinion
+        p: dict[str, float] | None = None
+        if state == "live":
+            # The lexicon's alarm needs no second opinion, except when the message is told at
+            # one remove as a whole (asked, settled, reported, calm) with nothing happening
+            # now, and the classifier is all but sure it is no emergency: the clause reading
+            # missed a frame ("the hospital said...", "is that really how fast it happens?").
+            veto = self.model.get("threshold_veto", 0.0)
+            if veto > 0 and at_one_remove(last, bool(_CALM.search(last))):
+                p = self.probabilities(users)
+                if p["emergency"] < veto:
+                    state = "about"
+        if state == "live":
             crisis = crisis or bool(_SELF_HARM.search(read(" ".join(users[-WINDOW:]))))
-            return Assessment("live", kinds, crisis, f"lexicon: {', '.join(kinds)}")
-        p = self.probabilities(users)
+            return Assessment("live", kinds, crisis, f"lexicon: {', '.join(kinds)}",
+                              p and p["emergency"])
+        p = p or self.probabilities(users)
         pe = p["emergency"]
         if self.classifier_alarm(users, pe, state):
             # The classifier cannot tell which condition; when it raises the alarm alone the
@@ -240,10 +265,6 @@ _QWORD = re.compile(
     r"any|que|como|cuando|donde|cual|cuales|cuanto|cuanta|cuantos|por que|quien|debo|debe|"
     r"deberia|se puede|puedo|puede|es|hay|tiene que|en que|if|in case|suppose|imagine|say|si|"
     r"por si|en caso de|supongamos|imagina)\b")
-# A sentence opening as a question without its mark ("which signs mean we should go to A&E").
-_QOPEN = re.compile(r"\W*(what|which|how|when|why|could|should|would|is (it|that|this|a|an)|are "
-                    r"(these|those|there)|can (a|an|someone|people)|que|como|cuando|cual|cuales|por "
-                    r"que|es (normal|grave|lo mismo|para)|se parecen|hay que|a partir de)\b")
 # The condition back after a settled telling, named by "this one" rather than by a symptom.
 _RETURN = Gated(re.compile(r"\b(but|pero)\b[^.;!?]{0,30}\b(this (one|time|fit|seizure|attack)|esta (vez|"
                            r"convulsion|crisis|empezo|ha empezado)|it.?s back|came back)\b"))
@@ -334,7 +355,17 @@ def alarm_words(users: list[str]) -> bool:
     # A loose frame (a hypothesis, a plan read out, a dated event) with no time-or-return cue
     # after it is told at one remove as well.
     framed = FRAMED.search(last) and not LIVE_AFTER.search(last)
-    return not (_CALM.search(last) or past_match(last) or framed)
+    # Calm or settled only if it stays so: "she seemed ok at first but she's been sick twice
+    # now" and "came round but didn't know us, and now she's shaking again" turn after the
+    # calm word; "no está bien" is not calm.
+    settled = [m for m in (_CALM.search(last), past_match(last)) if m and not (
+        _TURN.search(last, m.end()) or LIVE_AFTER.search(last, m.end())
+        or _NEGATED.search(last[max(0, m.start() - 12):m.start()]))]
+    return not (settled or framed)
+
+
+_TURN = re.compile(r"\b(but|pero|now|ahora)\b")
+_NEGATED = re.compile(r"\b(no|not|isn.?t|wasn.?t|aren.?t|nada|ni|nunca|never)\b[\w\s]{0,10}$")
 _SELF_HARM = Gated(re.compile(
     r"\b(die|dying|kill|end (it|my life)|suicid\w*|wake up|better off|morir|matar\w*|suicid\w*|"
     r"acabar con|despertar|mejor sin mi|quitarme la vida)\b"))

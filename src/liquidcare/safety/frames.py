@@ -28,7 +28,7 @@ IDIOMS = Gated(re.compile(
     r"|\bcorazon en un puno\b|\bhasta el cuello\b|\bme estalla la cabeza\b|\bcabeza loca\b"
     r"|\basfixiante\b|\bse quedo frit[oa]\b|\bpain in the (neck|backside|bum|arse)\b"
     r"|\b(could|would) kill for\b|\bmataria por\b|\bes un dolor de cabeza\b"
-    r"|\bbuen corazon\b|\bheart of gold\b"
+    r"|\bbuen corazon\b|\bheart of gold\b|\bgasping for (a |an |my )?(brew|cuppa|tea|coffee|drink|pint|fag)\b"
     r"|\b(nearly|almost) (had|have|having|gave me|give me) (a fit|kittens|a heart attack|a stroke)\b"
     r"|\bchoking on (all )?(the |this |these |my )?(paperwork|forms|admin|emails|bills)\b"
     r"|\b(will|ll|would|is going to|gonna) kill (me|us|him|her)\b(?= (if|when|for))"
@@ -155,7 +155,10 @@ FRAMED = Gated(re.compile(
     r"autumn|winter|primavera|verano|otono|invierno)\b|\bit was (just )?(a |an )?(indigestion|wind|heartburn|reflux|"
     r"panic attack|low blood pressure|mini stroke|tia|nothing)\b|\b(era|fue) (solo )?(una |un )?"
     r"(indigestion|gases|ansiedad|ataque de ansiedad|la tension|accidente isquemico transitorio|nada)\b"
-    r"|\b(stopped|paro) (after|a los)\b"))
+    r"|\b(stopped|paro) (after|a los)\b"
+    # a diagnosis reported after the fact: someone has already seen it and named it
+    r"|\b(said|told (us|me|him|her)|dijeron|dijo|nos dijeron) (that |que )?(it was|it had been|he.?d had|"
+    r"she.?d had|era|fue|habia sido|habia tenido)\b"))
 # A live cue after a frame: the symptom is back, or happening now, whatever came before.
 LIVE_AFTER = Gated(re.compile(
     # time and return words only: symptom words ("not breathing", "no responde") are what a
@@ -186,6 +189,10 @@ _LONG = Gated(re.compile(
     r"(ultimos )?(anos|meses)\b|\bdesde hace (anos|meses)\b|\bsince (starting|taking|she started|he started)"
     r"\b|\bdesde que (toma|empezo|tomo)\b|\bevery (morning|evening|night|day|winter)\b|\bcada "
     r"(manana|noche|dia|invierno)\b"))
+# A sentence opening as a question without its mark ("which signs mean we should go to A&E").
+QOPEN = re.compile(r"\W*(what|which|how|when|why|could|should|would|is (it|that|this|a|an)|are "
+                   r"(these|those|there)|can (a|an|someone|people)|que|como|cuando|cual|cuales|por "
+                   r"que|es (normal|grave|lo mismo|para)|se parecen|hay que|a partir de)\b")
 _IF = re.compile(r"\b(if|in case|suppose|supposing|si|por si|en caso de que|suponiendo que)\b")
 
 
@@ -236,3 +243,24 @@ def live_now(text: str) -> bool:
         if not _IF.search(text, start, m.start()):
             return True
     return bool(NOW.search(text))
+
+
+_PERSIST = frozenset({"still", "todavia", "sigue"})
+
+
+def at_one_remove(last: str, calm: bool) -> bool:
+    """Whether the latest message (folded) as a whole is told at one remove — it asks
+    something, asks about signs, tells a settled, framed, long-standing or recovered event, or
+    is told as calm (`calm`) — and no word of something happening now or coming back (`NOW`,
+    `LIVE_AFTER`) stands anywhere in it. Looser than `told_apart` about the frame, stricter
+    about what is live: it lets a confident classifier settle a lexicon match whose own clause
+    carried no frame ("...she couldn't breathe after a bee sting. is that really how fast it
+    happens?"), never one told with "now", "again", "this one"."""
+    # "still" / "todavía" / "sigue" alone do not count here: a deficit that persists after a
+    # settled event ("his mouth still droops, which the consultant said...") is told so too.
+    if NOW.search(last) or any(m.group(0) not in _PERSIST for m in finditer(
+            LIVE_AFTER.pattern_object, LIVE_AFTER.anchor, last)):
+        return False
+    asked = "?" in last or "¿" in last or bool(QOPEN.match(last))
+    return asked or calm or past_match(last) is not None or any(
+        f.search(last) for f in (ABOUT, FRAMED, _LONG, _RECOVERED))
