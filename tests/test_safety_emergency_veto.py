@@ -119,3 +119,34 @@ def test_the_fifth_dev_set_is_apart_from_the_training_set():
 
     seen = set().union(*(grams(" ".join(r["turns"])) for r in train))
     assert not [r["id"] for r in dev5 if grams(" ".join(r["turns"])) & seen]
+
+
+@pytest.mark.parametrize("text", [
+    "the stroke nurse is coming on Thursday to check his blood pressure",
+    "la asociación de ictus organiza una charla para cuidadores el jueves",
+    "grandad almost choked laughing at the panto dame",
+    "mi tía se ahogaba de la risa con los chistes del nieto",
+    "my legs went to jelly when the consultant walked in",
+])
+def test_a_service_named_after_the_condition_or_a_figure_of_speech_is_not_the_condition(
+        lexicon, text):
+    assert lexicon.assess([text]).state is None, text
+
+
+@pytest.mark.parametrize("turns", [
+    ["her face drooped on one side in May, the doctor said it was Bell's palsy and it has eased"],
+    ["los temblores y la fiebre del domingo, el médico dijo que eran de la gripe, ya come bien"],
+    ["my grandson asked me why his grandad's face went lopsided after the stroke"],
+])
+def test_a_reported_explanation_or_question_is_not_live(lexicon, turns):
+    assert not lexicon.assess(turns).live, turns
+
+
+@pytest.mark.parametrize("turns", [
+    ["the stroke nurse came on Thursday, and now his face has dropped and he can't lift his arm"],
+    ["el médico dijo que eran de la gripe, pero ahora está ardiendo y tiene la piel con manchas y "
+     "no responde"],
+    ["grandad is choking on a sweet and can't breathe, his lips are going blue"],
+])
+def test_the_same_words_happening_now_stay_live(lexicon, turns):
+    assert lexicon.assess(turns).live, turns

@@ -29,6 +29,12 @@ IDIOMS = Gated(re.compile(
     r"|\basfixiante\b|\bse quedo frit[oa]\b|\bpain in the (neck|backside|bum|arse)\b"
     r"|\b(could|would) kill for\b|\bmataria por\b|\bes un dolor de cabeza\b"
     r"|\bbuen corazon\b|\bheart of gold\b|\bgasping for (a |an |my )?(brew|cuppa|tea|coffee|drink|pint|fag)\b"
+    r"|\b(nearly|almost) chok\w* (laughing|with laughter)\b|\bse (ahoga|ahogaba|ahogo) de (la )?risa\b"
+    r"|\blegs? (turn|turned|turns|go|went|goes) to jelly\b|\bpiernas como (un )?flan(es)?\b"
+    # a service or a charity named after the condition is not the condition
+    r"|\bstroke (unit|ward|nurse|team|clinic|charity|association|club|group|survivors?|service|"
+    r"rehab\w*|awareness|specialist|consultant)\b|\b(unidad|asociacion|consulta|planta|enfermera|grupo|"
+    r"club|equipo|neurologo|fundacion) (de|del) (ictus|infarto)\b"
     r"|\b(nearly|almost) (had|have|having|gave me|give me) (a fit|kittens|a heart attack|a stroke)\b"
     r"|\bchoking on (all )?(the |this |these |my )?(paperwork|forms|admin|emails|bills)\b"
     r"|\b(will|ll|would|is going to|gonna) kill (me|us|him|her)\b(?= (if|when|for))"
@@ -71,7 +77,9 @@ ABOUT = Gated(re.compile(
     r"|\bse debe dar\b|\bes (normal|grave)\b|\bpuede (viajar|conducir|hacer ejercicio)\b"
     r"|\b(has|have) (anything|something) to do with\b|\btiene (algo )?que ver con\b"
     r"|\b(the same|the same kind of thing) as\b|\bes lo mismo que\b|\b(explain|explicas|explicame)\b"
-    r"|\bque significa\b|\bwhat does .{0,30}\bmean\b"
+    r"|\bque significa\b|\bwhat does .{0,30}\bmean\b|\b(explico|explicarle|explicarselo|explicar)\b"
+    r"|\b(asks?|asked|asking) (me |us |the nurse )?(why|what|how|whether)\b|\b(me |nos )?(pregunta|pregunto|"
+    r"preguntaba) (por que|que|como|si)\b"
     r"|\b(sign|symptom) of\b.{0,40}\?|\b(es|son) (una |un )?(senal|senales|"
     r"sintoma|sintomas|signo|signos) de\b|\bat what point\b|\ba partir de cuando\b|\ben que momento\b"
     r"|\bwhat.?s the (right |best )?(thing|way) to do (for|if|when)\b|\bque (se hace|hay que hacer|"
@@ -157,8 +165,9 @@ FRAMED = Gated(re.compile(
     r"(indigestion|gases|ansiedad|ataque de ansiedad|la tension|accidente isquemico transitorio|nada)\b"
     r"|\b(stopped|paro) (after|a los)\b"
     # a diagnosis reported after the fact: someone has already seen it and named it
-    r"|\b(said|told (us|me|him|her)|dijeron|dijo|nos dijeron) (that |que )?(it was|it had been|he.?d had|"
-    r"she.?d had|era|fue|habia sido|habia tenido)\b"))
+    r"|\b(said|told (us|me|him|her)|dijeron|dijo|nos dijeron)\b.{0,50}\b(it was|it had been|they were|"
+    r"(was|were) (down to|from|due to|caused by)|he.?d had|she.?d had|era|eran|fue|fueron|habia sido|"
+    r"habia tenido)\b"))
 # A live cue after a frame: the symptom is back, or happening now, whatever came before.
 LIVE_AFTER = Gated(re.compile(
     # time and return words only: symptom words ("not breathing", "no responde") are what a
