@@ -49,6 +49,7 @@ from .frames import (
     live_now,
     past_match,
     told_apart,
+    told_present,
 )
 from .gate import Gated
 from .policy import Rule
@@ -183,6 +184,17 @@ class EmergencyAssessor:
                     live = True
         return "live" if live else ("about" if about else None)
 
+    def vetoable(self, last: str, hits: list[Rule]) -> bool:
+        """Whether the classifier may settle the lexicon's `hits` in the latest message (read):
+        told at one remove as a whole (`frames.at_one_remove`) and no symptom told in the
+        present (`frames.told_present`)."""
+        if not at_one_remove(last):
+            return False
+        cut = IDIOMS.sub(lambda m: " " * len(m.group(0)), last)  # the offsets of `last`
+        return not told_present(last, [(m.start(), m.end()) for rule in hits
+                                       for symptoms in (False, True)
+                                       for m in rule.finditer(cut, symptoms)])
+
     def features(self, users: list[str]) -> np.ndarray:
         window = " \n ".join(users[-WINDOW:])
         last_vec = self.encoder.encode_long(users[-1], _CUE)
@@ -234,7 +246,7 @@ class EmergencyAssessor:
             # now, and the classifier is all but sure it is no emergency: the clause reading
             # missed a frame ("the hospital said...", "is that really how fast it happens?").
             veto = self.model.get("threshold_veto", 0.0)
-            if veto > 0 and at_one_remove(last, bool(_CALM.search(last))):
+            if veto > 0 and self.vetoable(last, hits):
                 p = self.probabilities(users)
                 if p["emergency"] < veto:
                     state = "about"

@@ -29,10 +29,9 @@ import numpy as np
 
 from liquidcare.atomic import write_json
 
-from .emergency import _CALM, CLASSES, WEIGHTS, EmergencyAssessor, alarm_words, read, told_apart
+from .emergency import CLASSES, WEIGHTS, EmergencyAssessor, alarm_words, read, told_apart
 from .encoder import ENCODER_NAME, shared_encoder
 from .errors import PolicyError
-from .frames import at_one_remove
 from .jsonl import needs_turns, read_jsonl
 from .policy import load_policy
 
@@ -87,8 +86,8 @@ def _matrix(assessor: EmergencyAssessor, rows: list[dict]) -> np.ndarray:
     return np.stack([assessor.features(r["turns"]) for r in rows])
 
 
-# p(emergency), lexicon live, alarm words, told at one remove (`emergency.told_apart`), the
-# whole message at one remove (`frames.at_one_remove`, where the classifier may settle a match)
+# p(emergency), lexicon live, alarm words, told at one remove (`emergency.told_apart`), and
+# where the classifier may settle a lexicon match (`EmergencyAssessor.vetoable`)
 Scores = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 # The veto's highest threshold: on the dev and training emergencies of session 8 that the
 # lexicon finds in a message at one remove, the classifier's lowest p(emergency) (fitted
@@ -169,12 +168,14 @@ def main(argv: list[str] | None = None) -> int:
               for b in read_jsonl(DATA / "benign.jsonl", "suite file", PolicyError, needs_turns)]
 
     def scores(features: np.ndarray, rows: list[dict]) -> Scores:
-        states = [assessor.lexicon(r["turns"])[0] for r in rows]
+        found = [assessor.lexicon(r["turns"]) for r in rows]
+        states = [state for state, _ in found]
         lasts = [read(r["turns"][-1]) for r in rows]
         return (clf.predict_proba(features)[:, col], np.array([s == "live" for s in states]),
                 np.array([alarm_words(r["turns"]) for r in rows]),
                 np.array([told_apart(t, s) for t, s in zip(lasts, states, strict=True)]),
-                np.array([at_one_remove(t, bool(_CALM.search(t))) for t in lasts]))
+                np.array([assessor.vetoable(t, hits) for t, (_, hits) in zip(lasts, found,
+                                                                           strict=True)]))
 
     is_live = yd == CLASSES.index("emergency")
     live = [r for r, e in zip(dev, is_live, strict=True) if e]
