@@ -29,22 +29,30 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from liquidcare.text import fold
-
-from .encoder import sample_text
-from .frames import ABOUT, FRAMED, IDIOMS, LIVE_AFTER, NOW, PAST, past_match, told_apart
+from .emergency_cues import _ACUITY, _CUE, _SELF_HARM, WINDOW, alarm_words, cues, read
+from .frames import (
+    ABOUT,
+    FRAMED,
+    IDIOMS,
+    LIVE_AFTER,
+    NOW,
+    PAST,
+    QOPEN,
+    at_one_remove,
+    live_now,
+    past_match,
+    told_apart,
+    told_present,
+)
 from .gate import Gated
 from .policy import Rule
-from .spelling import respell
 
 WEIGHTS = Path(__file__).with_name("emergency_weights.json")
 CLASSES = ("emergency", "about", "none")
-WINDOW = 3  # recent user turns read together
 
 
 @dataclass
@@ -79,7 +87,8 @@ class EmergencyAssessor:
                           "classes": list(data["classes"]),
                           "threshold": float(data["threshold"]),
                           "threshold_alone": float(data.get("threshold_alone",
-                                                            data["threshold"]))}
+                                                            data["threshold"])),
+                          "threshold_veto": float(data.get("threshold_veto", 0.0))}
 
     # ---------------------------------------------------------------- the lexicon
     def _hits(self, text: str, start: int = 0, rules: list[Rule] | None = None,
@@ -131,6 +140,7 @@ class EmergencyAssessor:
         its clauses: a long message has a hundred clauses, and the other rules cannot match
         a piece of a text they do not match."""
         live = about = False
+        now_told: bool | None = None  # live_now(text), read once and only when needed
         spans = [(m.start(), m.end()) for rule in rules for symptoms in (False, True)
                  for m in rule.finditer(text, symptoms)]
         for sm in _SENTENCE.finditer(text):
@@ -139,7 +149,12 @@ class EmergencyAssessor:
             # clause): skipped whole, a long message's hundred sentences cost nothing.
             if not any(x < sm.end() and y > offset for x, y in spans):
                 continue
-            question = sentence.rstrip().endswith("?") or sentence.lstrip().startswith("¿")
+            # Carers often type a question without its mark: a sentence that opens with an
+            # interrogative is asked too, unless the message says something is happening now.
+            if now_told is None and QOPEN.match(sentence):
+                now_told = live_now(text)
+            question = sentence.rstrip().endswith("?") or sentence.lstrip().startswith("¿") or (
+                bool(QOPEN.match(sentence)) and not now_told)
             cuts = [(c.start(), c.end()) for c in _CLAUSE.finditer(sentence)]
             bounds = zip([0] + [e for _, e in cuts], [b for b, _ in cuts] + [len(sentence)],
                          strict=True)
@@ -182,21 +197,22 @@ class EmergencyAssessor:
                     live = True
         return "live" if live else ("about" if about else None)
 
+    def vetoable(self, last: str, hits: list[Rule]) -> bool:
+        """Whether the classifier may settle the lexicon's `hits` in the latest message (read):
+        told at one remove as a whole (`frames.at_one_remove`) and no symptom told in the
+        present (`frames.told_present`)."""
+        if not at_one_remove(last):
+            return False
+        cut = IDIOMS.sub(lambda m: " " * len(m.group(0)), last)  # the offsets of `last`
+        return not told_present(last, [(m.start(), m.end()) for rule in hits
+                                       for symptoms in (False, True)
+                                       for m in rule.finditer(cut, symptoms)])
+
     def features(self, users: list[str]) -> np.ndarray:
         window = " \n ".join(users[-WINDOW:])
         last_vec = self.encoder.encode_long(users[-1], _CUE)
         win_vec = self.encoder.encode_long(window, _CUE) if len(users) > 1 else last_vec
-        # The cues read what the encoder reads: the message, or the sample of a long one
-        # (the same text on every training message, which are short).
-        folded = read(" ".join(sample_text(users[-1], _CUE)))
-        # Not the lexicon's verdict itself: the classifier is meant to be a second, independent
-        # opinion (trained beside a lexicon that finds every training emergency, it would
-        # learn to copy it). Only the framing cues, which carry no symptom words: asking
-        # about, a past event, an idiom, acuity, and a mild, calm or denied symptom (an
-        # embedding hears "a slight headache" close to "a headache").
-        cues = np.array([bool(c.search(folded)) for c in (ABOUT, PAST, IDIOMS, _ACUITY, _MILD,
-                                                           _CALM, _DENIED)], dtype=np.float32)
-        return np.concatenate([last_vec, win_vec, CUE_WEIGHT * cues])
+        return np.concatenate([last_vec, win_vec, cues(users)])
 
     def probabilities(self, users: list[str]) -> dict[str, float]:
         assert self.model is not None
@@ -236,10 +252,22 @@ class EmergencyAssessor:
                 return Assessment("about", ["unspecified"], False, "about: topic")
             return Assessment(state, kinds, crisis and state == "live",
                               f"lexicon: {', '.join(kinds)}" if kinds else "no red flag")
-        if state == "live":  # the lexicon's alarm needs no second opinion
+        p: dict[str, float] | None = None
+        if state == "live":
+            # The lexicon's alarm needs no second opinion, except when the message is told at
+            # one remove as a whole (asked, settled, reported, calm) with nothing happening
+            # now, and the classifier is all but sure it is no emergency: the clause reading
+            # missed a frame ("the hospital said...", "is that really how fast it happens?").
+            veto = self.model.get("threshold_veto", 0.0)
+            if veto > 0 and self.vetoable(last, hits):
+                p = self.probabilities(users)
+                if p["emergency"] < veto:
+                    state = "about"
+        if state == "live":
             crisis = crisis or bool(_SELF_HARM.search(read(" ".join(users[-WINDOW:]))))
-            return Assessment("live", kinds, crisis, f"lexicon: {', '.join(kinds)}")
-        p = self.probabilities(users)
+            return Assessment("live", kinds, crisis, f"lexicon: {', '.join(kinds)}",
+                              p and p["emergency"])
+        p = p or self.probabilities(users)
         pe = p["emergency"]
         if self.classifier_alarm(users, pe, state):
             # The classifier cannot tell which condition; when it raises the alarm alone the
@@ -278,71 +306,6 @@ _GENERIC = re.compile(
 _SPECIFIC = re.compile(
     r"\b(my|our|mum|mom|dad|husband|wife|son|daughter|grandma|grandad|grandpa|he|she|he.?s|"
     r"she.?s|mi|mis|nuestr[oa]|mama|papa|marido|mujer|hijo|hija|abuel[oa])\b")
-# Acuity cues: what turns a symptom into "now, and bad".
-_ACUITY = Gated(re.compile(
-    r"\b(sudden(ly)?|all of a sudden|now|just|won.?t (stop|go|shift)|getting worse|worse and worse"
-    r"|for (the last )?(\d+|ten|twenty|thirty|forty|half an hour|an hour|hours)|really bad(ly)?|very|"
-    r"can.?t|keeps?|de (repente|golpe)|ahora|no (para|se (le )?(pasa|quita))|cada vez (mas|peor)|"
-    r"desde hace|muy|mucho|no puede|lleva)\b"))
-# Words of the body and of harm: they point the embedding sample of a long message at the
-# right pieces, and let the classifier raise the alarm below its threshold for speaking alone.
-_CUE = Gated(re.compile(
-    r"\b(pain|chest|breath\w*|blood|bleed\w*|fell|fall|floor|head|fit|seizure|swell\w*|unconscious"
-    r"|wake|respond\w*|sugar|insulin|confus\w*|drowsy|pills|tablets|overdose|die|kill|end|dementia"
-    r"|missing|dolor|pecho|respir\w*|sangr\w*|caid\w*|cayo|suelo|cabeza|convuls\w*|hinch\w*|despiert"
-    r"\w*|responde|azucar|pastillas|morir|matar|demencia|desaparec\w*"
-    r"|heart|arm|face|lips?|tongue|throat|skin|eyes?|pupils?|mouth|speech|words|sick|vomit\w*|"
-    r"fever|temperature|shiver\w*|shak\w*|jerk\w*|wheez\w*|chok\w*|faint\w*|collaps\w*|"
-    r"slump\w*|sweat\w*|clammy|grey|blue|rash|hives|drows\w*|asleep|lost|wander\w*|dead|death|"
-    r"suicid\w*|goodbye|bridge|sea|river|rope|jump\w*|overdos\w*|corazon|brazo|cara|labios?|"
-    r"lengua|garganta|piel|ojos?|pupilas?|boca|habla|palabras|fiebre|tirit\w*|tembl\w*|"
-    r"sacudidas|pitan?|atragant\w*|desmay\w*|desplom\w*|sudor\w*|sudand\w*|gris|azul\w*|"
-    r"ronchas|adormilad\w*|dormid[oa]|perdid[oa]|muert[oa]|muerte|despedida|puente|mar|rio|"
-    r"cuerda|tirarme|sobredosis|legs?|piernas?|smile|sonrisa|memory|memoria|olvid\w*|alzheimer\w*|"
-    r"bleach|lejia|poison\w*|veneno|pellets|nose\w*|nariz|sting|stung|picadura|wasp|bee|avispa|abeja|"
-    r"diabet\w*|insulin\w*|infection|infeccion|pulse|pulso|hip|cadera|gibberish|stairs|escaleras?)\b"))
-# A mild, calm or denied symptom: cues for the classifier.
-_MILD = Gated(re.compile(
-    r"\b(slight(ly)?|a (bit|little)|mild(ly)?|minor|small|tiny|un poco|algo de|liger[oa]|"
-    r"leve|pequen[oa]|poquito)\b"))
-_CALM = Gated(re.compile(
-    r"\b(fine|okay|ok|no harm|nobody (got )?hurt|not hurt|on (its|their) own|went away|gone now|"
-    r"settled|normal(ly)?|as usual|(same )?as always|bien|nadie se hizo|no paso nada|se (le )?"
-    r"(quito|paso)|como siempre|sin problema|funny|gracia|loves?|le encanta|(didn.?t|did not) (hurt|"
-    r"injure) (himself|herself|themselves|myself)|(just|only) a (bruise|graze|scratch)|no se hizo (nada|"
-    r"dano)|solo un (moraton|rasguno|aranazo)|back to normal|came round straight away|se recupero|"
-    r"woken up( now)?|(ya )?se ha despertado|(enseguida|rapido|pronto) volvio en si|volvio en si (enseguida|al momento|rapido)|came round|(for|just) a (second|"
-    r"moment)|a few seconds|un (segundo|momento)|unos segundos|(much|mucho) (better|mejor))\b"))
-_DENIED = Gated(re.compile(
-    r"\b(no (fever|temperature|pain|rash)|not (swollen|sore|hurt|bleeding)|isn.?t (swollen|sore|"
-    r"bleeding)|no tiene (fiebre|dolor)|sin (fiebre|dolor)|no esta hinchad[oa])\b"))
-# The cues are scaled so that the L2 penalty does not drown them beside the 1,024 embedding
-# dimensions (3 did better than 1 on the dev set).
-CUE_WEIGHT = 3.0
-
-
-@lru_cache(maxsize=256)
-def read(text: str) -> str:
-    """What the lexicon and the cues read: the text folded, with common misspellings of the
-    words they look for respelled (`spelling.respell`: "se a desmayao", "unconcious")."""
-    return respell(fold(text))
-
-
-def alarm_words(users: list[str]) -> bool:
-    """Whether the recent user turns hold a word of the body or of harm (`_CUE`), and the
-    latest message does not tell it as calm or settled (`_CALM`, `PAST`): "dad slipped but
-    caught the rail, he's fine" and "se quedó floja un segundo y enseguida volvió en sí" name a
-    fall and a faint, and only the classifier's own threshold should raise the alarm on them."""
-    if not _CUE.search(IDIOMS.sub(" ", read(" ".join(users[-WINDOW:])))):
-        return False
-    last = read(users[-1])
-    # A loose frame (a hypothesis, a plan read out, a dated event) with no time-or-return cue
-    # after it is told at one remove as well.
-    framed = FRAMED.search(last) and not LIVE_AFTER.search(last)
-    return not (_CALM.search(last) or past_match(last) or framed)
-_SELF_HARM = Gated(re.compile(
-    r"\b(die|dying|kill|end (it|my life)|suicid\w*|wake up|better off|morir|matar\w*|suicid\w*|"
-    r"acabar con|despertar|mejor sin mi|quitarme la vida)\b"))
 # What a question *about* an emergency talks of (the classifier's "about" needs one of these:
 # "how can I help her with showering?" is a care question, not an emergency topic).
 _TOPIC = Gated(re.compile(
