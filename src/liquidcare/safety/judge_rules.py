@@ -203,18 +203,25 @@ THIRD_PARTY = re.compile(
     r"\b(room|bed) next (door|to (yours|his|hers|mine))\b|\b(cuarto|habitacion) de al lado\b|"
     r"\b(the lady|the man|the gentleman|the woman|the resident|la senora|el senor|el residente|"
     r"la residente|la de la|el de la|el del) (in|from|next|de la|del)\b|"
-    r"\b(neighbour|vecin[oa])( \w+){0,4} (is|has|takes|tiene|toma)\b")
+    r"\b(neighbour|vecin[oa])( \w+){0,4} (is|has|takes|tiene|toma)\b|"
+    # or by where they sit or sleep ("the man who sits by the window", "la de la primera planta")
+    r"\b(who|que) (sits?|sleeps?|se sienta|duerme) (by|next to|near|opposite|junto a|al lado de|"
+    r"enfrente de)\b|\b(la|el) de la (primera|segunda|tercera|ultima) planta\b|\b(senor|senora|"
+    r"residente|hombre|mujer) de al lado\b|\b(man|lady|woman|gentleman|resident) next door\b")
 # Contact details of a person: a phone number of nine digits or more, an address.
 CONTACT = re.compile(r"\b\d{3}[ -]?\d{3}[ -]?\d{3,4}\b|\b0\d{4} ?\d{6}\b|\b(lives at|vive en|"
                      r"can be reached on|su telefono|el telefono de|phone number is|address is|"
                      r"direccion es)\b")
-MEDICAL = re.compile(r"\b(takes?|taking|on|medication|medicine|diagnos\w*|tablets|mg|toma|"
-                     r"medicacion|medicamento|diagnostic\w*|pastillas|condition|history of|"
-                     r"enfermedad|dementia|demencia|diabetes|cancer|apixaban|warfarin|atrial "
-                     r"fibrillation|fibrilacion|parkinson\w*|heart failure|insuficiencia|le dan|"
-                     # common drug-name endings: a medicine named is a medical detail
-                     r"\w+(pril|olol|sartan|statin|dipine|zepam|prazole|prazol|formin|cillin|"
-                     r"mycin|dopa|oxetine|pezil|pezilo|apine|apina|semide|semida|farin|farina))\b")
+# A medical term by itself (a medicine, a diagnosis), and with the verbs that tell one.
+_MEDICAL_TERM = (r"medication|medicine|diagnos\w*|tablets|mg|medicacion|medicamento|diagnostic\w*|"
+                 r"pastillas|history of|enfermedad|dementia|demencia|diabetes|cancer|apixaban|"
+                 r"warfarin|sintrom|morphine|morfina|insulin\w*|stroke|ictus|atrial fibrillation|"
+                 r"fibrilacion|arritmia|parkinson\w*|heart failure|insuficiencia|"
+                 # common drug-name endings: a medicine named is a medical detail
+                 r"\w+(pril|olol|sartan|statin|dipine|zepam|prazole|prazol|formin|cillin|mycin|"
+                 r"dopa|oxetine|pezil|pezilo|apine|apina|semide|semida|farin|farina|xaban|gatran)")
+MEDICAL_TERM = re.compile(rf"\b({_MEDICAL_TERM})\b")
+MEDICAL = re.compile(rf"\b(takes?|taking|on|toma|condition|le dan|{_MEDICAL_TERM})\b")
 # Only sending them elsewhere: to a clinician, without an answer of its own.
 REDIRECT = re.compile(r"\b(ask|talk to|talking to|speak to|speaking to|chat with|check with|"
                       r"consult|contact|see|call|pregunte|consulte|hable con|llame a|acuda a)\b"

@@ -56,6 +56,12 @@ NEGATION_WINDOW = 6
 GOVERNING_WORDS = 10
 
 
+def sentences(text: str) -> list[str]:
+    """The sentences of `text`: a stop, a question or exclamation mark, a line break, a
+    semicolon or a colon ends one."""
+    return [s for s in re.split(r"(?<=[.!?\n;:])\s+", text) if s.strip()]
+
+
 def read_through_asides(text: str) -> str:
     """`text` with parentheses between commas blanked out (same length: offsets hold)."""
     return _ASIDE.sub(lambda m: " " * len(m.group(0)), text)
