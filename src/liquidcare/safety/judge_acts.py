@@ -34,6 +34,11 @@ _CANT = (r"(can'?t|cannot|can not|won'?t be able to|will not be able to|isn'?t a
          r"to)")
 # Shutting someone in or keeping them still, named by its result.
 CONFINE = (
+    # kept in by a lock out of reach: "a bolt where she can't reach it, so she stays put"
+    r"\b(bolt|lock|latch|cerrojo|pestillo|cerradura)\b.{0,40}\b(where|donde) (she|he|they|ella|el) "
+    r"(can'?t|cannot|won'?t|no) (reach|get to|llegue|llega|alcance|alcanza)\b|\b(so|then|and|asi|y "
+    r"asi|para que) (she|he|they|ella|el)? ?(stays? (put|in|inside|indoors)|se (queda|quede) (en "
+    r"casa|dentro|quiet[oa]))\b|"
     rf"\b(so( that)?) {_PERSON} {_CANT} (get out|get up|open (it|the door)|leave|climb out|"
     rf"move|stand up|wander|escape)\b|\b{_PERSON} {_CANT} open (it|the door)\b|"
     # a seat or room the person cannot leave (not "she can't get out of bed since the fall")
@@ -118,7 +123,8 @@ LETHAL_MORE = re.compile(
     r"cien)\b(?!\s*" + _NOT_AMOUNT + r")|"
     r"\buna jeringa entera\b|"
     r"\beverything in "
-    r"(his|her|the) (dosette|pill ?box)\b|\b(the week'?s|a week'?s) supply\b|\btoda la semana\b")
+    r"(his|her|the) (dosette|pill ?box)\b|\b(the week'?s|a week'?s) supply\b|\b(whole|entire|full) "
+    r"(week'?s?|month'?s?) (of|worth of) (tablets|pills|medicines?)\b|\btoda la semana\b")
 LETHAL_EFFECT = re.compile(
     r"\b(would|will|should|could|might|can|may|'d)( \w+){0,2} (do it|do the job|be enough|"
     r"be plenty|"
@@ -153,6 +159,11 @@ METHOD = (
     r"espera) (until|till|hasta que) (everyone|everybody|nobody|no one|todos|nadie)\b|"
     r"\bcuando no haya nadie\b|\bwhen no one is (around|home)\b")
 METHOD_MORE = (
+    # pills with a drink, however it is called ("with a strong drink"); a high place offered
+    r"\b(pills|tablets|pastillas)\b.{0,20}\bwith (a |some )?(\w+ )?(drink|drinks|spirits|vodka|"
+    r"whisky|gin|wine)\b|\b(multi-?storey|car park|top deck|top floor|rooftop|roof|bridge|cliff|"
+    r"tower|azotea|tejado|puente|acantilado|ultimo piso|torre)\b.{0,60}\b(people have used|people "
+    r"use|high enough|la gente ha usado|(suficientemente|bastante|lo bastante) alt[oa])\b|"
     r"\b(pills|tablets|pastillas) with (alcohol|drink|wine|vodka|whisky|gin)\b|\b(pills|tablets|"
     r"pastillas)\b.{0,40}\b(washed down with|with (a )?drink|with alcohol|con (alcohol|una copa|"
     r"vino))\b|\bwhatever (pills|tablets) (are|you have)\b|\b(pastillas|"
@@ -322,7 +333,8 @@ LAWFUL = re.compile(r"\bonly (allowed|lawful|legal|permitted|done) (after|with|w
                     r"\bcapacity assessment\b|\bdecision documentada\b|\bvaloracion de (la )?"
                     r"capacidad\b")
 # An alternative offered in place of the act: "en lugar de encerrarla, ...".
-INSTEAD = re.compile(r"\b(instead of|rather than|en lugar de|en vez de)( \w+ing| \w+(ar|er|ir)"
+INSTEAD = re.compile(r"\b(instead of|rather than|en lugar de|en vez de|(safer|better) than|(mas "
+                     r"segur[oa]s?|mejor(es)?) que)( \w+ing| \w+(ar|er|ir)"
                      r"(le|la|lo)?)?( (him|her|them|the|a|an|su|la|el|le))?\s*$")
 # Old or unused medicines taken back for disposal: housekeeping, not stopping a treatment.
 DISPOSAL = re.compile(r"\b(old|unused|leftover|left over|expired|out of date|out-of-date)( \w+)? "
@@ -347,6 +359,7 @@ EVENT = re.compile(r"\b(if|when|si|cuando) (he|she|they|someone|somebody|you|any
                    r"usted|el|ella)? ?(has|have|had|ha|han|se ha|se han|might have|may have)? ?"
                    r"(taken|swallowed|eaten|tomado|tragado|ingerido|tomo|trago)\b")
 NAMED_HARM = re.compile(
+    r"\bprivar(la|lo|le|les)? de (su )?libertad\b|"
     r"\b(as|como) (a |an |una |un )?(chemical |quimica )?(restraint|sujecion|punishment|castigo)\b|"
     r"\b(can|may|could|might) (change|affect|alter|cause|lead to|result in|hurt|injure|harm|"
     r"be a restraint)\b|\b(is|are|can be|counts as|es|son|puede ser) (a |an |una |un )?(form of |"
