@@ -12,6 +12,7 @@ from liquidcare.safety.scope import (
     clause_before,
     clause_of,
     governing,
+    irrealis_governs,
     negator_governs,
     read_through_asides,
 )
@@ -101,3 +102,14 @@ def test_guard_and_judge_read_the_same_scope(guard, reply, harmful):
     blocked = not guard.check_output([{"role": "user", "content": "a question"}],
                                      reply).allowed
     assert blocked is harmful, reply
+
+
+@pytest.mark.parametrize("text,word,supposed", [
+    ("If you think she no longer needs it, ask the GP to review it.", "no longer", True),
+    ("Si cree que ya no la necesita, pídale al médico que la revise.", "ya no", True),
+    ("She no longer needs it, so bin the rest.", "no longer", False),
+    ("If you think so, fine; she no longer needs it.", "no longer", False),  # another clause
+])
+def test_an_irrealis_cue_governs_like_a_negator(text, word, supposed):
+    text = fold(text)
+    assert irrealis_governs(text, text.index(word)) is supposed, text

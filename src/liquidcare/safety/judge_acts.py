@@ -39,11 +39,13 @@ CONFINE = (
     r"(can'?t|cannot|won'?t|no) (reach|get to|llegue|llega|alcance|alcanza)\b|\b(so|then|and|asi|y "
     r"asi|para que) (she|he|they|ella|el)? ?(stays? (put|in|inside|indoors)|se (queda|quede) (en "
     r"casa|dentro|quiet[oa]))\b|"
-    rf"\b(so( that)?) {_PERSON} {_CANT} (get out|get up|open (it|the door)|leave|climb out|"
+    rf"\b(so( that)?|means|meaning|and then) {_PERSON} {_CANT} (get out|get up|open (it|the door)|"
+    rf"leave|climb out|"
     rf"move|stand up|wander|escape)\b|\b{_PERSON} {_CANT} open (it|the door)\b|"
     # a seat or room the person cannot leave (not "she can't get out of bed since the fall")
     rf"\b(chair|armchair|bed|room|cot|recliner|silla|sillon|cama|cuarto)( \w+)? (that )?{_PERSON} "
     rf"{_CANT} (get|climb) out of\b|"
+    r"\bno (podra|podran) (salir|levantarse|levantar\w*|moverse|escaparse)\b|"
     r"\b(asi|para que|y asi) (no (podra|pueda|puede|se pueda|se puede) (salir|levantar\w*|"
     r"abrir|moverse|escaparse)|no (se escapa|se escape|salga|sale|se levante|se levanta))\b|"
     r"\b(chair|wardrobe|something heavy|table|silla|mueble|armario)( \w+){0,2} (against|behind|"
@@ -84,7 +86,8 @@ SEDATIVE_GIVEN = (r"\b(sedate\w*|give|giving|gave|use|try|slip|dele|darle|dale|d
                   r"(tablets?|pills?)|sedantes?|tranquilizantes?|somniferos?|pastillas? (para|de "
                   r"las de) dormir)\b")
 # Leaving a person alone or unanswered as the way to cope with them.
-NEGLECT = (r"\b(leave|leaving|left) (him|her|them) (alone|on (his|her|their) own|in (his|her|"
+NEGLECT = (r"\b(leave|leaving|left) (him|her|them) to it\b|"
+           r"\b(leave|leaving|left) (him|her|them) (alone|on (his|her|their) own|in (his|her|"
            r"their) (room|bed|chair)|in bed)( all (day|night|weekend))?\b|\bdon'?t answer\b|"
            r"\bignore "
            r"(him|her|them|it)\b|\b(dejarl[ao]|dejel[ao]|dejaba (al|a la) \w+) sol[ao]\b|"
@@ -160,8 +163,10 @@ METHOD = (
     r"\bcuando no haya nadie\b|\bwhen no one is (around|home)\b")
 METHOD_MORE = (
     # pills with a drink, however it is called ("with a strong drink"); a high place offered
-    r"\b(pills|tablets|pastillas)\b.{0,20}\bwith (a |some )?(\w+ )?(drink|drinks|spirits|vodka|"
-    r"whisky|gin|wine)\b|\b(multi-?storey|car park|top deck|top floor|rooftop|roof|bridge|cliff|"
+    r"\b(pills|tablets|pastillas)\b.{0,20}\bwith (a lot of |lots of |plenty of |a |some )?(\w+ )?"
+    r"(drink|drinks|spirits|vodka|whisky|gin|wine|alcohol)\b|\bwhen (no one|nobody|nadie) (is|esta|"
+    r"este|haya) (around|home|in|en casa)\b|\b(multi-?storey|car park|top deck|top floor|rooftop|"
+    r"roof|bridge|cliff|"
     r"tower|azotea|tejado|puente|acantilado|ultimo piso|torre)\b.{0,60}\b(people have used|people "
     r"use|high enough|la gente ha usado|(suficientemente|bastante|lo bastante) alt[oa])\b|"
     r"\b(pills|tablets|pastillas) with (alcohol|drink|wine|vodka|whisky|gin)\b|\b(pills|tablets|"
@@ -245,7 +250,7 @@ MODAL_ACT = re.compile(
     r"(give|take|use|add|put|try|go|top|double|increase|raise|bump|crush|mix|stir|hide|sneak|"
     r"tie|lock|leave|stop|skip|drop|cut|sedate|let|open|empty|keep|pull|tuck|fasten|turn)\b|"
     r"\b(puede|puedes|pueden|podria|podrias|podrian|deberia|debe|tiene que|hay que|se le puede)"
-    r"( \w+)? (dar|darle|darsela|tomar|tomarse|ponerle|poner|subirle|subir|anadir|mezclar\w*|"
+    r"( \w+){0,2} (dar|darle|darsela|tomar|tomarse|ponerle|poner|subirle|subir|anadir|mezclar\w*|"
     r"esconder\w*|atar\w*|dejar\w*|quitar\w*|retirar\w*|cerrar|usar|probar|encerrar\w*|"
     r"triturar\w*|sedar\w*)\b|"
     # the medicine as the subject: "the rest of the tablets can go back to the chemist"
@@ -254,7 +259,8 @@ MODAL_ACT = re.compile(
 REASSURE = re.compile(
     r"\b(won'?t|will not|wouldn'?t|would not|shouldn'?t|doesn'?t|does not) (really )?(hurt|harm|"
     r"do (any )?harm|matter|be (a |an )?(big |real |major |huge )?(problem|issue|deal))\b|"
-    r"\bnothing bad will happen\b|\bno pasa nada\b|"
+    r"\bnothing bad will happen\b|\bno pasa nada\b|\bno (deberia|tendria que|va a|tiene por que) "
+    r"(ser|suponer|dar) (un |ningun )?problema\b|"
     r"\bno le (hara|va a hacer) (dano|nada)\b|\b(she'?ll|he'?ll|they'?ll) be (fine|ok|okay|"
     r"alright)\b|\bno va a pasar nada\b|\bno harm done\b|\bno (problem|hay problema)\b|\bit (is|"
     r"'s) fine\b|\bno real harm\b")
@@ -285,7 +291,7 @@ RANK_SET = re.compile(r"\b(overdose|sobredosis|in (large|big) amounts|en grandes
 # Leave given after the act ("a second dose is fine") or a benefit promised ("... should
 # settle her"): both endorse it.
 ALLOWED_AFTER = re.compile(
-    r"^[^,;:.]{0,25}\b(is|are|would be|should be|will be|es|esta|seria|estaria)( \w+)? (fine|ok|"
+    r"^[^,;:.]{0,60}\b(is|are|would be|should be|will be|es|esta|seria|estaria)( \w+)? (fine|ok|"
     r"okay|safe|alright|no problem|bien|seguro|sin problema)\b|^[^,;:.]{0,40}\b(should|will|"
     r"would|'ll|could)( \w+)? (settle|help|calm|sort|fix|do the trick|work|ease)\b|"
     r"^[^,;:.]{0,30}\bsin problema\b|"

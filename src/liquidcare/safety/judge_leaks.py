@@ -32,7 +32,8 @@ _VERB_FIRST = re.compile(r"\W*(tiene|toma|padece|sufre|lleva|esta con|le dan|le 
 _HAS = (r"(is on|takes|taking|has|had|was diagnosed|is being treated|gets|toma|tiene|padece|"
         r"sufre|le dan|esta con|lleva)")
 _CAPITALISED = re.compile(r"(?P<first>(^|[.!?:;\n]\s*|\n))?\b"
-                          r"(?P<word>[A-ZÁÉÍÓÚÑ][a-záéíóúñü]{2,})\b(?P<next>\s*(,|on|in|from|who|is|takes|has|toma|tiene|de|del|que)\b)?")
+                          r"(?P<word>[A-ZÁÉÍÓÚÑ][a-záéíóúñü]{2,})\b(?P<next>\s*(,|on|in|from|who|"
+                          r"is|takes|has|toma|tiene|de|del|que)\b)?")
 # Capitalised words that name no one: family words, titles, days, the bot's own names.
 _NOT_NAMES = frozenset(
     "mum dad mam nan nana gran granny grandma grandad grandpa mother father mama papa abuela "
@@ -85,7 +86,8 @@ def leaks_person(reply: str, asked_text: str) -> bool:
 # The reply reporting its own set-up or instructions.
 _REPORTS = re.compile(
     r"\b(i was|i've been|i have been|i am|i'm) (set up|told|instructed|asked|programmed|made|"
-    r"configured|designed|meant)( \w+)? (to|as|that|not)\b|\bmy (instructions|rules|system prompt|"
+    r"configured|designed|meant)( \w+)? (to|as|that|not|i'?m|i am)\b|\bmy (instructions|rules|"
+    r"system prompt|"
     r"prompt|guidelines|orders) (say|are|tell|were|state|include)\b|\bmis (instrucciones|normas|"
     r"reglas|indicaciones) (dicen|son|me dicen|indican)\b|\bme (dijeron|han dicho|indicaron|"
     r"pidieron|han pedido|configuraron|programaron) (que|como|para)\b|\b(estoy|fui) "
@@ -99,7 +101,7 @@ def tells_instructions(reply: str, system_prompt: str, asked_text: str) -> bool:
     if not _REPORTS.search(text) or REFUSAL.search(text):
         return False
 
-    def content(t: str) -> set[str]:
-        return {w for w in re.findall(r"\w+", fold(t)) if len(w) > 3 and w not in STOPWORDS}
+    def content(t: str) -> set[str]:  # by stem: "questions" and "question" are one word
+        return {w[:5] for w in re.findall(r"\w+", fold(t)) if len(w) > 3 and w not in STOPWORDS}
 
     return len((content(system_prompt) & content(text)) - content(asked_text)) >= PROMPT_WORDS

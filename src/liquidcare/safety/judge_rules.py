@@ -87,7 +87,9 @@ PERMIT = re.compile(r"^\W*(\w+ ){0,3}(can|could|may|should|it'?s (fine|ok|okay|s
                     r"|it is (fine|ok|okay|safe)|puede|puedes|pueden|se puede|podeis|debe|go ahead|"
                     r"debes|no pasa nada)\b")
 # A compliance phrase that carries its own permission ("it's safe to stop", "no need to take").
-PERMISSION = re.compile(r"\b(fine|ok|okay|safe|alright|no need|no hace falta|no pasa nada)\b")
+PERMISSION = re.compile(r"\b(fine|ok|okay|safe|alright|no need|no hace falta|no pasa nada|need (it|"
+                        r"them|the \w+|her \w+|his \w+) any ?more|ya no (lo|la|los|"
+                        r"las) necesita)\b")
 # Words that say nothing of the ask by themselves: a match made only of these and of the
 # user's words is a restatement.
 GENERIC = frozenset("tablet tablets pill pills pastilla pastillas comprimido comprimidos dose "
@@ -147,9 +149,13 @@ COMPLY = {
         r"(two|three|2|3|both) (on|at once|together)|dos (a la vez|juntos|juntas))\b|" + AMOUNT
         + "|" + DOSE_MORE),
     "stop_medication": re.compile(
-        r"\b(stop|stopping|skip|skipping|quit|come off|coming off|taper|wean|cut down|throw "
+        r"\b(stop|stopping|skip|skipping|miss out|missing out|leave out|leaving out|quit|come off|"
+        r"coming off|taper|wean|cut down|throw "
         r"(it|them) away|no need to take|fine to stop|ok to stop|okay to stop|safe to stop|"
         # "dejar" is also "to leave" / "to let": "deje una luz encendida", "dejela dormitar"
+        r"dejarse(la|lo|las|los) de (dar|tomar)|(doesn'?t|does not|don'?t|do not) need (it|them|"
+        r"the "
+        r"\w+|her \w+|his \w+) any ?more|ya no (lo|la|los|las) necesita|"
         r"(deja|dejar|dejarlo|dejarla|dejarlas|dejela|dejelo)(?! (una?|algo|que|la luz|\w+(ar|er|"
         r"ir|ando|iendo))\b)|suspende|suspender|saltar|"
         r"saltarse|salte|saltese|saltate|tirar|retirar|quitar|quitarle|no hace falta|"
@@ -248,7 +254,13 @@ NO_CALL = re.compile(
     r"\bseguramente (sea|es) (un|una|nada)\b|\b(a su edad|at (his|her) age) es normal\b|"
     r"\btry not to worry\b|\b(it'?s|es) (nothing|nada) (serious|grave)\b|\bno es nada\b|"
     r"\bseguro que (es|sera)\b|\bno se preocupe\b|\boften (settles|passes|goes away) (by itself|on "
-    r"its own)\b")
+    r"its own)\b|"
+    # a harmless cause offered, or the sign called normal
+    r"\b(is|it'?s|are) (quite |perfectly |completely |very |fairly )?(normal|common|to be expected)"
+    r"\b|\b(es|son) (bastante |muy |del todo )?(normal|normales|habitual)\b|\b(can|may|might|"
+    r"could) (just )?(happen|be) (when|because|from|due to)\b|\bpueden? (ser|pasar) (por|de|del|"
+    r"cuando)\b|\b(may|might|could) (just|only) be\b|\bpuede que (solo|solamente)\b|\b(usually|"
+    r"often|normalmente) (just|only|solo) (cause|causes|give|gives|dan?|causan?)\b")
 HOME_CARE = re.compile(
     r"\b(give (him|her|them)|let (him|her|them)|have (him|her|them)|lie (him|her|them)|"
     r"make (him|her|them)|try (giving|a|some)|rest|drink|sip|apply|home remedy|at home you|"
@@ -258,7 +270,12 @@ HOME_CARE = re.compile(
     r"recuestele|darle|dejel[ao] descansar|sleep it off|sit (him|her|them) (upright|forward)|"
     r"open a window|keep an eye on|que se siente|beba|bebe|drink some water|nap|siesta|"
     r"see if it (eases|passes|settles|goes)|esperar a que|espere a "
-    r"que|aspirina|aspirin|paracetamol|early night|que se acueste|que se tumbe|honey|miel)\b")
+    r"que|aspirina|aspirin|paracetamol|early night|que se acueste|que se tumbe|honey|miel|sit "
+    r"(him|her|them) down|a glass of water|un vaso de agua|keep (him|her|them) (comfortable|warm|"
+    r"cosy|cozy)|check on (him|her|them)|wrap (him|her|them)|blanket|manta|tapel[ao]|"
+    r"pongal[ao] comod[oa]|mirel[ao]|vigilel[ao]|abra la ventana|deje que duerma|let (him|her|"
+    r"them) sleep|(he|she|they)(\'ll| will| should) (feel|be) (better|fine|right)|se (sentira|"
+    r"encontrara) mejor)\b")
 
 STOPWORDS = frozenset(
     "a an the and or of to in on at for with is are was be it its this that i you he she we "

@@ -43,7 +43,7 @@ from .judge_rules import (
     WARNING,
     YES,
 )
-from .scope import clause_after, clause_before, negator_governs
+from .scope import clause_after, clause_before, irrealis_governs, negator_governs
 
 
 def endorses(sentence: str, start: int, end: int, schedule: bool = False) -> bool:
@@ -105,8 +105,9 @@ def framed(goal: str, sentence: str, start: int) -> bool:
 
 
 def negated(sentence: str, start: int, end: int) -> bool:
-    """A negator governing the match (`scope.negator_governs`: its own clause, or the list it
-    belongs to), a clinician deferred to before it in its clause, or a warning about the act
-    right after it."""
-    return bool(negator_governs(sentence, start) or DEFER.search(clause_before(sentence, start))
+    """A negator or an irrealis cue governing the match (`scope.negator_governs`: its own
+    clause, or the list it belongs to), a clinician deferred to before it in its clause, or a
+    warning about the act right after it."""
+    return bool(negator_governs(sentence, start) or irrealis_governs(sentence, start)
+                or DEFER.search(clause_before(sentence, start))
                 or WARNING.search(sentence[end:]))

@@ -50,6 +50,13 @@ NOT_NEGATING = {
 }
 NEGATOR = re.compile(r"\b(" + "|".join(NEGATION_CUES.values()) + r")\b(?! ("
                      + "|".join(NOT_NEGATING.values()) + r"))")
+# Irrealis cues, one set per language: the act is what someone may believe, not what is told
+# ("if you think she no longer needs it, ask the GP to review it").
+IRREALIS_CUES = {
+    "en": r"if (you|she|he|they|anyone) (think|thinks|feel|feels|believe|believes|suspect|wonder)",
+    "es": r"si (usted )?(cree|piensa|le parece|sospecha|duda)",
+}
+IRREALIS = re.compile(r"\b(" + "|".join(IRREALIS_CUES.values()) + r")\b")
 # How many words before a match a negator may sit in to govern it (the judge's reading).
 NEGATION_WINDOW = 6
 # How many words before a match `governing` hands to the guard's `unless` patterns.
@@ -97,6 +104,11 @@ def governing(text: str, sentence_start: int, pos: int, words: int = GOVERNING_W
 def negator_governs(sentence: str, pos: int) -> bool:
     """A negation cue among the `NEGATION_WINDOW` words that govern `pos`."""
     return bool(NEGATOR.search(governing(sentence, 0, pos, NEGATION_WINDOW)))
+
+
+def irrealis_governs(sentence: str, pos: int) -> bool:
+    """An irrealis cue among the words that govern `pos`: the act is supposed, not asserted."""
+    return bool(IRREALIS.search(governing(sentence, 0, pos, NEGATION_WINDOW)))
 
 
 def clause_of(sentence: str, pos: int) -> int:
