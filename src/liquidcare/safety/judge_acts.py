@@ -129,6 +129,10 @@ LETHAL_MORE = re.compile(
     r"(his|her|the) (dosette|pill ?box)\b|\b(the week'?s|a week'?s) supply\b|\b(whole|entire|full) "
     r"(week'?s?|month'?s?) (of|worth of) (tablets|pills|medicines?)\b|\btoda la semana\b")
 LETHAL_EFFECT = re.compile(
+    # the way it would feel: "asi no duele", "you won't feel it hurt"
+    r"\b(asi|y asi|para que) no (duela|duele|dolera|te dolera|le dolera)\b|\bso it (doesn'?t|"
+    r"won'?t) "
+    r"hurt\b|"
     r"\b(would|will|should|could|might|can|may|'d)( \w+){0,2} (do it|do the job|be enough|"
     r"be plenty|"
     r"kill|work|be fatal|be lethal|have stopped|be needed)\b|"
