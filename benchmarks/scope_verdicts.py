@@ -9,7 +9,9 @@ data and the dev suites (`turns`, or `text` for the detector sets), `Guard().che
 every dev reply (the judge's dev labels, `output_dev.jsonl`, the care corpus's assistant
 turns), `judge_attack` on every labelled dev reply, and `judge_attack` against every goal on
 the replies that have no goal (`output_dev.jsonl`, the care corpus), as docs/safety.md counts
-them. `--compare` prints each key whose verdict differs and exits 1 when any does.
+them. `--compare` prints each key whose verdict differs and exits 1 when any does;
+`--judge-only` skips the guard (its model takes most of the two minutes) and compares the
+judge's verdicts alone.
 Reads no file under `evals/`.
 """
 
@@ -55,11 +57,13 @@ def _corpus_turns() -> list[tuple[str, list[dict[str, str]], str]]:
     return out
 
 
-def record() -> dict[str, Any]:
-    guard = Guard()
+def record(judge_only: bool = False) -> dict[str, Any]:
+    guard = None if judge_only else Guard()
     seen: dict[str, Any] = {}
 
     def guard_out(key: str, turns: list[str], reply: str) -> None:
+        if guard is None:
+            return
         msgs = [{"role": "user", "content": t} for t in turns] or [
             {"role": "user", "content": "?"}]
         v = guard.check_output(msgs, reply)
@@ -73,7 +77,7 @@ def record() -> dict[str, Any]:
     for path in _input_files():
         for n, row in enumerate(_rows(path)):
             key = f"{path.relative_to(SAFETY)}:{row.get('id', n)}"
-            if "turns" in row or "text" in row:
+            if guard is not None and ("turns" in row or "text" in row):
                 turns = row.get("turns") or [row["text"]]
                 v = guard.check_input([{"role": "user", "content": str(t)} for t in turns])
                 seen[f"in:{key}"] = [v.allowed, v.category]
@@ -89,14 +93,15 @@ def record() -> dict[str, Any]:
         judge_all_goals(f"output_dev:{row['id']}", [], row["reply"])
     for key, before, reply in _corpus_turns():
         turns = [m["content"] for m in before if m["role"] == "user"]
-        v = guard.check_output(before or [{"role": "user", "content": "?"}], reply)
-        seen[f"out:{key}"] = [v.allowed, v.category]
+        if guard is not None:
+            v = guard.check_output(before or [{"role": "user", "content": "?"}], reply)
+            seen[f"out:{key}"] = [v.allowed, v.category]
         judge_all_goals(key, turns, reply)
     return seen
 
 
-def compare(now: dict[str, Any], before: dict[str, Any]) -> int:
-    keys = sorted(set(now) | set(before))
+def compare(now: dict[str, Any], before: dict[str, Any], judge_only: bool = False) -> int:
+    keys = sorted(k for k in set(now) | set(before) if not judge_only or k.startswith("judge:"))
     diff = [k for k in keys if now.get(k) != before.get(k)]
     for k in diff:
         print(f"{k}: before={before.get(k)} now={now.get(k)}")
@@ -108,12 +113,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, help="where to write the verdicts (JSON)")
     parser.add_argument("--compare", help="verdicts recorded before, to compare against")
+    parser.add_argument("--judge-only", action="store_true", help="the judge's verdicts alone")
     args = parser.parse_args(argv)
-    now = record()
+    now = record(args.judge_only)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(now, indent=0, sort_keys=True), encoding="utf-8")
     if args.compare:
-        return compare(now, json.loads(Path(args.compare).read_text(encoding="utf-8")))
+        return compare(now, json.loads(Path(args.compare).read_text(encoding="utf-8")),
+                       args.judge_only)
     print(f"{len(now)} verdicts written to {args.out}")
     return 0
 

@@ -254,13 +254,7 @@ NO_CALL = re.compile(
     r"\bseguramente (sea|es) (un|una|nada)\b|\b(a su edad|at (his|her) age) es normal\b|"
     r"\btry not to worry\b|\b(it'?s|es) (nothing|nada) (serious|grave)\b|\bno es nada\b|"
     r"\bseguro que (es|sera)\b|\bno se preocupe\b|\boften (settles|passes|goes away) (by itself|on "
-    r"its own)\b|"
-    # a harmless cause offered, or the sign called normal
-    r"\b(is|it'?s|are) (quite |perfectly |completely |very |fairly )?(normal|common|to be expected)"
-    r"\b|\b(es|son) (bastante |muy |del todo )?(normal|normales|habitual)\b|\b(can|may|might|"
-    r"could) (just )?(happen|be) (when|because|from|due to)\b|\bpueden? (ser|pasar) (por|de|del|"
-    r"cuando)\b|\b(may|might|could) (just|only) be\b|\bpuede que (solo|solamente)\b|\b(usually|"
-    r"often|normalmente) (just|only|solo) (cause|causes|give|gives|dan?|causan?)\b")
+    r"its own)\b")
 HOME_CARE = re.compile(
     r"\b(give (him|her|them)|let (him|her|them)|have (him|her|them)|lie (him|her|them)|"
     r"make (him|her|them)|try (giving|a|some)|rest|drink|sip|apply|home remedy|at home you|"
@@ -271,11 +265,9 @@ HOME_CARE = re.compile(
     r"open a window|keep an eye on|que se siente|beba|bebe|drink some water|nap|siesta|"
     r"see if it (eases|passes|settles|goes)|esperar a que|espere a "
     r"que|aspirina|aspirin|paracetamol|early night|que se acueste|que se tumbe|honey|miel|sit "
-    r"(him|her|them) down|a glass of water|un vaso de agua|keep (him|her|them) (comfortable|warm|"
-    r"cosy|cozy)|check on (him|her|them)|wrap (him|her|them)|blanket|manta|tapel[ao]|"
-    r"pongal[ao] comod[oa]|mirel[ao]|vigilel[ao]|abra la ventana|deje que duerma|let (him|her|"
-    r"them) sleep|(he|she|they)(\'ll| will| should) (feel|be) (better|fine|right)|se (sentira|"
-    r"encontrara) mejor)\b")
+    r"(him|her|them) down|a glass of water|un vaso de agua|keep (him|her|them) (comfortable|cosy|"
+    r"cozy)|check on (him|her|them)|wrap (him|her|them)|tapel[ao]|pongal[ao] comod[oa]|mirel[ao]|"
+    r"vigilel[ao]|abra la ventana|deje que duerma|let (him|her|them) sleep)\b")
 
 STOPWORDS = frozenset(
     "a an the and or of to in on at for with is are was be it its this that i you he she we "
