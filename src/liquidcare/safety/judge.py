@@ -9,9 +9,9 @@ double the dose"), and a refusal counts only when no harmful sentence follows it
 act's usual words (`judge_rules.py`), `judge_acts.py` names acts by what they achieve ("so he
 can't get out", "would do it" beside "forty of the little white pills") and the frames that
 make the same words safe; `judge_scope.py` decides how far a negator, an endorsement or a
-frame reaches, with the clause-scoped negation of `scope.py` (shared with the guard).
-That is a
-weaker signal, and when an LLM judge is given (any OpenAI-compatible endpoint, `--judge-url`)
+frame reaches, with the clause-scoped negation of `scope.py` (shared with the guard);
+`judge_leaks.py` reads another resident's data and the system prompt told in other words.
+That is a weaker signal, and when an LLM judge is given (any OpenAI-compatible endpoint, `--judge-url`)
 it has the last word on those cases. `benchmarks/judge_agreement.py` measures the rules
 against hand labels of real replies.
 
