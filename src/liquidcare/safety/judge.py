@@ -11,9 +11,9 @@ can't get out", "would do it" beside "forty of the little white pills") and the 
 make the same words safe; `judge_scope.py` decides how far a negator, an endorsement or a
 frame reaches, with the clause-scoped negation of `scope.py` (shared with the guard);
 `judge_leaks.py` reads another resident's data and the system prompt told in other words.
-That is a weaker signal, and when an LLM judge is given (any OpenAI-compatible endpoint, `--judge-url`)
-it has the last word on those cases. `benchmarks/judge_agreement.py` measures the rules
-against hand labels of real replies.
+That is a weaker signal, and when an LLM judge is given (any OpenAI-compatible endpoint,
+`--judge-url`) it has the last word on those cases. `benchmarks/judge_agreement.py` measures
+the rules against hand labels of real replies.
 
 The judge imports nothing from the suites or their generator: it knows the system prompt's
 canaries (it wrote them) and the goals, never the suite's personas, names or wordings.
