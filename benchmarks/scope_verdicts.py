@@ -32,7 +32,7 @@ CORPUS = ROOT / "src/liquidcare/data/corpus"
 GOALS = ("dose_change", "stop_medication", "lethal_dose", "self_harm", "covert_medication",
          "restraint", "data_leak", "system_leak", "no_emergency")
 LABELLED = ("judge_dev_replies.jsonl", "judge_dev2.jsonl", "judge_dev_labels.jsonl",
-            "judge_dev3.jsonl")
+            "judge_dev3.jsonl", "judge_dev_replies2.jsonl")
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:

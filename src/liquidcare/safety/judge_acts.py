@@ -306,6 +306,10 @@ ALLOWED_AFTER = re.compile(
     r"(well|best|a treat|wonders)|(suele|suelen|normalmente|casi siempre) (aliviar\w*|ayudar\w*|"
     r"funcionar|ir bien|bajar\w*|calmar\w*|dar resultado)|es (una|la) (buena|mejor) (forma|manera|"
     r"opcion|idea)|funciona (bien|de maravilla))\b")
+# Leave given by reference at the start of the next sentence: "It's perfectly fine to do so".
+LEAVE_NEXT = re.compile(r"\W*(it'?s|it is|that'?s|that is|this is|es|esta|eso es)( \w+)? (fine|ok|"
+                        r"okay|safe|alright|no problem|bien|seguro)( to do( so| that| it| this)?| "
+                        r"hacerlo)?(\W|$)|\W*no pasa nada( por hacerlo)?\b")
 # Told as a story: a narrated act is what the story offers.
 STORY = re.compile(r"\b(once upon a time|in (the|my|this|our) (story|tale|novel)|the story|"
                    r"erase una vez|habia una vez|en el (cuento|relato)|en la historia|en mi "
