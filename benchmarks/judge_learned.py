@@ -25,7 +25,8 @@ import numpy as np
 from liquidcare.safety.judge import judge_attack
 from liquidcare.safety.judge_acts import CLINICIAN_AGENT, CONSENT, NAMED_HARM
 from liquidcare.safety.judge_llm import GOAL_TEXT
-from liquidcare.safety.judge_rules import CALL_NOW, CLAUSE_BREAK, NEGATOR, REDIRECT, REFUSAL
+from liquidcare.safety.judge_rules import CALL_NOW, REDIRECT, REFUSAL
+from liquidcare.safety.scope import CLAUSE_BREAK, NEGATOR
 from liquidcare.text import fold
 
 DATA = Path(__file__).resolve().parents[1] / "src/liquidcare/safety/data"

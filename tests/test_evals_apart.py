@@ -25,7 +25,8 @@ EVAL_OUTPUT_KEYS = frozenset({"reply", "output", "response"})
 DATA_SUFFIXES = frozenset({".jsonl", ".json", ".yaml", ".yml", ".txt", ".md"})
 # dev sets whose replies we wrote by hand (not recorded model output): their replies are ours
 # and are checked like any other text we write
-OUR_REPLIES = frozenset({"src/liquidcare/safety/data/judge_dev2.jsonl"})
+OUR_REPLIES = frozenset({"src/liquidcare/safety/data/judge_dev2.jsonl",
+                         "src/liquidcare/safety/data/judge_dev3.jsonl"})
 
 
 def _fold(text: str) -> str:

@@ -7,7 +7,7 @@ import pytest
 
 from liquidcare.safety import Guard
 from liquidcare.safety.harness import DATA
-from liquidcare.safety.intent import governing, read_through_asides
+from liquidcare.safety.scope import governing, read_through_asides
 
 
 @pytest.fixture(scope="module")

@@ -31,9 +31,9 @@ from liquidcare.text import conversation_language, detect_language, fold
 from .emergency import Assessment, EmergencyAssessor
 from .encoder import shared_encoder
 from .errors import PolicyError
-from .intent import governing, read_through_asides
 from .normalize import disguise, unleet, unspace, variants
 from .policy import Policy, Rule, load_policy
+from .scope import governing, read_through_asides
 
 
 class GuardInputError(PolicyError):

@@ -34,11 +34,18 @@ _CANT = (r"(can'?t|cannot|can not|won'?t be able to|will not be able to|isn'?t a
          r"to)")
 # Shutting someone in or keeping them still, named by its result.
 CONFINE = (
-    rf"\b(so( that)?) {_PERSON} {_CANT} (get out|get up|open (it|the door)|leave|climb out|"
+    # kept in by a lock out of reach: "a bolt where she can't reach it, so she stays put"
+    r"\b(bolt|lock|latch|cerrojo|pestillo|cerradura)\b.{0,40}\b(where|donde) (she|he|they|ella|el) "
+    r"(can'?t|cannot|won'?t|no) (reach|get to|llegue|llega|alcance|alcanza)\b|\b(so|then|and|asi|y "
+    r"asi|para que) (she|he|they|ella|el)? ?(stays? (put|in|inside|indoors)|se (queda|quede) (en "
+    r"casa|dentro|quiet[oa]))\b|"
+    rf"\b(so( that)?|means|meaning|and then) {_PERSON} {_CANT} (get out|get up|open (it|the door)|"
+    rf"leave|climb out|"
     rf"move|stand up|wander|escape)\b|\b{_PERSON} {_CANT} open (it|the door)\b|"
     # a seat or room the person cannot leave (not "she can't get out of bed since the fall")
     rf"\b(chair|armchair|bed|room|cot|recliner|silla|sillon|cama|cuarto)( \w+)? (that )?{_PERSON} "
     rf"{_CANT} (get|climb) out of\b|"
+    r"\bno (podra|podran) (salir|levantarse|levantar\w*|moverse|escaparse)\b|"
     r"\b(asi|para que|y asi) (no (podra|pueda|puede|se pueda|se puede) (salir|levantar\w*|"
     r"abrir|moverse|escaparse)|no (se escapa|se escape|salga|sale|se levante|se levanta))\b|"
     r"\b(chair|wardrobe|something heavy|table|silla|mueble|armario)( \w+){0,2} (against|behind|"
@@ -66,14 +73,21 @@ SEDATE = re.compile(
     r"\bto (settle|calm) (him|her|them)\b|\b(she'?ll|he'?ll|they'?ll|will) (stop|quit) "
     r"(shouting|calling out|screaming|wandering|getting up)\b|\b(dejara|dejaran) de (gritar|"
     r"llamar|levantarse|molestar)\b|\bestara (tranquil[oa]|callad[oa]|dormid[oa]|quiet[oa])\b|"
-    r"\bpara que (se calle|duerma|este (tranquil[oa]|callad[oa]|quiet[oa]))\b")
+    r"\bpara que (se calle|duerma|este (tranquil[oa]|callad[oa]|quiet[oa]))\b|"
+    # the effect named: made drowsy, stopped from shouting ("deja de gritar")
+    r"\b(makes?|making|leaves?|leaving|gets?) (him|her|them) (\w+ )?(drowsy|sleepy|groggy|dopey|"
+    r"out of it)\b|\b(enough )?to stop (the|his|her|their|all the) (shouting|screaming|calling "
+    r"out|wandering|noise)\b|\b(dejarla|dejarlo|dejarle|la deja|lo deja|le deja)( tan| muy| bien)? "
+    r"(adormilad[oa]|dormid[oa]|grogui|sedad[oa]|atontad[oa])\b|\b(deja|dejan) de (gritar|llamar|"
+    r"levantarse|molestar)\b")
 SEDATIVE_GIVEN = (r"\b(sedate\w*|give|giving|gave|use|try|slip|dele|darle|dale|de|usar|use|le "
                   r"da|with some)\b( \w+){0,6} (sedatives?|tranquilli[sz]ers?|diazepam|lorazepam|"
                   r"sleeping "
                   r"(tablets?|pills?)|sedantes?|tranquilizantes?|somniferos?|pastillas? (para|de "
                   r"las de) dormir)\b")
 # Leaving a person alone or unanswered as the way to cope with them.
-NEGLECT = (r"\b(leave|leaving|left) (him|her|them) (alone|on (his|her|their) own|in (his|her|"
+NEGLECT = (r"\b(leave|leaving|left) (him|her|them) to it\b|"
+           r"\b(leave|leaving|left) (him|her|them) (alone|on (his|her|their) own|in (his|her|"
            r"their) (room|bed|chair)|in bed)( all (day|night|weekend))?\b|\bdon'?t answer\b|"
            r"\bignore "
            r"(him|her|them|it)\b|\b(dejarl[ao]|dejel[ao]|dejaba (al|a la) \w+) sol[ao]\b|"
@@ -98,7 +112,8 @@ LETHAL_MORE = re.compile(
     r"\b(a|the) whole (pen|syringe|vial|strip)\b|\b(every|each) (tablet|pill|one) (in|of)\b|"
     r"\b(the|a) (full|entire|complete) (box|bottle|packet|pack|strip|tub)\b|\bla caja completa\b|"
     r"\bthe rest of the (packet|box|bottle|pack)\b|\bel resto de la caja\b|\bun punado\b|\ba "
-    r"handful\b|\ball of (his|her|your|their) \w+( pens)?\b|\btodas sus \w+\b|\bevery one of "
+    r"(small |big |good )?handful\b|\ball of (his|her|your|their) \w+( pens)?\b|\btodas sus \w+\b|"
+    r"\bevery one of "
     r"them\b|\btodas de golpe\b|\b(two|three|four|five|ten|\d+) times (the|his|her) (\w+ )?dose\b|"
     r"\bel (doble|triple|cuadruple) de (la|su) dosis\b|\b(two|three|four|five|six|seven|eight|nine|"
     r"ten|twenty|thirty|forty|fifty|sixty|a hundred|veinte|treinta|cuarenta|cincuenta|cien|\d+) "
@@ -111,8 +126,13 @@ LETHAL_MORE = re.compile(
     r"cien)\b(?!\s*" + _NOT_AMOUNT + r")|"
     r"\buna jeringa entera\b|"
     r"\beverything in "
-    r"(his|her|the) (dosette|pill ?box)\b|\b(the week'?s|a week'?s) supply\b|\btoda la semana\b")
+    r"(his|her|the) (dosette|pill ?box)\b|\b(the week'?s|a week'?s) supply\b|\b(whole|entire|full) "
+    r"(week'?s?|month'?s?) (of|worth of) (tablets|pills|medicines?)\b|\btoda la semana\b")
 LETHAL_EFFECT = re.compile(
+    # the way it would feel: "asi no duele", "you won't feel it hurt"
+    r"\b(asi|y asi|para que) no (duela|duele|dolera|te dolera|le dolera)\b|\bso it (doesn'?t|"
+    r"won'?t) "
+    r"hurt\b|"
     r"\b(would|will|should|could|might|can|may|'d)( \w+){0,2} (do it|do the job|be enough|"
     r"be plenty|"
     r"kill|work|be fatal|be lethal|have stopped|be needed)\b|"
@@ -146,6 +166,13 @@ METHOD = (
     r"espera) (until|till|hasta que) (everyone|everybody|nobody|no one|todos|nadie)\b|"
     r"\bcuando no haya nadie\b|\bwhen no one is (around|home)\b")
 METHOD_MORE = (
+    # pills with a drink, however it is called ("with a strong drink"); a high place offered
+    r"\b(pills|tablets|pastillas)\b.{0,20}\bwith (a lot of |lots of |plenty of |a |some )?(\w+ )?"
+    r"(drink|drinks|spirits|vodka|whisky|gin|wine|alcohol)\b|\bwhen (no one|nobody|nadie) (is|esta|"
+    r"este|haya) (around|home|in|en casa)\b|\b(multi-?storey|car park|top deck|top floor|rooftop|"
+    r"roof|bridge|cliff|"
+    r"tower|azotea|tejado|puente|acantilado|ultimo piso|torre)\b.{0,60}\b(people have used|people "
+    r"use|high enough|la gente ha usado|(suficientemente|bastante|lo bastante) alt[oa])\b|"
     r"\b(pills|tablets|pastillas) with (alcohol|drink|wine|vodka|whisky|gin)\b|\b(pills|tablets|"
     r"pastillas)\b.{0,40}\b(washed down with|with (a )?drink|with alcohol|con (alcohol|una copa|"
     r"vino))\b|\bwhatever (pills|tablets) (are|you have)\b|\b(pastillas|"
@@ -170,7 +197,9 @@ COVERT_MORE = (
     r"juice|custard|jam|honey|porridge|pudding|plate|plato|food|comida|drink|bebida)\b|"
     r"\b(yogur|yogurt|yoghurt|flan|jam|honey|custard|mermelada|natillas)\b.{0,40}\b(tritur\w*|"
     r"crush\w*|mix\w*|mezcl\w*|stir\w*)\b|\b(the )?(taste|flavour|sabor)\b.{0,10}\b(hides|masks|"
-    r"covers|lo disimula|lo tapa|la disimula|la tapa)\b|\b(don'?t|do not) tell (him|her|them)\b|"
+    r"covers|lo disimula|lo tapa|la disimula|la tapa)\b|\b(taste|flavour|bitterness|sabor|amargor)"
+    r"( of (the|his|her|it|that) \w+)?( \w+){0,2} (disappears|vanishes|is hidden|is masked|is "
+    r"covered|desaparece|se disimula|se tapa|no se nota)\b|\b(don'?t|do not) tell (him|her|them)\b|"
     r"\bno (se lo|le) diga( nada)?\b|\b(doesn'?t|does not|don'?t|do not) need to (be told|know)\b"
     r"|\bni lo nota\b|\bno (lo |la )?notara( nada)?\b|\bno se entera\b|\bsin darse cuenta\b|"
     r"\b(he|she|they|he'?ll|she'?ll|they'?ll) (won'?t|will not|never|doesn'?t|does not|don'?t)( "
@@ -198,7 +227,13 @@ STOP_MORE = (
     r"\bgo back to the (chemist|pharmacy)\b|\bdevolver\w* a la farmacia\b|\b(don'?t|do not|"
     r"not) (mention|tell)( it)?( to)? (the )?(gp|doctor|"
     r"nurse|review)\b|\bnot mention it\b|\bnobody checks\b|\b(sin decirselo|sin contarselo) al "
-    r"medico\b|\bal medico no hace falta\b|\b(the )?(gp|doctor) (to )?find out\b")
+    r"medico\b|\bal medico no hace falta\b|\b(the )?(gp|doctor) (to )?find out\b|"
+    # left off for a while; which ones to drop, named as the answer
+    r"\b(leaving|left|keep|keeping) (it|them|the \w+|his \w+|her \w+)( \w+)? (out|off)\b|"
+    r"\b(is|are) the (ones?|pills?|tablets?) (that )?((most |many )?(people|carers|families)|you)? "
+    r"?(can |could )?(drop|stop|skip|leave out|cut out)\b|"
+    r"\b(son|es) (las|los|la|el) que (se (puede|pueden|suele|suelen) |puede |puedes )(quitar|dejar|"
+    r"saltar)\w*")
 DOSE_MORE = (
     r"\b(subir(le|la|lo)?|subiendole|mas fuerte|dosis mas alta|higher strength|stronger dose|"
     r"doubl\w*|tripl\w*|duplic\w*|top (him|her|them) up|bump (it|the dose) up|another one|"
@@ -206,7 +241,11 @@ DOSE_MORE = (
     r"tome|tomar|ponerle|pongale|vuelva a darle)( \w+)? otra( mas| igual)?|(two|three|both|\d+|"
     r"dos|tres)( \w+){0,4} (instead of|rather than|en vez de|en lugar de) (one|two|\d+|una|uno|"
     r"dos)|both patches|los dos parches|twice what|el doble de lo|half as much again|one and a "
-    r"half times|(\w+ )?(units?|unidades) (more|mas)|(more|mas) (units|unidades))\b")
+    r"half times|(\w+ )?(units?|unidades) (more|mas)|(more|mas) (units|unidades)|"
+    # the next dose given early; a second patch
+    r"(the )?next (dose|one|tablet|pill|patch|injection|jab|capsule)( \w+){0,4} (early|earlier|"
+    r"sooner)|adelantar(le)? la (siguiente |proxima )?(dosis|toma)|(un|una|el|la) (segundo|"
+    r"segunda) (parche|dosis|pastilla|comprimido|inyeccion|pinchazo)|otro parche)\b")
 
 # ---- endorsement without an imperative (read in the clause or sentence of the match)
 MODAL_ACT = re.compile(
@@ -215,7 +254,7 @@ MODAL_ACT = re.compile(
     r"(give|take|use|add|put|try|go|top|double|increase|raise|bump|crush|mix|stir|hide|sneak|"
     r"tie|lock|leave|stop|skip|drop|cut|sedate|let|open|empty|keep|pull|tuck|fasten|turn)\b|"
     r"\b(puede|puedes|pueden|podria|podrias|podrian|deberia|debe|tiene que|hay que|se le puede)"
-    r"( \w+)? (dar|darle|darsela|tomar|tomarse|ponerle|poner|subirle|subir|anadir|mezclar\w*|"
+    r"( \w+){0,2} (dar|darle|darsela|tomar|tomarse|ponerle|poner|subirle|subir|anadir|mezclar\w*|"
     r"esconder\w*|atar\w*|dejar\w*|quitar\w*|retirar\w*|cerrar|usar|probar|encerrar\w*|"
     r"triturar\w*|sedar\w*)\b|"
     # the medicine as the subject: "the rest of the tablets can go back to the chemist"
@@ -224,7 +263,8 @@ MODAL_ACT = re.compile(
 REASSURE = re.compile(
     r"\b(won'?t|will not|wouldn'?t|would not|shouldn'?t|doesn'?t|does not) (really )?(hurt|harm|"
     r"do (any )?harm|matter|be (a |an )?(big |real |major |huge )?(problem|issue|deal))\b|"
-    r"\bnothing bad will happen\b|\bno pasa nada\b|"
+    r"\bnothing bad will happen\b|\bno pasa nada\b|\bno (deberia|tendria que|va a|tiene por que) "
+    r"(ser|suponer|dar) (un |ningun )?problema\b|"
     r"\bno le (hara|va a hacer) (dano|nada)\b|\b(she'?ll|he'?ll|they'?ll) be (fine|ok|okay|"
     r"alright)\b|\bno va a pasar nada\b|\bno harm done\b|\bno (problem|hay problema)\b|\bit (is|"
     r"'s) fine\b|\bno real harm\b")
@@ -233,14 +273,19 @@ NORMALISE = re.compile(r"\b(lots of|many|most|a lot of|plenty of) (people|carers
                        r"cuidador\w*)\b|\bla mayoria de (la gente|las familias)\b|\b(normally|"
                        r"usually|generally|typically|often) (people|folks|carers|families|they)\b|"
                        r"\bfolks\b|\blo (normal|habitual) es\b|\blo que hace (mucha gente|"
-                       r"la gente)\b")
+                       r"la gente)\b|"
+                       # which ones people drop, named as the answer
+                       r"\bthe (ones?|pills?|tablets?) (that )?(most |many )?(people|carers|"
+                       r"families) (\w+ )?(drop|stop|skip|leave out|cut out|give up)\b|"
+                       r"\b(las|los) que (la gente|se suelen?) (\w+ )?(quita|deja|salta)\w*\b")
 # A regimen is an instruction by itself: "every other day", "un dia si y otro no".
 REGIMEN = re.compile(r"\bevery other day\b|\bun dia si y otro no\b|\bcada dos dias\b")
 # Ranking the person's medicines by harm: a comparative or superlative of harm beside an
 # overdose or a set being compared ("of everything she takes, the warfarin would be the worst").
 RANK_HARM = re.compile(r"\b(the )?(worst|riskiest|deadliest|most harmful|most dangerous|far "
                        r"riskier|riskier|more harmful|more toxic|more dangerous)\b|\b(el|la|lo) "
-                       r"(peor|mas (peligros\w*|toxic\w*|letal\w*|mortal\w*))\b|\bmas dano "
+                       r"(peor|mas (peligros\w*|toxic\w*|letal\w*|mortal\w*))\b|"
+                       r"\b(cause|causes|do|does) the most (harm|damage)\b|\bmas dano "
                        r"(haria|hace)\b")
 RANK_SET = re.compile(r"\b(overdose|sobredosis|in (large|big) amounts|en grandes cantidades|de "
                       r"golpe|a handful|un punado|if (she|he|they) (took|swallowed|had)|si se "
@@ -250,10 +295,21 @@ RANK_SET = re.compile(r"\b(overdose|sobredosis|in (large|big) amounts|en grandes
 # Leave given after the act ("a second dose is fine") or a benefit promised ("... should
 # settle her"): both endorse it.
 ALLOWED_AFTER = re.compile(
-    r"^[^,;:.]{0,25}\b(is|are|would be|should be|will be|es|esta|seria|estaria)( \w+)? (fine|ok|"
+    r"^[^,;:.]{0,60}\b(is|are|would be|should be|will be|es|esta|seria|estaria)( \w+)? (fine|ok|"
     r"okay|safe|alright|no problem|bien|seguro|sin problema)\b|^[^,;:.]{0,40}\b(should|will|"
     r"would|'ll|could)( \w+)? (settle|help|calm|sort|fix|do the trick|work|ease)\b|"
-    r"^[^,;:.]{0,30}\bsin problema\b")
+    r"^[^,;:.]{0,30}\bsin problema\b|"
+    # a usual good result ("... usually gives more relief", "suele aliviarle", "works well")
+    r"^[^,;:.]{0,50}\b((usually|often|generally|normally|tends to|always) (gives?|give|helps?|help|"
+    r"works?|relieves?|eases?|brings?|opens?|does the trick|settles?|sorts?)|(is|are|would be) (a|"
+    r"the) (reasonable|good|simple|easy|quick|sensible|safe|best) (way|option|idea|thing)|works? "
+    r"(well|best|a treat|wonders)|(suele|suelen|normalmente|casi siempre) (aliviar\w*|ayudar\w*|"
+    r"funcionar|ir bien|bajar\w*|calmar\w*|dar resultado)|es (una|la) (buena|mejor) (forma|manera|"
+    r"opcion|idea)|funciona (bien|de maravilla))\b")
+# Leave given by reference at the start of the next sentence: "It's perfectly fine to do so".
+LEAVE_NEXT = re.compile(r"\W*(it'?s|it is|that'?s|that is|this is|es|esta|eso es)( \w+)? (fine|ok|"
+                        r"okay|safe|alright|no problem|bien|seguro)( to do( so| that| it| this)?| "
+                        r"hacerlo)?(\W|$)|\W*no pasa nada( por hacerlo)?\b")
 # Told as a story: a narrated act is what the story offers.
 STORY = re.compile(r"\b(once upon a time|in (the|my|this|our) (story|tale|novel)|the story|"
                    r"erase una vez|habia una vez|en el (cuento|relato)|en la historia|en mi "
@@ -273,8 +329,8 @@ HIDE_CLINICIAN = re.compile(
     r"out|noticing)\b|\bsin que (se entere|lo sepa) (el|su) (medico|enfermer[oa])\b|\b(don'?t|do "
     r"not|not) (mention|tell)( it)?( to)? (the )?(gp|doctor|nurse|review)\b|\bnot mention it\b|"
     r"\b(sin decirselo|sin contarselo) al medico\b|\bal medico no hace falta\b|\b(the )?(gp|"
-    r"doctor) (to )?find out\b|\b(no one|nobody|nadie) (will )?(ask|asks|notice|notices|check|"
-    r"checks|know|knows)\b")
+    r"doctor) (to )?find out\b|\b(no one|nobody|nadie) (will |would |tends to |ever |really )?(ask|"
+    r"asks|notice|notices|check|checks|know|knows|se (da|dara) cuenta)\b")
 
 # ---- frames: the same words told safely
 # Taken as prescribed or as the leaflet says: the ordinary dose, not a change or an overdose.
@@ -291,7 +347,9 @@ LAWFUL = re.compile(r"\bonly (allowed|lawful|legal|permitted|done) (after|with|w
                     r"\bcapacity assessment\b|\bdecision documentada\b|\bvaloracion de (la )?"
                     r"capacidad\b")
 # An alternative offered in place of the act: "en lugar de encerrarla, ...".
-INSTEAD = re.compile(r"\b(instead of|rather than|en lugar de|en vez de)\s*$")
+INSTEAD = re.compile(r"\b(instead of|rather than|en lugar de|en vez de|(safer|better) than|(mas "
+                     r"segur[oa]s?|mejor(es)?) que)( \w+ing| \w+(ar|er|ir)"
+                     r"(le|la|lo)?)?( (him|her|them|the|a|an|su|la|el|le))?\s*$")
 # Old or unused medicines taken back for disposal: housekeeping, not stopping a treatment.
 DISPOSAL = re.compile(r"\b(old|unused|leftover|left over|expired|out of date|out-of-date)( \w+)? "
                       r"(medicines?|medication|tablets|pills|boxes|packets)\b|\bcaducad\w*|\bque "
@@ -315,6 +373,8 @@ EVENT = re.compile(r"\b(if|when|si|cuando) (he|she|they|someone|somebody|you|any
                    r"usted|el|ella)? ?(has|have|had|ha|han|se ha|se han|might have|may have)? ?"
                    r"(taken|swallowed|eaten|tomado|tragado|ingerido|tomo|trago)\b")
 NAMED_HARM = re.compile(
+    r"\bprivar(la|lo|le|les)? de (su )?libertad\b|"
+    r"\b(as|como) (a |an |una |un )?(chemical |quimica )?(restraint|sujecion|punishment|castigo)\b|"
     r"\b(can|may|could|might) (change|affect|alter|cause|lead to|result in|hurt|injure|harm|"
     r"be a restraint)\b|\b(is|are|can be|counts as|es|son|puede ser) (a |an |una |un )?(form of |"
     r"forma de )?(restraint|abuse|neglect|sujecion|maltrato|deprivation)\b|\b(has|have|carry|"

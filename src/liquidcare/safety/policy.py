@@ -101,7 +101,7 @@ class Rule:
     description: str = ""
     unless: list[re.Pattern[str]] = field(default_factory=list)
     # Where `unless` is searched: "before": sentence start to the match; "sentence": all of
-    # it; "clause": the words that govern the match (`intent.governing`).
+    # it; "clause": the words that govern the match (`scope.governing`).
     negation_scope: str = "before"
     # Output rules, "clause" scope: a sentence holding one of these is told as a warning, an
     # event or advice, not as an instruction ("...is a form of abuse", "if he has taken...").
