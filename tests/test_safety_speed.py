@@ -116,6 +116,22 @@ def test_a_gated_search_from_a_position_is_re_search_from_there():
     assert word.search(long, 1) is None and word.search(long + "arm", 1).start() == 2400
 
 
+def test_a_gated_sub_takes_a_template_or_a_function_as_re_does():
+    """`Gated.sub` on a long message (through the gate) gives `re.sub`'s result, with a
+    replacement string and with a function of the match (the emergency veto blanks idioms
+    with one, keeping the offsets of the text)."""
+    from liquidcare.safety import frames
+    from liquidcare.safety.gate import GATED_FROM
+
+    text = fold(" ".join(_messages()[:90])) + " my feet are killing me, me muero de ganas"
+    assert len(text) > GATED_FROM
+    blank = lambda m: " " * len(m.group(0))  # noqa: E731
+    plain = frames.IDIOMS.pattern_object
+    assert frames.IDIOMS.sub(blank, text) == plain.sub(blank, text) != text
+    assert len(frames.IDIOMS.sub(blank, text)) == len(text)
+    assert frames.IDIOMS.sub(" ", text) == plain.sub(" ", text)
+
+
 def test_a_rule_that_does_not_reach_a_clause_cannot_match_it():
     """`Rule.reaches` and `Rule.search_within` (the emergency frame's shortcuts) never hide a
     match: on the clauses of a long message, a rule ruled out matches none of them, and the

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from itertools import accumulate, chain
 
@@ -241,14 +241,15 @@ def finditer(pattern: re.Pattern[str], anchor: frozenset[str] | None,
             last = m.end()
 
 
-def sub(pattern: re.Pattern[str], anchor: frozenset[str] | None, repl: str,
-        text: str, gate_from: int = GATE_FROM) -> str:
-    """`pattern.sub(repl, text)` through the gate (for patterns that never match empty)."""
+def sub(pattern: re.Pattern[str], anchor: frozenset[str] | None,
+        repl: str | Callable[[re.Match[str]], str], text: str, gate_from: int = GATE_FROM) -> str:
+    """`pattern.sub(repl, text)` through the gate (for patterns that never match empty); `repl`
+    is a template or a function of the match, as for `re.sub`."""
     if anchor is None or len(text) < gate_from:
         return pattern.sub(repl, text)
     out, last = [], 0
     for m in finditer(pattern, anchor, text, gate_from):
-        out += [text[last:m.start()], m.expand(repl)]
+        out += [text[last:m.start()], repl(m) if callable(repl) else m.expand(repl)]
         last = m.end()
     return "".join(out) + text[last:]
 
@@ -265,7 +266,7 @@ class Gated:
     def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
         return search(self.pattern_object, self.anchor, text, pos, GATED_FROM)
 
-    def sub(self, repl: str, text: str) -> str:
+    def sub(self, repl: str | Callable[[re.Match[str]], str], text: str) -> str:
         return sub(self.pattern_object, self.anchor, repl, text, GATED_FROM)
 
     def __getattr__(self, name: str):  # noqa: ANN204 (findall, finditer, pattern, ...)
