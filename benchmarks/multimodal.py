@@ -111,14 +111,15 @@ DEV_SENTENCES = Path(__file__).parent / "data" / "speech_dev.json"
 
 
 def bench_stt(n_sentences: int, snr: float, log, sentences: dict | None = None,
-              beam: int = 5, prompt: str | None = None, repeat: int = 1) -> list[dict]:
+              beam: int = 5, prompt: str | None = None, repeat: int = 1,
+              margin: float | None = stt.WINDOW_MARGIN_S) -> list[dict]:
     """Word error and speed per voice and noise. With `repeat` > 1 each clip is transcribed
     that many times and its fastest run is kept for RTF: on a machine others share, the
     fastest of a few runs is the nearest thing to an idle machine's time."""
     sentences = sentences or SENTENCES
     speaker = tts.Speaker()
     folder = stt.prepare_whisper_base()
-    transcriber = stt.Transcriber(folder, beam_size=beam)
+    transcriber = stt.Transcriber(folder, beam_size=beam, window_margin_s=margin)
     start = time.perf_counter()
     transcriber.model()
     log(f"whisper base loaded in {time.perf_counter() - start:.1f} s")
@@ -274,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="speech clips from the dev sentences (for trying settings)")
     parser.add_argument("--beam", type=int, default=5, help="Whisper beam size")
     parser.add_argument("--prompt", help="initial prompt given to Whisper")
+    parser.add_argument("--margin", type=float, default=stt.WINDOW_MARGIN_S,
+                        help="seconds of padding the encoder keeps after a short clip "
+                             "(negative: Whisper's full 30 s window)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="transcribe each clip this many times; RTF from the fastest")
     parser.add_argument("--json", help="also write the results here")
@@ -290,9 +294,10 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {}
     if "stt" in parts:
         dev = json.loads(DEV_SENTENCES.read_text("utf-8")) if args.dev else None
+        margin = None if args.margin < 0 else args.margin
         results["stt"] = bench_stt(args.sentences, args.snr, log, dev, args.beam, args.prompt,
-                                   args.repeat)
-        results["stt_settings"] = {"beam": args.beam, "prompt": args.prompt,
+                                   args.repeat, margin)
+        results["stt_settings"] = {"beam": args.beam, "prompt": args.prompt, "margin": margin,
                                    "repeat": args.repeat,
                                    "sentences": "dev" if args.dev else "benchmark"}
     if "tts" in parts:
@@ -313,9 +318,11 @@ def table(results: dict) -> str:
         rows = results["stt"]
         how = results.get("stt_settings", {"beam": 5, "sentences": "benchmark"})
         fastest = f"; RTF: fastest of {how['repeat']} runs" if how.get("repeat", 1) > 1 else ""
-        out += [f"transcription (Whisper base int8, 2 threads, beam {how['beam']}, language "
-                f"given{', prompt' if how.get('prompt') else ''}; {how['sentences']} sentences"
-                f"{fastest})",
+        margin = how.get("margin")
+        window = "30 s window" if margin is None else f"window fitted: clip + {margin:g} s"
+        out += [f"transcription (Whisper base int8, 2 threads, beam {how['beam']}, {window}, "
+                f"language given{', prompt' if how.get('prompt') else ''}; {how['sentences']} "
+                f"sentences{fastest})",
                 f"{'lang':4}  {'voice':20}  {'noise':6}  {'WER':>6}  {'RTF':>5}  {'cpuRTF':>6}"
                 f"  words"]
         for r in rows:

@@ -34,8 +34,9 @@ class Recording(tts.Speaker):
     sentence i, or fail on one."""
 
     def __init__(self, gates: dict[int, threading.Event] | None = None,
-                 fail_at: int | None = None, error: Exception | None = None) -> None:
-        super().__init__()
+                 fail_at: int | None = None, error: Exception | None = None,
+                 threads: int = 1) -> None:
+        super().__init__(threads)  # 1: sentence i is the i-th asked for
         self.asked: list[str] = []
         self.made: list[str] = []
         self.gates = gates or {}
@@ -112,6 +113,43 @@ def test_piper_sentences_get_a_pause_after_all_but_the_last(monkeypatch):
     gap = int(tts.SENTENCE_GAP_S["joe"] * RATE)
     assert [len(c.samples) for c in chunks] == [int(0.4 * RATE) + gap, int(0.6 * RATE) + gap,
                                                 int(0.5 * RATE)]
+
+
+class Overlapping(tts.Speaker):
+    """A voice whose first sentence is only finished once the second has begun: it can only
+    be spoken by a speaker that makes two sentences at once."""
+
+    def __init__(self) -> None:
+        super().__init__(threads=2)
+        self.second_started = threading.Event()
+        self.started: list[str] = []
+
+    def synthesise(self, sentence: str, name: str, speed: float) -> audio_mod.Audio:
+        self.started.append(sentence)
+        if sentence == split_sentences(THREE)[1]:
+            self.second_started.set()
+        elif sentence == split_sentences(THREE)[0]:
+            assert self.second_started.wait(10), "sentence two was not made alongside one"
+        n = int(0.1 * len(sentence.split()) * RATE)
+        return audio_mod.Audio(np.full(n, 0.1, np.float32), RATE)
+
+
+def test_piper_makes_two_sentences_at_once_and_sends_them_in_order(monkeypatch):
+    monkeypatch.setattr(tts, "piper_available", lambda: True)
+    speaker = Overlapping()
+    chunks = speaker.stream(THREE, "joe")
+    first = next(chunks)
+    gap = int(tts.SENTENCE_GAP_S["joe"] * RATE)
+    assert len(first.samples) == int(0.4 * RATE) + gap  # sentence one came first
+    assert speaker.started[:2] == split_sentences(THREE)[:2] or \
+        speaker.started[:2] == split_sentences(THREE)[1::-1]  # one and two ran together
+    chunks.close()  # a listener who leaves stops the stream
+    rest = [int(0.6 * RATE) + gap, int(0.5 * RATE)]
+    assert [len(c.samples) for c in Overlapping().stream(THREE, "joe")][1:] == rest
+    # espeak-ng's sentences (a few ms each) are still made one by one, as they are taken
+    espeak = Recording(threads=2)
+    next(espeak.stream(THREE, "espeak-en"))
+    assert espeak.asked == split_sentences(THREE)[:1]
 
 
 def test_bad_requests_fail_before_anything_is_made():

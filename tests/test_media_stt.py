@@ -1,0 +1,61 @@
+"""Whisper's fitted window: a short clip is encoded at its own length plus a margin, not padded
+to 30 s, and it still reads back; a clip of a whole window or more keeps Whisper's window."""
+
+from __future__ import annotations
+
+import pytest
+from media_helpers import need
+
+from liquidcare.media import audio as audio_mod
+from liquidcare.media import medicines, stt, tts
+
+
+def test_the_fitted_window_is_the_clip_and_its_margin_within_one_window():
+    assert stt.fitted_frames(2.7, 3.0) == 570
+    assert stt.fitted_frames(2.705, 3.0) == 572  # rounded up, and even for the convolution
+    assert stt.fitted_frames(2.7, 3.0) % 2 == 0 and stt.fitted_frames(2.71, 3.0) % 2 == 0
+    assert stt.fitted_frames(0.0, 0.0) == 100  # never an empty window
+    assert stt.fitted_frames(28.0, 3.0) == stt.FULL_WINDOW  # no more than Whisper's window
+    assert stt.fitted_frames(120.0, 3.0) == stt.FULL_WINDOW
+    assert stt.fitted_frames(2.7, None) == stt.FULL_WINDOW  # None: Whisper's own padding
+
+
+class Recorder:
+    """The CTranslate2 model with the shape of every encoder input written down."""
+
+    def __init__(self, inner):
+        self.inner, self.shapes = inner, []
+
+    def encode(self, features, **kwargs):
+        self.shapes.append(tuple(features.shape))
+        return self.inner.encode(features, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+@pytest.fixture(scope="module")
+def whisper_dir(embedded_home):
+    need("stt")
+    return stt.prepare_whisper_base(embedded_home / "media" / "whisper-base")
+
+
+@pytest.mark.parametrize("margin", [stt.WINDOW_MARGIN_S, None])
+def test_a_short_clip_is_encoded_at_its_fitted_length_and_read_back(whisper_dir, margin):
+    need("espeak")
+    spoken = tts.Speaker().speak("Good morning. Today we will go for a walk.", "espeak-en")
+    clip = audio_mod.decode(audio_mod.wav_bytes(spoken), 16_000)
+    transcriber = stt.Transcriber(whisper_dir, window_margin_s=margin)
+    model = transcriber.model()
+    recorder = Recorder(model.model)
+    model.model = recorder
+    try:
+        result = transcriber.transcribe(clip, language="en")
+    finally:
+        model.model = recorder.inner
+    assert {"good", "morning", "walk"} <= set(medicines.fold(result.text).split())
+    frames = stt.fitted_frames(clip.seconds, margin)
+    assert recorder.shapes and all(s == (1, 80, frames) for s in recorder.shapes)
+    assert (frames < stt.FULL_WINDOW) == (margin is not None)
+    # the segments still carry the clip's times (subtitles are cut from them)
+    assert 0.0 <= result.segments[0].start < result.segments[-1].end <= clip.seconds + 0.5
