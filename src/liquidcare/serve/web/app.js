@@ -358,11 +358,6 @@ function setMode(name, on) {
   localStorage.setItem(`liquidcare-${name}`, on ? "1" : "");
 }
 
-function medicinePrompt() {
-  const twin = state.twins.find((x) => String(x.id) === state.twinId);
-  return twin ? (twin.medications || []).map((m) => m.name).join(", ") : "";
-}
-
 document.addEventListener("DOMContentLoaded", () => {
   setLanguage(state.lang);
   for (const name of ["large", "contrast"]) {
@@ -413,7 +408,9 @@ document.addEventListener("DOMContentLoaded", () => {
       setStatus(t("transcribing"));
       try {
         const twin = state.twins.find((x) => String(x.id) === state.twinId);
-        const text = await transcribe(api, blob, twin ? twin.language : null, medicinePrompt());
+        // No prompt: the twin's medicine names as Whisper's prompt made the dev clips worse
+        // (noise is read as names; docs/media.md), so only the language goes with the audio.
+        const text = await transcribe(api, blob, twin ? twin.language : null);
         setStatus(text ? `${t("heard")} ${text}` : t("tooShort"));
         if (text) await submit(text);
       } catch (err) { setStatus(""); setError(err.message); }
