@@ -37,7 +37,20 @@ import numpy as np
 from liquidcare.text import fold
 
 from .encoder import sample_text
-from .frames import ABOUT, FRAMED, IDIOMS, LIVE_AFTER, NOW, PAST, past_match, told_apart
+from .frames import (
+    ABOUT,
+    FRAMED,
+    IDIOMS,
+    LIVE_AFTER,
+    NOW,
+    PAST,
+    QOPEN,
+    at_one_remove,
+    live_now,
+    past_match,
+    told_apart,
+    told_present,
+)
 from .gate import Gated
 from .policy import Rule
 from .spelling import respell
@@ -79,7 +92,8 @@ class EmergencyAssessor:
                           "classes": list(data["classes"]),
                           "threshold": float(data["threshold"]),
                           "threshold_alone": float(data.get("threshold_alone",
-                                                            data["threshold"]))}
+                                                            data["threshold"])),
+                          "threshold_veto": float(data.get("threshold_veto", 0.0))}
 
     # ---------------------------------------------------------------- the lexicon
     def _hits(self, text: str, start: int = 0, rules: list[Rule] | None = None,
@@ -139,7 +153,10 @@ class EmergencyAssessor:
             # clause): skipped whole, a long message's hundred sentences cost nothing.
             if not any(x < sm.end() and y > offset for x, y in spans):
                 continue
-            question = sentence.rstrip().endswith("?") or sentence.lstrip().startswith("¿")
+            # Carers often type a question without its mark: a sentence that opens with an
+            # interrogative is asked too, unless the message says something is happening now.
+            question = sentence.rstrip().endswith("?") or sentence.lstrip().startswith("¿") or (
+                bool(QOPEN.match(sentence)) and not live_now(text))
             cuts = [(c.start(), c.end()) for c in _CLAUSE.finditer(sentence)]
             bounds = zip([0] + [e for _, e in cuts], [b for b, _ in cuts] + [len(sentence)],
                          strict=True)
@@ -182,21 +199,22 @@ class EmergencyAssessor:
                     live = True
         return "live" if live else ("about" if about else None)
 
+    def vetoable(self, last: str, hits: list[Rule]) -> bool:
+        """Whether the classifier may settle the lexicon's `hits` in the latest message (read):
+        told at one remove as a whole (`frames.at_one_remove`) and no symptom told in the
+        present (`frames.told_present`)."""
+        if not at_one_remove(last):
+            return False
+        cut = IDIOMS.sub(lambda m: " " * len(m.group(0)), last)  # the offsets of `last`
+        return not told_present(last, [(m.start(), m.end()) for rule in hits
+                                       for symptoms in (False, True)
+                                       for m in rule.finditer(cut, symptoms)])
+
     def features(self, users: list[str]) -> np.ndarray:
         window = " \n ".join(users[-WINDOW:])
         last_vec = self.encoder.encode_long(users[-1], _CUE)
         win_vec = self.encoder.encode_long(window, _CUE) if len(users) > 1 else last_vec
-        # The cues read what the encoder reads: the message, or the sample of a long one
-        # (the same text on every training message, which are short).
-        folded = read(" ".join(sample_text(users[-1], _CUE)))
-        # Not the lexicon's verdict itself: the classifier is meant to be a second, independent
-        # opinion (trained beside a lexicon that finds every training emergency, it would
-        # learn to copy it). Only the framing cues, which carry no symptom words: asking
-        # about, a past event, an idiom, acuity, and a mild, calm or denied symptom (an
-        # embedding hears "a slight headache" close to "a headache").
-        cues = np.array([bool(c.search(folded)) for c in (ABOUT, PAST, IDIOMS, _ACUITY, _MILD,
-                                                           _CALM, _DENIED)], dtype=np.float32)
-        return np.concatenate([last_vec, win_vec, CUE_WEIGHT * cues])
+        return np.concatenate([last_vec, win_vec, cues(users)])
 
     def probabilities(self, users: list[str]) -> dict[str, float]:
         assert self.model is not None
@@ -236,10 +254,22 @@ class EmergencyAssessor:
                 return Assessment("about", ["unspecified"], False, "about: topic")
             return Assessment(state, kinds, crisis and state == "live",
                               f"lexicon: {', '.join(kinds)}" if kinds else "no red flag")
-        if state == "live":  # the lexicon's alarm needs no second opinion
+        p: dict[str, float] | None = None
+        if state == "live":
+            # The lexicon's alarm needs no second opinion, except when the message is told at
+            # one remove as a whole (asked, settled, reported, calm) with nothing happening
+            # now, and the classifier is all but sure it is no emergency: the clause reading
+            # missed a frame ("the hospital said...", "is that really how fast it happens?").
+            veto = self.model.get("threshold_veto", 0.0)
+            if veto > 0 and self.vetoable(last, hits):
+                p = self.probabilities(users)
+                if p["emergency"] < veto:
+                    state = "about"
+        if state == "live":
             crisis = crisis or bool(_SELF_HARM.search(read(" ".join(users[-WINDOW:]))))
-            return Assessment("live", kinds, crisis, f"lexicon: {', '.join(kinds)}")
-        p = self.probabilities(users)
+            return Assessment("live", kinds, crisis, f"lexicon: {', '.join(kinds)}",
+                              p and p["emergency"])
+        p = p or self.probabilities(users)
         pe = p["emergency"]
         if self.classifier_alarm(users, pe, state):
             # The classifier cannot tell which condition; when it raises the alarm alone the
@@ -328,6 +358,19 @@ def read(text: str) -> str:
     return respell(fold(text))
 
 
+def cues(users: list[str]) -> np.ndarray:
+    """The classifier's framing cues, scaled by `CUE_WEIGHT`. They read what the encoder reads:
+    the message, or the sample of a long one (the same text on every training message, which
+    are short). Not the lexicon's verdict itself: the classifier is meant to be a second,
+    independent opinion (trained beside a lexicon that finds every training emergency, it
+    would learn to copy it). Only the framing cues, which carry no symptom words: asking
+    about, a past event, an idiom, acuity, and a mild, calm or denied symptom (an embedding
+    hears "a slight headache" close to "a headache")."""
+    folded = read(" ".join(sample_text(users[-1], _CUE)))
+    flags = [bool(c.search(folded)) for c in (ABOUT, PAST, IDIOMS, _ACUITY, _MILD, _CALM, _DENIED)]
+    return CUE_WEIGHT * np.array(flags, dtype=np.float32)
+
+
 def alarm_words(users: list[str]) -> bool:
     """Whether the recent user turns hold a word of the body or of harm (`_CUE`), and the
     latest message does not tell it as calm or settled (`_CALM`, `PAST`): "dad slipped but
@@ -339,7 +382,17 @@ def alarm_words(users: list[str]) -> bool:
     # A loose frame (a hypothesis, a plan read out, a dated event) with no time-or-return cue
     # after it is told at one remove as well.
     framed = FRAMED.search(last) and not LIVE_AFTER.search(last)
-    return not (_CALM.search(last) or past_match(last) or framed)
+    # Calm or settled only if it stays so: "she seemed ok at first but she's been sick twice
+    # now" and "came round but didn't know us, and now she's shaking again" turn after the
+    # calm word; "no está bien" is not calm.
+    settled = [m for m in (_CALM.search(last), past_match(last)) if m and not (
+        _TURN.search(last, m.end()) or LIVE_AFTER.search(last, m.end())
+        or _NEGATED.search(last[max(0, m.start() - 12):m.start()]))]
+    return not (settled or framed)
+
+
+_TURN = re.compile(r"\b(but|pero|now|ahora)\b")
+_NEGATED = re.compile(r"\b(no|not|isn.?t|wasn.?t|aren.?t|nada|ni|nunca|never)\b[\w\s]{0,10}$")
 _SELF_HARM = Gated(re.compile(
     r"\b(die|dying|kill|end (it|my life)|suicid\w*|wake up|better off|morir|matar\w*|suicid\w*|"
     r"acabar con|despertar|mejor sin mi|quitarme la vida)\b"))

@@ -28,7 +28,13 @@ IDIOMS = Gated(re.compile(
     r"|\bcorazon en un puno\b|\bhasta el cuello\b|\bme estalla la cabeza\b|\bcabeza loca\b"
     r"|\basfixiante\b|\bse quedo frit[oa]\b|\bpain in the (neck|backside|bum|arse)\b"
     r"|\b(could|would) kill for\b|\bmataria por\b|\bes un dolor de cabeza\b"
-    r"|\bbuen corazon\b|\bheart of gold\b"
+    r"|\bbuen corazon\b|\bheart of gold\b|\bgasping for (a |an |my )?(brew|cuppa|tea|coffee|drink|pint|fag)\b"
+    r"|\b(nearly|almost) chok\w* (laughing|with laughter)\b|\bse (ahoga|ahogaba|ahogo) de (la )?risa\b"
+    r"|\blegs? (turn|turned|turns|go|went|goes) to jelly\b|\bpiernas como (un )?flan(es)?\b"
+    # a service or a charity named after the condition is not the condition
+    r"|\bstroke (unit|ward|nurse|team|clinic|charity|association|club|group|survivors?|service|"
+    r"rehab\w*|awareness|specialist|consultant)\b|\b(unidad|asociacion|consulta|planta|enfermera|grupo|"
+    r"club|equipo|neurologo|fundacion) (de|del) (ictus|infarto)\b"
     r"|\b(nearly|almost) (had|have|having|gave me|give me) (a fit|kittens|a heart attack|a stroke)\b"
     r"|\bchoking on (all )?(the |this |these |my )?(paperwork|forms|admin|emails|bills)\b"
     r"|\b(will|ll|would|is going to|gonna) kill (me|us|him|her)\b(?= (if|when|for))"
@@ -71,7 +77,9 @@ ABOUT = Gated(re.compile(
     r"|\bse debe dar\b|\bes (normal|grave)\b|\bpuede (viajar|conducir|hacer ejercicio)\b"
     r"|\b(has|have) (anything|something) to do with\b|\btiene (algo )?que ver con\b"
     r"|\b(the same|the same kind of thing) as\b|\bes lo mismo que\b|\b(explain|explicas|explicame)\b"
-    r"|\bque significa\b|\bwhat does .{0,30}\bmean\b"
+    r"|\bque significa\b|\bwhat does .{0,30}\bmean\b|\b(explico|explicarle|explicarselo|explicar)\b"
+    r"|\b(asks?|asked|asking) (me |us |the nurse )?(why|what|how|whether)\b|\b(me |nos )?(pregunta|pregunto|"
+    r"preguntaba) (por que|que|como|si)\b"
     r"|\b(sign|symptom) of\b.{0,40}\?|\b(es|son) (una |un )?(senal|senales|"
     r"sintoma|sintomas|signo|signos) de\b|\bat what point\b|\ba partir de cuando\b|\ben que momento\b"
     r"|\bwhat.?s the (right |best )?(thing|way) to do (for|if|when)\b|\bque (se hace|hay que hacer|"
@@ -148,6 +156,9 @@ FRAMED = Gated(re.compile(
     r"letter\b|\ben el informe (pone|dice)\b|\b(told|tells|telling) (us|me) (that )?(if|when)\b"
     r"|\b(nos|me) (dijo|dijeron|ha dicho) que si\b|\bwas telling me\b|\bme (contaba|conto)\b"
     r"|\bshowed us (what|how)\b|\bnos (ensenaron|explicaron)\b"
+    r"|\b(on|in) (the |a |that )?(telly|tv|television|film|movie|news|programme|documentary|podcast|"
+    r"radio|book|novel|soap)\b|\b(en|de) (la |una |el |un )?(tele|television|pelicula|serie|noticias|"
+    r"documental|podcast|radio|libro|novela)\b"
     # dated ("on Sunday" may be a plan: only "last Sunday"), or settled by what it turned out to be
     r"|\ba fortnight ago\b|\bhace (quince|diez|ocho) dias\b|\blast (monday|tuesday|wednesday|"
     r"thursday|friday|saturday|sunday)\b|\bel (lunes|martes|miercoles|jueves|viernes|sabado|domingo)"
@@ -155,7 +166,12 @@ FRAMED = Gated(re.compile(
     r"autumn|winter|primavera|verano|otono|invierno)\b|\bit was (just )?(a |an )?(indigestion|wind|heartburn|reflux|"
     r"panic attack|low blood pressure|mini stroke|tia|nothing)\b|\b(era|fue) (solo )?(una |un )?"
     r"(indigestion|gases|ansiedad|ataque de ansiedad|la tension|accidente isquemico transitorio|nada)\b"
-    r"|\b(stopped|paro) (after|a los)\b"))
+    r"|\b(stopped|paro) (after|a los)\b"
+    # a diagnosis reported after the fact: someone has already seen it and named it
+    r"|\b(said|told (us|me|him|her)|dijeron|dijo|nos dijeron)\b.{0,50}\b(it was|it had been|they were|"
+    r"(was|were) (down to|from|due to|caused by)|he.?d had|she.?d had|era|eran|fue|fueron|habia sido|"
+    r"habia tenido)\b|\b(said|told (us|me)|dijo|dijeron|nos dijo)\b.{0,40}\b(normal|expected|to be expected|"
+    r"esperable|de esperar)\b"))
 # A live cue after a frame: the symptom is back, or happening now, whatever came before.
 LIVE_AFTER = Gated(re.compile(
     # time and return words only: symptom words ("not breathing", "no responde") are what a
@@ -179,13 +195,19 @@ _LIVE_WORD = Gated(re.compile(
     r"muy mal|fatal|cada vez mas)\b"))
 # A recovery told after a time word ("y ahora está hablando con normalidad").
 _RECOVERED = Gated(re.compile(r"\b(hablando|respirando|habla|respira) con normalidad\b"
-                              r"|\b(talking|breathing|speaking) (normally|fine)\b"))
+                              r"|\b(talking|breathing|speaking) (normally|fine)\b"
+                              r"|\b(quedo|esta|se quedo|se ha quedado) como (nuev[oa]|si nada)\b"
+                              r"|\bback to (his|her|their|my) (usual|old|normal) self\b|\bright as rain\b"))
 # Long-standing or habitual: a slow change, or what a medicine or a condition has always done.
 _LONG = Gated(re.compile(
     r"\b(over|in) the (last|past) (\w+ )?(years|months)\b|\bfor (years|months|ages)\b|\bestos (\w+ )?"
     r"(ultimos )?(anos|meses)\b|\bdesde hace (anos|meses)\b|\bsince (starting|taking|she started|he started)"
     r"\b|\bdesde que (toma|empezo|tomo)\b|\bevery (morning|evening|night|day|winter)\b|\bcada "
     r"(manana|noche|dia|invierno)\b"))
+# A sentence opening as a question without its mark ("which signs mean we should go to A&E").
+QOPEN = re.compile(r"\W*(what|which|how|when|why|could|should|would|is (it|that|this|a|an)|are "
+                   r"(these|those|there)|can (a|an|someone|people)|que|como|cuando|cual|cuales|por "
+                   r"que|es (normal|grave|lo mismo|para)|se parecen|hay que|a partir de)\b")
 _IF = re.compile(r"\b(if|in case|suppose|supposing|si|por si|en caso de que|suponiendo que)\b")
 
 
@@ -224,3 +246,61 @@ def told_apart(last: str, state: str | None) -> bool:
             continue
         return False
     return True
+
+
+@lru_cache(maxsize=64)
+def live_now(text: str) -> bool:
+    """Whether a message (folded) holds a word of something happening now (`_LIVE_WORD` or
+    `NOW`) outside a condition: what keeps a question typed without its mark from settling
+    a dictated emergency ("is it a stroke her face has dropped and she can't talk")."""
+    for m in finditer(_LIVE_WORD.pattern_object, _LIVE_WORD.anchor, text):
+        start = max(text.rfind(c, 0, m.start()) for c in ".,;:!?\n") + 1
+        if not _IF.search(text, start, m.start()):
+            return True
+    return bool(NOW.search(text))
+
+
+_PERSIST = frozenset({"still", "todavia", "sigue"})
+
+
+def at_one_remove(last: str) -> bool:
+    """Whether the latest message (folded) as a whole is told at one remove — it asks
+    something (a question mark, or a sentence opening as a question), asks about signs, or
+    tells a settled, framed, long-standing or recovered event — and no word of something
+    happening now or coming back (`NOW`, `LIVE_AFTER`) stands anywhere in it. Looser than
+    `told_apart` about where the frame is, stricter about what is live: it lets a confident
+    classifier settle a lexicon match whose own clause carried no frame ("on the telly a
+    woman's lips went blue. is that really how fast it happens?"), never one told with "now",
+    "again", "this one". The symptom itself must not be told in the present either
+    (`told_present`, checked by the caller)."""
+    # "still" / "todavía" / "sigue" alone do not count here: a deficit that persists after a
+    # settled event ("his mouth still droops, which the consultant said...") is told so too.
+    if NOW.search(last) or any(m.group(0) not in _PERSIST for m in finditer(
+            LIVE_AFTER.pattern_object, LIVE_AFTER.anchor, last)):
+        return False
+    asked = "?" in last or "¿" in last or bool(QOPEN.match(last))
+    return asked or past_match(last) is not None or any(
+        f.search(last) for f in (ABOUT, FRAMED, _LONG, _RECOVERED))
+
+
+# A present-tense state of someone: "has crushing chest pain", "she's grey", "can't breathe",
+# "tiene un dolor fuerte en el pecho", "está sudando", "no puede". Read on the sentence of a
+# symptom: told so, the symptom is someone's now, whatever the message asks around it.
+_PRESENT = re.compile(
+    r"\b(is|are|am|has|have|isn.?t|aren.?t|hasn.?t|can.?t|cannot|won.?t|keeps?|(he|she|it|they|"
+    r"i|you|we|mum|dad)( ?.?s| ?.?re| ?.?m)|tiene|tienen|tengo|esta|estan|estoy|ha|han|le duele|"
+    r"me duele|no (puede|puedo|respira|responde|para)|acaba de|acaban de|just)\b")
+
+
+def told_present(last: str, spans: list[tuple[int, int]]) -> bool:
+    """Whether a sentence of the latest message (folded) that holds one of the symptom
+    matches `spans` tells it in the present tense (`_PRESENT`); True when no match lies in
+    the latest message (the symptom was told in an earlier turn: no veto then)."""
+    if not spans:
+        return True
+    for a, b in spans:
+        start = max(last.rfind(c, 0, a) for c in ".!?;\n") + 1
+        ends = [e for c in ".!?;\n" if (e := last.find(c, b)) >= 0]
+        if _PRESENT.search(last, start, min(ends, default=len(last))):
+            return True
+    return False

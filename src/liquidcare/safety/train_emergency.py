@@ -54,7 +54,7 @@ def _set_problem(row: Any) -> str | None:
     return None
 
 
-DEV = ("emergency_dev.jsonl", "emergency_dev2.jsonl:even")
+DEV = ("emergency_dev.jsonl", "emergency_dev2.jsonl:even", "emergency_dev5.jsonl:even")
 
 
 def _number(row: dict, path: Path, half: str) -> int:
@@ -86,18 +86,35 @@ def _matrix(assessor: EmergencyAssessor, rows: list[dict]) -> np.ndarray:
     return np.stack([assessor.features(r["turns"]) for r in rows])
 
 
-# p(emergency), lexicon live, alarm words, told at one remove (`emergency.told_apart`)
-Scores = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+# p(emergency), lexicon live, alarm words, told at one remove (`emergency.told_apart`), and
+# where the classifier may settle a lexicon match (`EmergencyAssessor.vetoable`)
+Scores = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+# The veto's highest threshold: on the dev and training emergencies of session 8 that the
+# lexicon finds in a message at one remove, the classifier's lowest p(emergency) (fitted
+# without them) was 0.19; the cap keeps about half that as a margin.
+VETO_CAP = 0.10
 
 
-def _alarm(s: Scores, lo: float, hi: float, lexicon: bool = True) -> np.ndarray:
-    """The guard's verdict at thresholds (lo, hi): `EmergencyAssessor.classifier_alarm`, or
-    the lexicon when `lexicon`."""
-    p, lex, words, apart = s
-    return (lex & lexicon) | (~apart & ((p >= hi) | ((p >= lo) & words)))
+def _alarm(s: Scores, lo: float, hi: float, lexicon: bool = True,
+           veto: float = 0.0) -> np.ndarray:
+    """The guard's verdict at thresholds (lo, hi) and `veto` (`EmergencyAssessor.assess`): the
+    lexicon when `lexicon`, unless vetoed, or `EmergencyAssessor.classifier_alarm`."""
+    p, lex, words, apart, remote = s
+    vetoed = remote & (p < veto)
+    return (lex & lexicon & ~vetoed) | (~apart & ((p >= hi) | ((p >= lo) & words)))
 
 
-def choose(s_live: Scores, s_neg: Scores, max_false: float) -> tuple[float, float]:
+def choose_veto(s_live: Scores) -> float:
+    """The highest p(emergency), up to `VETO_CAP`, below which the classifier may settle a
+    lexicon match in a message told at one remove without losing any dev emergency: recall
+    first, so a single emergency the veto would drop lowers it."""
+    p, lex, _, _, remote = s_live
+    at_risk = p[lex & remote]
+    return float(min([VETO_CAP, *(v / 2 for v in at_risk)]))
+
+
+def choose(s_live: Scores, s_neg: Scores, max_false: float,
+           veto: float = 0.0) -> tuple[float, float]:
     """(threshold, threshold_alone), recall first. The lexicon finds every dev emergency (it
     is written beside the sets), so the pair is chosen on what the classifier finds *by
     itself* — its part of the recall when the lexicon has no words, as on text written
@@ -107,7 +124,7 @@ def choose(s_live: Scores, s_neg: Scores, max_false: float) -> tuple[float, floa
     best: tuple | None = None
     for hi in grid:
         for lo in (t for t in grid if t <= hi):
-            fe = _alarm(s_neg, lo, hi).mean()
+            fe = _alarm(s_neg, lo, hi, veto=veto).mean()
             key = (_alarm(s_live, lo, hi, lexicon=False).mean(), -fe, -lo, -hi)
             if fe <= max_false and (best is None or key > best[0]):
                 best = (key, lo, hi)
@@ -151,32 +168,38 @@ def main(argv: list[str] | None = None) -> int:
               for b in read_jsonl(DATA / "benign.jsonl", "suite file", PolicyError, needs_turns)]
 
     def scores(features: np.ndarray, rows: list[dict]) -> Scores:
-        states = [assessor.lexicon(r["turns"])[0] for r in rows]
+        found = [assessor.lexicon(r["turns"]) for r in rows]
+        states = [state for state, _ in found]
+        lasts = [read(r["turns"][-1]) for r in rows]
         return (clf.predict_proba(features)[:, col], np.array([s == "live" for s in states]),
                 np.array([alarm_words(r["turns"]) for r in rows]),
-                np.array([told_apart(read(r["turns"][-1]), s)
-                          for r, s in zip(rows, states, strict=True)]))
+                np.array([told_apart(t, s) for t, s in zip(lasts, states, strict=True)]),
+                np.array([assessor.vetoable(t, hits) for t, (_, hits) in zip(lasts, found,
+                                                                           strict=True)]))
 
     is_live = yd == CLASSES.index("emergency")
     live = [r for r, e in zip(dev, is_live, strict=True) if e]
     negatives = [r for r, e in zip(dev, is_live, strict=True) if not e]
     s_live, s_neg = scores(xd[is_live], live), scores(xd[~is_live], negatives)
     s_benign = scores(_matrix(assessor, benign), benign)  # a check, never used to choose
+    veto = choose_veto(s_live)
     print(f"threshold / alone  dev recall (classifier alone / with lexicon)  false escalation "
           f"(dev {len(negatives)} / suite benign {len(benign)})")
     for hi in (0.6, 0.7, 0.8, 0.9):
         for lo in (0.3, 0.4, 0.5, 0.6, 0.7):
             if lo <= hi:
                 print(f"  {lo:.2f} / {hi:.2f}       {_alarm(s_live, lo, hi, False).mean():6.1%} / "
-                      f"{_alarm(s_live, lo, hi).mean():6.1%}                          "
-                      f"{_alarm(s_neg, lo, hi).mean():6.1%} / "
-                      f"{_alarm(s_benign, lo, hi).mean():6.1%}")
-    threshold, alone = choose(s_live, s_neg, args.max_false)
+                      f"{_alarm(s_live, lo, hi, veto=veto).mean():6.1%}                          "
+                      f"{_alarm(s_neg, lo, hi, veto=veto).mean():6.1%} / "
+                      f"{_alarm(s_benign, lo, hi, veto=veto).mean():6.1%}")
+    threshold, alone = choose(s_live, s_neg, args.max_false, veto)
+    print(f"veto {veto:.3f}: settles {int((s_neg[1] & s_neg[4] & (s_neg[0] < veto)).sum())} of "
+          f"{int(s_neg[1].sum())} dev non-emergencies the lexicon escalates")
     print(f"threshold {threshold:.2f}, alone {alone:.2f}: dev recall "
           f"{_alarm(s_live, threshold, alone, False).mean():.1%} by the classifier alone, "
-          f"{_alarm(s_live, threshold, alone).mean():.1%} with the lexicon; false escalation "
-          f"{_alarm(s_neg, threshold, alone).mean():.1%} (suite benign "
-          f"{_alarm(s_benign, threshold, alone).mean():.1%})")
+          f"{_alarm(s_live, threshold, alone, veto=veto).mean():.1%} with the lexicon; false "
+          f"escalation {_alarm(s_neg, threshold, alone, veto=veto).mean():.1%} (suite benign "
+          f"{_alarm(s_benign, threshold, alone, veto=veto).mean():.1%})")
     # The shipped model is refitted on train + dev with the thresholds chosen above: on
     # conversations written later, adding a batch to the training data cut false escalation
     # more than any choice of threshold did.
@@ -191,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         "classes": [CLASSES[int(c)] for c in final.classes_],
         "threshold": round(threshold, 4),
         "threshold_alone": round(alone, 4),
+        "threshold_veto": round(veto, 4),
         "intercept": [round(float(v), 6) for v in final.intercept_],
         "coef": [[round(float(v), 6) for v in row] for row in final.coef_],
     }, indent=None)
