@@ -121,6 +121,7 @@ def test_a_rule_that_does_not_reach_a_clause_cannot_match_it():
     match: on the clauses of a long message, a rule ruled out matches none of them, and the
     patterns tried find a match exactly when the rule's search does."""
     from liquidcare.safety import load_policy
+    from liquidcare.safety.clauses import _reaches
     from liquidcare.safety.emergency import _CLAUSE, _SENTENCE, read
 
     text = read(" ".join(t for t in _messages(900) if t.strip()))
@@ -137,6 +138,8 @@ def test_a_rule_that_does_not_reach_a_clause_cannot_match_it():
                     skipped += 1
                     assert rule.search(clause) is None and rule.search(clause, True) is None
                 lo, hi = sm.start() + a, sm.start() + b
+                # the frame reads each rule's starts once and bisects them per clause
+                assert _reaches(rule.starts(text), lo, hi) == rule.reaches(text, lo, hi)
                 for symptoms in (False, True):
                     assert (rule.search_within(clause, text, lo, hi, symptoms) is None) == (
                         rule.search(clause, symptoms) is None)
@@ -165,3 +168,22 @@ def test_the_frames_are_gated_on_short_messages_too():
             found += expected is not None
         assert frames.IDIOMS.sub(" ", text) == frames.IDIOMS.pattern_object.sub(" ", text)
     assert found > 100
+
+
+def test_the_word_index_finds_every_word_a_prefix_allows():
+    """The gate's sorted index gives, for a prefix or a whole word ("word$"), exactly the
+    starts of the words that fit, as a scan of every word of the text does."""
+    from liquidcare.safety.gate import _index, _starts
+
+    rng = random.Random(5)
+    pool = ["chest", "ches", "chestnut", "ch", "c", "do", "dolor", "dolores", "ñandú", "a",
+            "999", "9", "x" * 20]
+    text = " ".join(rng.choice(pool) for _ in range(700)) + " " + fold(" ".join(_messages(300)))
+    words = [(m.group(0), m.start()) for m in re.finditer(r"\w+", text)]
+    assert _index(text).vocab == {w for w, _ in words}
+    for anchor in ({"ches"}, {"chest$"}, {"c", "do$"}, {"dolor", "9"}, {"x" * 16}, {"zzq"},
+                   {"ñan", "a$"}):
+        expected = sorted(pos for w, pos in words if any(
+            w == a[:-1] if a.endswith("$") else w.startswith(a) for a in anchor))
+        assert _starts(frozenset(anchor), text) == expected, anchor
+        assert expected or anchor == {"zzq"}  # the comparison is not vacuous
