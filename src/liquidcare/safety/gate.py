@@ -15,11 +15,10 @@ the whole text; only the time changes.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
 from functools import lru_cache
-from itertools import accumulate, chain, islice
-from operator import itemgetter
+from itertools import accumulate, chain
 
 _LETTERS = re.compile(r"[a-z0-9]+")  # a literal word start: letters or digits ("999")
 _SPLIT = re.compile(r"(\w+)")  # words at the odd places, what lies between at the even
@@ -134,27 +133,27 @@ def anchors(source: str) -> frozenset[str] | None:
 
 
 class _Index:
-    """One text's words: every word with where it starts, sorted by word (the occurrences of
-    the words a prefix allows are then one slice, found by bisection), the distinct words,
-    every prefix they begin with (up to `_MAX_PREFIX` letters) and each whole word as
-    "word$", and a memo of the starts found for each anchor set (the lexicon tries the same
-    patterns on the same message several times: its rules, their symptoms, the spans for
-    framing)."""
+    """One text's words: where each starts, the distinct ones in order (for prefixes), every
+    prefix they begin with (up to `_MAX_PREFIX` letters) and each whole word as "word$", and
+    a memo of the starts found for each anchor set (the lexicon tries the same patterns on
+    the same message several times: its rules, their symptoms, the spans for framing)."""
 
-    __slots__ = ("keys", "at", "vocab", "prefixes", "memo")
+    __slots__ = ("at", "keys", "prefixes", "memo")
 
     def __init__(self, text: str) -> None:
-        # One split in C, the offsets summed in C and the (word, start) pairs sorted in C: no
-        # Python call per word (a dict of lists cost a millisecond on 8,000 characters).
+        # One split in C and the offsets summed in C: no Python call per word.
         parts = _SPLIT.split(text)
-        offsets = accumulate(map(len, parts), initial=0)
-        words = parts[1::2]
-        pairs = sorted(zip(words, islice(offsets, 1, None, 2), strict=False))
-        self.keys = list(map(itemgetter(0), pairs))
-        self.at = list(map(itemgetter(1), pairs))
-        self.vocab = set(words)
+        offsets = list(accumulate(map(len, parts), initial=0))  # one more than parts
+        at: dict[str, list[int]] = {}
+        for word, pos in zip(parts[1::2], offsets[1::2], strict=False):
+            if word in at:
+                at[word].append(pos)
+            else:
+                at[word] = [pos]
+        self.at = at
+        self.keys = sorted(at)
         # "Can this pattern match at all?" is then one set operation in C per pattern.
-        self.prefixes = set(chain.from_iterable(map(_prefixes_of, self.vocab)))
+        self.prefixes = set(chain.from_iterable(map(_prefixes_of, at)))
         self.memo: dict[frozenset[str], list[int]] = {}
 
 
@@ -170,20 +169,15 @@ def _index(text: str) -> _Index:
     return _Index(text)
 
 
-def _occurrences(index: _Index, anchor: str) -> list[int]:
-    """Where the words that `anchor` allows (a prefix, or "word$" exactly) start, as a slice
-    of the sorted index."""
-    keys = index.keys
+def _words_with(index: _Index, anchor: str) -> list[str]:
+    """The distinct words of the text that `anchor` allows (a prefix, or "word$" exactly)."""
     if anchor.endswith("$"):
-        word = anchor[:-1]
-        return index.at[bisect_left(keys, word):bisect_right(keys, word)]
-    i = bisect_left(keys, anchor)
-    # Every word with the prefix sorts below prefix + the last code point; the loop only
-    # guards a word holding that code point itself.
-    j = bisect_left(keys, anchor + "\U0010ffff", i)
+        return [anchor[:-1]]
+    keys = index.keys
+    i = j = bisect_left(keys, anchor)
     while j < len(keys) and keys[j].startswith(anchor):
         j += 1
-    return index.at[i:j]
+    return keys[i:j]
 
 
 def _starts(anchor: frozenset[str], text: str) -> list[int]:
@@ -191,8 +185,10 @@ def _starts(anchor: frozenset[str], text: str) -> list[int]:
     index = _index(text)
     found = index.memo.get(anchor)
     if found is None:
-        found = index.memo[anchor] = sorted(set(chain.from_iterable(
-            _occurrences(index, a) for a in anchor & index.prefixes)))
+        at = index.at
+        found = index.memo[anchor] = sorted(
+            {pos for a in anchor & index.prefixes for w in _words_with(index, a)
+             for pos in at[w]})
     return found
 
 
@@ -245,14 +241,16 @@ def finditer(pattern: re.Pattern[str], anchor: frozenset[str] | None,
             last = m.end()
 
 
-def sub(pattern: re.Pattern[str], anchor: frozenset[str] | None, repl: str,
-        text: str, gate_from: int = GATE_FROM) -> str:
-    """`pattern.sub(repl, text)` through the gate (for patterns that never match empty)."""
+def sub(pattern: re.Pattern[str], anchor: frozenset[str] | None,
+        repl: str | Callable[[re.Match[str]], str], text: str,
+        gate_from: int = GATE_FROM) -> str:
+    """`pattern.sub(repl, text)` through the gate (for patterns that never match empty);
+    `repl` a template or, as for `re.sub`, a function of the match."""
     if anchor is None or len(text) < gate_from:
         return pattern.sub(repl, text)
     out, last = [], 0
     for m in finditer(pattern, anchor, text, gate_from):
-        out += [text[last:m.start()], m.expand(repl)]
+        out += [text[last:m.start()], repl(m) if callable(repl) else m.expand(repl)]
         last = m.end()
     return "".join(out) + text[last:]
 
@@ -269,7 +267,7 @@ class Gated:
     def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
         return search(self.pattern_object, self.anchor, text, pos, GATED_FROM)
 
-    def sub(self, repl: str, text: str) -> str:
+    def sub(self, repl: str | Callable[[re.Match[str]], str], text: str) -> str:
         return sub(self.pattern_object, self.anchor, repl, text, GATED_FROM)
 
     def __getattr__(self, name: str):  # noqa: ANN204 (findall, finditer, pattern, ...)

@@ -66,7 +66,7 @@ def respell(text: str) -> str:
     split text costs a tenth of running the alternation over an 8,000-character message)."""
     # A long message's words come from the word gate's index of it, which the lexicon reads
     # next anyway (the same words as the split: runs of \w).
-    words = _index(text).vocab if len(text) >= GATE_FROM else _SPLIT.split(text)
+    words = _index(text).at if len(text) >= GATE_FROM else _SPLIT.split(text)
     if not _WORDS.keys().isdisjoint(words):
         text = _WORD.sub(lambda m: _WORDS[m.group(1)], text)
     if " a " in text:
