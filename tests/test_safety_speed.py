@@ -77,11 +77,36 @@ def test_unleet_translates_the_same_runs():
     from liquidcare.safety import normalize
 
     texts = _random_strings("ab 1!0@$|+€.x9", n=2000) + [fold(t) for t in _messages()]
+    before = re.compile(r"[a-z0-9@$!|+€]*[0-9@$!|+€][a-z0-9@$!|+€]*")  # the pattern it replaced
     for text in texts:
         assert normalize._LEET_RUN.sub(normalize._unleet_run, text) == \
             reference_unleet_words(text), repr(text)
+        assert [m.span() for m in normalize._LEET_RUN.finditer(text)] == \
+            [m.span() for m in before.finditer(text)], repr(text)
     assert normalize.unleet("h3ll0 th3r3 fri3nd") == "hello there friend"  # whole-message leet
     assert normalize.unleet("call 112 n0w!") == "call 112 nowi"  # a number stays a number
+
+
+def test_unspace_collapses_as_the_plain_code():
+    """`unspace` skips the space collapse when there is nothing to collapse: the same text as
+    joining the spaced letters and then collapsing every run of whitespace."""
+    from liquidcare.safety import normalize
+
+    def reference(folded: str) -> str:
+        def join(m: re.Match[str]) -> str:
+            return " ".join(re.sub(r"[\s.\-_*]", "", w)
+                            for w in re.split(r"\s{2,}|\s*[/|]\s*", m.group(0)))
+
+        return re.sub(r"\s+", " ", normalize._SPACED.sub(join, folded)).strip()
+
+    texts = _random_strings("ab c.-_*/ \t\n\u00a0x", n=2000, seed=3)
+    texts += [fold(t, collapse=False) for t in _messages()]
+    texts += ["i g n o r e  a l l", "call  me\tnow", " h-e-l-p me "]
+    changed = 0
+    for text in texts:
+        assert normalize.unspace(text) == reference(text), repr(text)
+        changed += normalize.unspace(text) != text.strip()
+    assert changed > 100  # both branches run
 
 
 def test_disguise_counts_what_it_counted():
