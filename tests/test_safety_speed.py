@@ -77,11 +77,36 @@ def test_unleet_translates_the_same_runs():
     from liquidcare.safety import normalize
 
     texts = _random_strings("ab 1!0@$|+€.x9", n=2000) + [fold(t) for t in _messages()]
+    before = re.compile(r"[a-z0-9@$!|+€]*[0-9@$!|+€][a-z0-9@$!|+€]*")  # the pattern it replaced
     for text in texts:
         assert normalize._LEET_RUN.sub(normalize._unleet_run, text) == \
             reference_unleet_words(text), repr(text)
+        assert [m.span() for m in normalize._LEET_RUN.finditer(text)] == \
+            [m.span() for m in before.finditer(text)], repr(text)
     assert normalize.unleet("h3ll0 th3r3 fri3nd") == "hello there friend"  # whole-message leet
     assert normalize.unleet("call 112 n0w!") == "call 112 nowi"  # a number stays a number
+
+
+def test_unspace_collapses_as_the_plain_code():
+    """`unspace` skips the space collapse when there is nothing to collapse: the same text as
+    joining the spaced letters and then collapsing every run of whitespace."""
+    from liquidcare.safety import normalize
+
+    def reference(folded: str) -> str:
+        def join(m: re.Match[str]) -> str:
+            return " ".join(re.sub(r"[\s.\-_*]", "", w)
+                            for w in re.split(r"\s{2,}|\s*[/|]\s*", m.group(0)))
+
+        return re.sub(r"\s+", " ", normalize._SPACED.sub(join, folded)).strip()
+
+    texts = _random_strings("ab c.-_*/ \t\n\u00a0x", n=2000, seed=3)
+    texts += [fold(t, collapse=False) for t in _messages()]
+    texts += ["i g n o r e  a l l", "call  me\tnow", " h-e-l-p me "]
+    changed = 0
+    for text in texts:
+        assert normalize.unspace(text) == reference(text), repr(text)
+        changed += normalize.unspace(text) != text.strip()
+    assert changed > 100  # both branches run
 
 
 def test_disguise_counts_what_it_counted():
@@ -137,6 +162,7 @@ def test_a_rule_that_does_not_reach_a_clause_cannot_match_it():
     match: on the clauses of a long message, a rule ruled out matches none of them, and the
     patterns tried find a match exactly when the rule's search does."""
     from liquidcare.safety import load_policy
+    from liquidcare.safety.clauses import _reaches
     from liquidcare.safety.emergency import _CLAUSE, _SENTENCE, read
 
     text = read(" ".join(t for t in _messages(900) if t.strip()))
@@ -153,6 +179,8 @@ def test_a_rule_that_does_not_reach_a_clause_cannot_match_it():
                     skipped += 1
                     assert rule.search(clause) is None and rule.search(clause, True) is None
                 lo, hi = sm.start() + a, sm.start() + b
+                # the frame reads each rule's starts once and bisects them per clause
+                assert _reaches(rule.starts(text), lo, hi) == rule.reaches(text, lo, hi)
                 for symptoms in (False, True):
                     assert (rule.search_within(clause, text, lo, hi, symptoms) is None) == (
                         rule.search(clause, symptoms) is None)
@@ -181,3 +209,41 @@ def test_the_frames_are_gated_on_short_messages_too():
             found += expected is not None
         assert frames.IDIOMS.sub(" ", text) == frames.IDIOMS.pattern_object.sub(" ", text)
     assert found > 100
+
+
+def test_the_word_index_finds_every_word_a_prefix_allows():
+    """The gate's index gives, for a prefix or a whole word ("word$"), exactly the
+    starts of the words that fit, as a scan of every word of the text does."""
+    from liquidcare.safety.gate import _index, _starts
+
+    rng = random.Random(5)
+    pool = ["chest", "ches", "chestnut", "ch", "c", "do", "dolor", "dolores", "ñandú", "a",
+            "999", "9", "x" * 20]
+    text = " ".join(rng.choice(pool) for _ in range(700)) + " " + fold(" ".join(_messages(300)))
+    words = [(m.group(0), m.start()) for m in re.finditer(r"\w+", text)]
+    assert set(_index(text).at) == {w for w, _ in words}
+    for anchor in ({"ches"}, {"chest$"}, {"c", "do$"}, {"dolor", "9"}, {"x" * 16}, {"zzq"},
+                   {"ñan", "a$"}):
+        expected = sorted(pos for w, pos in words if any(
+            w == a[:-1] if a.endswith("$") else w.startswith(a) for a in anchor))
+        assert _starts(frozenset(anchor), text) == expected, anchor
+        assert expected or anchor == {"zzq"}  # the comparison is not vacuous
+
+
+def test_a_gated_sub_takes_a_function_as_re_sub_does():
+    """`Gated.sub` with a function for the replacement (the emergency veto blanks the idioms
+    of a long message to keep its offsets) gives what `re.sub` gives."""
+    from liquidcare.safety.emergency import read
+    from liquidcare.safety.frames import IDIOMS
+    from liquidcare.safety.gate import GATED_FROM
+
+    plain = IDIOMS.pattern_object
+    with_idiom = [read(t) for t in _messages(3000) if plain.search(read(t))]
+    text = " ".join(with_idiom[:6] + [read(t) for t in _messages(40)])
+    assert with_idiom and len(text) >= GATED_FROM
+
+    def blank(m: re.Match[str]) -> str:
+        return " " * len(m.group(0))
+
+    cut = IDIOMS.sub(blank, text)
+    assert cut == plain.sub(blank, text) and cut != text and len(cut) == len(text)

@@ -2,7 +2,7 @@
 """How a message frames the symptoms it names: a figure of speech, a question about them, a past
 and settled event, or something happening now (`emergency.EmergencyAssessor` reads these).
 
-Written against folded text (`emergency_cues.read`: lower case, no accents, common misspellings
+Written against folded text (`emergency.read`: lower case, no accents, common misspellings
 respelled). `IDIOMS` is cut out before the symptom lexicon runs; `ABOUT` and `PAST` turn a
 match into information ("about"); `NOW` overrides them.
 """

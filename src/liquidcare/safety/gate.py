@@ -242,9 +242,10 @@ def finditer(pattern: re.Pattern[str], anchor: frozenset[str] | None,
 
 
 def sub(pattern: re.Pattern[str], anchor: frozenset[str] | None,
-        repl: str | Callable[[re.Match[str]], str], text: str, gate_from: int = GATE_FROM) -> str:
-    """`pattern.sub(repl, text)` through the gate (for patterns that never match empty); `repl`
-    is a template or a function of the match, as for `re.sub`."""
+        repl: str | Callable[[re.Match[str]], str], text: str,
+        gate_from: int = GATE_FROM) -> str:
+    """`pattern.sub(repl, text)` through the gate (for patterns that never match empty);
+    `repl` a template or, as for `re.sub`, a function of the match."""
     if anchor is None or len(text) < gate_from:
         return pattern.sub(repl, text)
     out, last = [], 0

@@ -19,7 +19,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
 from .errors import PolicyError
-from .gate import anchors, could_match, starts_between
+from .gate import GATE_FROM, anchors, could_match, starts_between
+from .gate import _starts as gate_starts
 from .gate import finditer as gate_finditer
 from .gate import search as gate_search
 
@@ -129,6 +130,19 @@ class Rule:
         `text` cut at word boundaries (read from the word gate's index of the whole text)."""
         return any(starts_between(self._anchors[id(p)], text, lo, hi)
                    for p in self.patterns + self.symptoms)
+
+    def starts(self, text: str) -> list[int] | None:
+        """Where in `text` a word starts that one of the rule's patterns or symptoms can begin
+        with, sorted; None when a match may start anywhere (a pattern the gate cannot read,
+        or a text too short for the gate). `reaches(text, lo, hi)` holds exactly when one of
+        these lies in [lo, hi), so a caller that asks about many pieces reads them once."""
+        found: set[int] = set()
+        for p in self.patterns + self.symptoms:
+            anchor = self._anchors[id(p)]
+            if anchor is None or len(text) < GATE_FROM:
+                return None
+            found.update(gate_starts(anchor, text))
+        return sorted(found)
 
     def search_within(self, piece: str, text: str, lo: int, hi: int,
                       symptoms: bool = False) -> re.Match[str] | None:
