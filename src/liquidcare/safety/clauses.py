@@ -64,6 +64,7 @@ def frame_clauses(text: str, rules: list[Rule], hits: Hits) -> str | None:
     # Where each rule's first words start in the whole text, read once rather than once per
     # clause (`Rule.reaches` on every clause was a tenth of a long message's cost).
     starts = [(rule, rule.starts(text)) for rule in rules]
+    now_told: bool | None = None  # live_now(text): one reading of the message, when first needed
     for sm in _SENTENCE.finditer(text):
         sentence, offset = sm.group(0), sm.start()
         # A sentence no match reaches has no clause that can hit (the test below, per
@@ -72,8 +73,11 @@ def frame_clauses(text: str, rules: list[Rule], hits: Hits) -> str | None:
             continue
         # Carers often type a question without its mark: a sentence that opens with an
         # interrogative is asked too, unless the message says something is happening now.
-        question = sentence.rstrip().endswith("?") or sentence.lstrip().startswith("¿") or (
-            bool(QOPEN.match(sentence)) and not live_now(text))
+        question = sentence.rstrip().endswith("?") or sentence.lstrip().startswith("¿")
+        if not question and QOPEN.match(sentence):
+            if now_told is None:
+                now_told = live_now(text)
+            question = not now_told
         cuts = [(c.start(), c.end()) for c in _CLAUSE.finditer(sentence)]
         bounds = zip([0] + [e for _, e in cuts], [b for b, _ in cuts] + [len(sentence)],
                      strict=True)
