@@ -179,3 +179,35 @@ def test_two_processes_editing_one_twin_lose_nothing(store_url):
         final = store.get_twin(twin.id, by=carer)
     assert sorted(final.routines) == sorted(f"{t}-{k}" for t in "ab" for k in range(8))
     assert final.version == 17
+
+
+def test_a_new_sqlite_store_opens_while_another_connection_is_switching_it_to_wal(tmp_path):
+    """The race behind a CI failure: on a new file SQLite refuses a second journal-mode switch
+    at once ("database is locked", no busy wait) while a first rollback-mode write is open."""
+    import sqlite3
+    import time
+
+    path = tmp_path / "care.db"
+    path.touch(mode=0o600)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # the file is still in rollback mode: a write lock held
+    other.execute("CREATE TABLE held (a)")
+    probe = sqlite3.connect(path, isolation_level=None, timeout=5)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        probe.execute("PRAGMA journal_mode=WAL")  # what SQLite does without our retry
+    probe.close()
+
+    def release() -> None:
+        time.sleep(0.5)
+        other.execute("COMMIT")
+
+    releaser = threading.Thread(target=release)
+    releaser.start()
+    try:
+        with open_store(path) as store:
+            assert store.schema_version() == "0003"
+    finally:
+        releaser.join(10)
+        other.close()
+    mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"

@@ -7,6 +7,8 @@ advisory lock) so that two servers starting against one new database do not both
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,8 @@ from .errors import StoreError
 MIGRATIONS = Path(__file__).parent / "migrations"
 # An arbitrary constant: the PostgreSQL advisory lock taken while migrating.
 _PG_MIGRATION_LOCK = 0x11C0_CA4E
+# How long a connection waits for another one's lock (SQLite's busy_timeout, and the retry below).
+_SQLITE_BUSY_S = 30.0
 
 
 def is_url(target: str) -> bool:
@@ -59,8 +63,8 @@ def _sqlite_engine(path: Path, create: bool) -> Engine:
         # implicit BEGIN would be DEFERRED, and two deferred writers deadlock on the upgrade).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA busy_timeout=30000")
-        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={int(_SQLITE_BUSY_S * 1000)}")
+        _enter_wal(cur)
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses no committed data
         cur.close()
@@ -72,6 +76,28 @@ def _sqlite_engine(path: Path, create: bool) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _enter_wal(cur: sqlite3.Cursor) -> None:
+    """Switches the database to WAL, waiting out another connection that is doing the same.
+
+    On a new database the switch is a write in rollback-journal mode, and SQLite answers a second
+    connection that tries it meanwhile with "database is locked" at once, without its busy
+    handler (waiting could deadlock two rollback-mode writers). Several servers opening one new
+    store together meet exactly that, so the switch is retried here until the first one is done.
+    """
+    deadline = time.monotonic() + _SQLITE_BUSY_S
+    pause = 0.005
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            busy = "locked" in str(err) or "busy" in str(err)
+            if not busy or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
 
 
 def make_engine(target: str | os.PathLike[str], create: bool = True) -> Engine:
