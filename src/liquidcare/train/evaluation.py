@@ -105,10 +105,12 @@ def score(model: nn.Module, n_rows: int, batch_logits: BatchLogits, batch_size: 
 
 
 def evaluate(model: nn.Module, acts: Activations, batch_size: int = 8,
-             teacher: bool = False) -> dict[str, float]:
+             teacher: bool = False, kl: bool = True) -> dict[str, float]:
     """Perplexity and mean KL(teacher ‖ model) per token on the packed blocks of ``acts``:
     of ``model`` run from the cached stream, or with ``teacher=True`` of the base model (its
-    cached final hidden states, nothing re-run; KL 0). Summed over every process's shard."""
+    cached final hidden states, nothing re-run; KL 0). Summed over every process's shard.
+    ``kl=False``: perplexity alone — the teacher's logits (a second vocabulary-wide product
+    and softmax per token, a third of a held-out pass on SmolLM2) are not computed."""
     head = model.get_output_embeddings()
     device = head.weight.device
 
@@ -118,10 +120,10 @@ def evaluate(model: nn.Module, acts: Activations, batch_size: int = 8,
         if teacher:
             return ids, head(target[:, :-1]), None
         hidden = final_hidden(model, acts.first_layer, acts.start[rows].to(device), ids)
-        return ids, head(hidden[:, :-1]), head(target[:, :-1])
+        return ids, head(hidden[:, :-1]), head(target[:, :-1]) if kl else None
 
     return score(model, acts.blocks.shape[0], batch_logits, batch_size,
-                 compare_teacher=True).as_dict()
+                 compare_teacher=kl).as_dict()
 
 
 def perplexity(model: nn.Module, acts: Activations, batch_size: int = 8,
