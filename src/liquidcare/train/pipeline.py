@@ -95,8 +95,7 @@ class RunConfig:
     # perplexity against ×1.48 at 0.2 of the rate), and the rate is high: swept from 0.002 to
     # 0.04 at equal time, 0.03 was best (×1.13 against ×1.55 at 0.002).
     stage2: dict[str, Any] = field(
-        default_factory=lambda: {"steps": 400, "lr": 3e-2, "skip_lr_scale": 1.0,
-                                 "batch_size": 8})
+        default_factory=lambda: {"steps": 1000, "lr": 3e-2, "skip_lr_scale": 1.0})
     # mode finetune: the one training stage (LM loss on the corpus)
     finetune: dict[str, Any] = field(default_factory=lambda: {"steps": 200, "lr": 1e-3})
     # More text for the teacher (see `teacher_text`): extra corpora ("knowledge-base": the
