@@ -102,6 +102,29 @@ def test_teacher_perplexity_is_the_base_models():
     assert perplexity(base, acts, teacher=True) == pytest.approx(math.exp(loss.item()), rel=1e-5)
 
 
+def test_perplexity_without_the_kl_is_the_same_figure():
+    # held-out scoring skips the teacher's logits: the perplexity must not change with it
+    base, _, val = _setup()
+    model = liquify(copy.deepcopy(base), CFG)
+    full, plain = evaluate(model, val), evaluate(model, val, kl=False)
+    assert "kl" in full and full["kl"] > 0 and "kl" not in plain
+    assert plain["ppl"] == pytest.approx(full["ppl"], rel=1e-6)
+
+
+def test_scoring_in_chunks_of_rows_gives_the_same_figures(monkeypatch):
+    # the liquified blocks run SUFFIX_BATCH rows at a time when scoring: chunks that do not
+    # divide the set must give the figures of one pass
+    from liquidcare.train import evaluation
+
+    base, _, val = _setup()
+    model = liquify(copy.deepcopy(base), CFG)
+    whole = evaluate(model, val)
+    monkeypatch.setattr(evaluation, "SUFFIX_BATCH", 3)
+    chunked = evaluate(model, val)
+    assert chunked["ppl"] == pytest.approx(whole["ppl"], rel=1e-5)
+    assert chunked["kl"] == pytest.approx(whole["kl"], rel=1e-4)
+
+
 def _setup():
     base = tiny_model("llama")
     train = capture(base, _blocks(n=16, T=32), CFG, progress=False)

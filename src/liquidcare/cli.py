@@ -232,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
         "squares, then stage 2 end to end; the settings of configs/cfc-ncp-smollm2.yaml), "
         "evaluate validation perplexity after each step, then base and liquid model on the "
         "held-out care test split and out-of-domain prose, and write runs/NAME/{adapter/, "
-        "report.md, loss.png, tb/}. About 13 minutes on an idle 2-core CPU.",
+        "report.md, loss.png, tb/}. About 23 minutes on an idle 2-core CPU.",
     )
     _add_run_options(demo, name="demo", output_dir="runs", device="auto")
     demo.add_argument("--quick", action="store_true",

@@ -105,23 +105,54 @@ def score(model: nn.Module, n_rows: int, batch_logits: BatchLogits, batch_size: 
 
 
 def evaluate(model: nn.Module, acts: Activations, batch_size: int = 8,
-             teacher: bool = False) -> dict[str, float]:
+             teacher: bool = False, kl: bool = True) -> dict[str, float]:
     """Perplexity and mean KL(teacher ‖ model) per token on the packed blocks of ``acts``:
     of ``model`` run from the cached stream, or with ``teacher=True`` of the base model (its
-    cached final hidden states, nothing re-run; KL 0). Summed over every process's shard."""
+    cached final hidden states, nothing re-run; KL 0). Summed over every process's shard.
+    ``kl=False``: perplexity alone — the teacher's logits (a second vocabulary-wide product
+    and softmax per token, a third of a held-out pass on SmolLM2) are not computed."""
     head = model.get_output_embeddings()
     device = head.weight.device
+    hidden = None if teacher else _suffix_states(model, acts)
 
     def batch_logits(rows: Tensor):
         ids = acts.blocks[rows].to(device)
         target = acts.final[rows].to(device)
         if teacher:
             return ids, head(target[:, :-1]), None
-        hidden = final_hidden(model, acts.first_layer, acts.start[rows].to(device), ids)
-        return ids, head(hidden[:, :-1]), head(target[:, :-1])
+        states = hidden[rows].to(device)
+        return ids, head(states[:, :-1]), head(target[:, :-1]) if kl else None
 
     return score(model, acts.blocks.shape[0], batch_logits, batch_size,
-                 compare_teacher=True).as_dict()
+                 compare_teacher=kl).as_dict()
+
+
+SUFFIX_BATCH = 32  # rows per forward pass of the liquified blocks when scoring
+
+
+@torch.no_grad()
+def _suffix_states(model: nn.Module, acts: Activations) -> Tensor:
+    """The model's final hidden states (n, T, d) on every row of ``acts``, run from the cached
+    stream in batches of `SUFFIX_BATCH` rows. The liquid recurrence steps through the tokens
+    one at a time and its cost per step hardly grows with the batch, so a wide batch here is
+    far cheaper than the narrow one the vocabulary-wide scoring needs (its logits are
+    rows × T × V floats)."""
+    was_training = model.training
+    model.eval()
+    device = model.get_output_embeddings().weight.device
+    n = acts.blocks.shape[0]
+    out = None
+    try:
+        for lo in range(0, n, SUFFIX_BATCH):
+            rows = slice(lo, min(lo + SUFFIX_BATCH, n))
+            states = final_hidden(model, acts.first_layer, acts.start[rows].to(device),
+                                  acts.blocks[rows].to(device)).float()
+            if out is None:
+                out = states.new_empty(n, *states.shape[1:])
+            out[rows] = states
+    finally:
+        model.train(was_training)
+    return out
 
 
 def perplexity(model: nn.Module, acts: Activations, batch_size: int = 8,
