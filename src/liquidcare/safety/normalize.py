@@ -17,6 +17,8 @@ import re
 
 from liquidcare.text import INVISIBLE, LOOKALIKES, fold
 
+from . import wordindex
+
 # Invisible characters, Cyrillic and Greek look-alikes (both cases), full-width forms.
 _DISGUISED = re.compile("[" + re.escape("".join(map(chr, INVISIBLE)) + LOOKALIKES
                                         + LOOKALIKES.upper()) + "\uff01-\uff5e]")
@@ -41,6 +43,9 @@ _HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:]?){8,}\b")
 _WS = re.compile(r"\s+")
 # Whitespace that `_WS.sub(" ")` would change: a run, or a character other than a space.
 _WS_RUN = re.compile(r"\s\s|[^\S ]")
+# The same runs whole (a run of two or more matches from its first character), so that
+# `_WS_CHANGED.sub(" ")` is `_WS.sub(" ")` without an edit for each single space.
+_WS_CHANGED = re.compile(r"\s{2,}|[^\S ]")
 
 
 def _printable(raw: bytes) -> str | None:
@@ -95,7 +100,9 @@ def unleet(folded: str) -> str:
         return folded
     if len(_DIGITS_IN_WORD.findall(folded)) >= 3:
         return folded.translate(_LEET)
-    return _LEET_RUN.sub(_unleet_run, folded)
+    # Through `wordindex.sub`: the decoded form's word index is then derived from the
+    # folded text's, not built again (a long message's leet form differs in a few words).
+    return wordindex.sub(_LEET_RUN, _unleet_run, folded)
 
 
 def _unleet_run(m: re.Match[str]) -> str:
@@ -123,10 +130,15 @@ def unspace(folded: str) -> str:
         words = _WORD_BREAK.split(m.group(0))
         return " ".join(re.sub(r"[\s.\-_*]", "", w) for w in words)
 
-    joined = _SPACED.sub(join, folded)
+    # Each step through `wordindex`, so that the word index of the result is derived from
+    # the index of the text it came from (as for `unleet`).
+    joined = wordindex.sub(_SPACED, join, folded)
     # Spaces collapsed only where there is something to collapse (a pass over 8,000
-    # characters costs half a millisecond; the folded text has mostly single spaces).
-    return (_WS.sub(" ", joined) if _WS_RUN.search(joined) else joined).strip()
+    # characters costs half a millisecond; the folded text has mostly single spaces): the
+    # runs and the lone tabs or newlines, which `_WS.sub(" ")` alone would change.
+    if _WS_RUN.search(joined):
+        joined = wordindex.sub(_WS_CHANGED, " ", joined)
+    return wordindex.strip(joined)
 
 
 def variants(text: str) -> dict[str, str]:
