@@ -144,3 +144,52 @@ def test_the_forms_of_a_long_message_get_the_index_of_their_own_text():
             for anchor in anchor_sets:
                 assert index.starts(anchor) == fresh.starts(anchor), (k, anchor)
     assert derived_forms >= 24  # at least two forms of each message were derived
+
+
+def _random(alphabet: str, n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(n)]
+
+
+def test_collapsible_asks_what_the_whitespace_run_pattern_asked():
+    import re
+    import sys
+
+    from liquidcare.text import _WS_RUN, OTHER_SPACES, collapsible, fold
+
+    spaces = {chr(c) for c in range(sys.maxunicode + 1) if re.match(r"\s", chr(c))}
+    assert spaces == set(OTHER_SPACES) | {" "}  # the regex engine's \s, every character
+    texts = _random("ab \t\n\u00a0\u2003\u3000\x1cñ.", 3000, 11) + [fold(t, False)
+                                                                  for t in _messages()]
+    seen = set()
+    for text in texts:
+        expected = bool(_WS_RUN.search(text))
+        assert collapsible(text) == expected, repr(text)
+        seen.add(expected)
+    assert seen == {True, False}
+
+
+def test_leet_words_and_runs_are_found_from_their_digits_and_symbols():
+    import re
+
+    from liquidcare.safety import normalize
+    from liquidcare.text import fold
+
+    before = re.compile(r"(?<![a-z0-9@$!|+€])[a-z]*[0-9@$!|+€][a-z0-9@$!|+€]*")
+
+    def reference_unleet(folded: str) -> str:  # the function as it was
+        if not normalize._LEET_CHAR.search(folded):
+            return folded
+        if len(normalize._DIGITS_IN_WORD.findall(folded)) >= 3:
+            return folded.translate(normalize._LEET)
+        return before.sub(normalize._unleet_run, folded)
+
+    texts = _random("ab 1!0@$|+€.x9_٣é", 3000, 12) + [fold(t, False) for t in _messages()]
+    texts.append(" ".join(texts[-300:]))
+    changed = 0
+    for text in texts:
+        assert normalize._mixed_words(text) == len(normalize._DIGITS_IN_WORD.findall(text))
+        assert normalize._leet_runs(text) == [m.span() for m in before.finditer(text)]
+        assert normalize.unleet(text) == reference_unleet(text), repr(text)
+        changed += normalize.unleet(text) != text
+    assert changed > 500
