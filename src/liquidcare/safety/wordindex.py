@@ -195,7 +195,8 @@ class _Derived:
 
 class _Indexes:
     """The recent texts' indexes, and how recent derived texts were made; `cache_clear` as an
-    `lru_cache` has it (the latency benchmark empties the per-text memos)."""
+    `lru_cache` has it (the latency benchmark empties the per-text memos). Thread-safe: a
+    dict's get is atomic, the changes are made under the lock."""
 
     def __init__(self) -> None:
         self._built: OrderedDict[str, _Index | _Derived] = OrderedDict()
@@ -203,11 +204,12 @@ class _Indexes:
         self._lock = threading.Lock()
 
     def __call__(self, text: str) -> _Index | _Derived:
+        # A hit takes no lock and keeps the order (the oldest is dropped first): the gate
+        # asks a thousand times per long message, a message's forms are a handful of the 64.
+        found = self._built.get(text)
+        if found is not None:
+            return found
         with self._lock:
-            found = self._built.get(text)
-            if found is not None:
-                self._built.move_to_end(text)
-                return found
             recipe = self._made.get(text)
         if recipe is not None:
             found = _Derived(self(recipe[0]), recipe[0], recipe[1])
