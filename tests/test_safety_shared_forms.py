@@ -193,3 +193,32 @@ def test_leet_words_and_runs_are_found_from_their_digits_and_symbols():
         assert normalize.unleet(text) == reference_unleet(text), repr(text)
         changed += normalize.unleet(text) != text
     assert changed > 500
+
+
+def test_the_long_alternations_are_gated_on_short_texts_as_re_reads_them():
+    """`PAST`, `ABOUT`, `FRAMED`, `IDIOMS` (and any frame of 16 or more phrases) on texts under
+    `GATED_FROM`: every dev message, its sentences and clauses, and random cuts of them, from
+    several positions (mid-word too): the same first match as `re`, the same idiom cut."""
+    import re
+
+    from liquidcare.safety import emergency, frames
+    from liquidcare.safety.gate import GATED_FROM, Gated
+
+    short = [p for module in (frames, emergency) for p in vars(module).values()
+             if isinstance(p, Gated) and p.short]
+    assert {id(frames.PAST), id(frames.ABOUT), id(frames.FRAMED), id(frames.IDIOMS)} <= \
+        {id(p) for p in short}
+    rng = random.Random(9)
+    texts = [emergency.read(t) for t in _messages(3000)]
+    texts += [s for t in texts[:600] for s in re.split(r"[.!?;,]", t) if s.strip()]
+    texts += [t[rng.randrange(len(t)):] for t in texts[:800] if t]
+    texts = [t for t in texts if len(t) < GATED_FROM]
+    found = 0
+    for text in texts:
+        for p in short:
+            for pos in (0, 1, len(text) // 3):
+                m, expected = p.search(text, pos), p.pattern_object.search(text, pos)
+                assert (m and m.span()) == (expected and expected.span()), (p.pattern[:40], text)
+                found += expected is not None
+        assert frames.IDIOMS.sub(" ", text) == frames.IDIOMS.pattern_object.sub(" ", text)
+    assert found > 300

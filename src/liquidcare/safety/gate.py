@@ -18,7 +18,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 
-from .wordindex import _MAX_PREFIX, _index, apply
+from .wordindex import _MAX_PREFIX, _index, _prefixes_of, apply
 
 _LETTERS = re.compile(r"[a-z0-9]+")  # a literal word start: letters or digits ("999")
 _DIGITS = frozenset("0123456789")
@@ -196,19 +196,50 @@ def sub(pattern: re.Pattern[str], anchor: frozenset[str] | None,
                         for m in finditer(pattern, anchor, text, gate_from)])
 
 
+_WORD = re.compile(r"\w+")
+# Alternations of at least this many phrases are gated on short texts too (`Gated`).
+SHORT_GATE_ALTERNATIVES = 16
+
+
+def _short_finditer(pattern: re.Pattern[str], anchor: frozenset[str], text: str,
+                    pos: int = 0) -> Iterator[re.Match[str]]:
+    """`finditer` (non-empty matches from `pos`) through the gate on a text too short to
+    index: its words read by one scan, each word's prefixes from the vocabulary's memo."""
+    last = pos
+    for word in _WORD.finditer(text, pos):
+        if word.start() >= last and not anchor.isdisjoint(_prefixes_of(word.group())):
+            m = pattern.match(text, word.start())
+            if m and m.end() > m.start():
+                yield m
+                last = m.end()
+
+
 class Gated:
     """A compiled pattern whose `search` and `sub` go through the word gate (the module-level
     patterns of the emergency assessor, read on whole messages); anything else is the
-    pattern's own."""
+    pattern's own. The frames that are alternations of dozens of phrases (`PAST`, `ABOUT`,
+    `FRAMED`, `IDIOMS`) are gated on the short texts they mostly read too (a sentence, a
+    clause, an ordinary message): `PAST` tries its 56 phrases at each position, ~0.25 ms on
+    100 characters, against ~0.06 ms tried where its first words start."""
 
     def __init__(self, pattern: re.Pattern[str]) -> None:
         self.pattern_object = pattern
         self.anchor = anchors(pattern.pattern)
+        self.short = self.anchor is not None and \
+            len(_top_level(pattern.pattern) or ()) >= SHORT_GATE_ALTERNATIVES
 
     def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        if self.short and len(text) < GATED_FROM:
+            return next(_short_finditer(self.pattern_object, self.anchor, text, pos), None)
         return search(self.pattern_object, self.anchor, text, pos, GATED_FROM)
 
     def sub(self, repl: str | Callable[[re.Match[str]], str], text: str) -> str:
+        if self.short and len(text) < GATED_FROM:
+            out, last = [], 0
+            for m in _short_finditer(self.pattern_object, self.anchor, text):
+                out += [text[last:m.start()], repl(m) if callable(repl) else m.expand(repl)]
+                last = m.end()
+            return "".join(out) + text[last:]
         return sub(self.pattern_object, self.anchor, repl, text, GATED_FROM)
 
     def __getattr__(self, name: str):  # noqa: ANN204 (findall, finditer, pattern, ...)
