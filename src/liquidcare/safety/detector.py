@@ -29,6 +29,8 @@ CUE = re.compile(r"\b(ignore|instructions?|rules|system|prompt|pretend|role|char
 class Detector:
     """P(jailbreak) of a text from the shipped logistic-regression weights."""
 
+    cue = CUE  # what points the sample of a long message (the guard reads it too)
+
     def __init__(self, encoder: SentenceEncoder, weights: np.ndarray, bias: float) -> None:
         self.encoder = encoder
         self.weights = weights
@@ -44,7 +46,7 @@ class Detector:
         return cls(encoder, np.asarray(data["weights"], dtype=np.float32), float(data["bias"]))
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
-        x = np.stack([self.encoder.encode_long(t, CUE) for t in texts])
+        x = np.stack([self.encoder.encode_long(t, self.cue) for t in texts])
         return 1.0 / (1.0 + np.exp(-(x @ self.weights + self.bias)))
 
     def probability(self, text: str) -> float:

@@ -49,6 +49,13 @@ class SentenceEncoder:
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
+        self._expected = threading.local()  # this thread's next call's extra texts
+
+    def expect(self, texts: list[str]) -> None:
+        """Texts this thread's next `encode` call embeds along with its own (and caches): the
+        pieces a second model will ask for right after (`Guard` and the detector), in the same
+        call. `[]` drops the hint."""
+        self._expected.texts = list(texts)
 
     def clear(self) -> None:
         """Forget the cached embeddings (a benchmark's way to make every message new)."""
@@ -57,8 +64,10 @@ class SentenceEncoder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """(len(texts), 512) float32, L2-normalised."""
+        extra = getattr(self._expected, "texts", None) or []
+        self._expected.texts = []
         with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+            missing = [t for t in dict.fromkeys([*texts, *extra]) if t not in self._cache]
             if missing:
                 vectors = np.asarray(self._model.encode(missing), dtype=np.float32)
                 for text, vec in zip(missing, vectors, strict=True):

@@ -29,7 +29,7 @@ from typing import Any
 from liquidcare.text import conversation_language, detect_language, fold
 
 from .emergency import Assessment, EmergencyAssessor
-from .encoder import shared_encoder
+from .encoder import PIECE_CHARS, sample_text, shared_encoder
 from .errors import PolicyError
 from .normalize import disguise, unleet, unspace, variants
 from .policy import Policy, Rule, load_policy
@@ -224,23 +224,44 @@ class Guard:
                        found.kinds if found.live else [], score, found.state)
 
     # ------------------------------------------------------------------ checks
-    def _check_chunk(self, text_variants: dict[str, str], language: str,
-                     found: Assessment) -> Verdict | None:
-        """The rule checks of one piece of the latest message; a block, or None."""
+    def _check_chunk(self, text_variants: dict[str, str]) -> tuple[str, str] | None:
+        """The rule checks of one piece of the latest message; a block's (category, reason),
+        or None."""
         hit = self._match_input(text_variants)
         if hit:
             rule, how = hit
             if how == "plain":
-                return self._blocked("input", rule.name, f"{rule.name}: {rule.description}",
-                                     language, found)
-            return self._blocked("input", "obfuscation",
-                                 f"{rule.name} after decoding {how}: {rule.description}",
-                                 language, found)
+                return rule.name, f"{rule.name}: {rule.description}"
+            return "obfuscation", f"{rule.name} after decoding {how}: {rule.description}"
         hidden = [name for name in ("base64", "hex") if name in text_variants]
         if self.policy.block_encoded_text and hidden:
-            return self._blocked("input", "obfuscation",
-                                 f"readable text hidden as {hidden[0]}", language, found)
+            return "obfuscation", f"readable text hidden as {hidden[0]}"
         return None
+
+    def _input_block(self, users: list[str],
+                     chunk_variants: list[dict[str, str]]) -> tuple[str, str] | None:
+        """The first rule check that blocks the latest message, as (category, reason)."""
+        for text_variants in chunk_variants:
+            blocked = self._check_chunk(text_variants)
+            if blocked is not None:
+                return blocked
+        disguised = disguise(users[-1])
+        if disguised > self.policy.max_disguised_chars:
+            return "obfuscation", f"{disguised} invisible, look-alike or full-width characters"
+        split = self._split_payload(users)
+        if split is not None:
+            return ("payload_split",
+                    f"{split.name} across the recent user turns: {split.description}")
+        return None
+
+    def _expect_detector(self, text: str) -> None:
+        """Tells the encoder which pieces of a long message the detector will read, so that
+        the emergency classifier's call embeds them too: one call of four pieces costs ~6 ms
+        less than three and then one (the weights are streamed once)."""
+        encoder, cue = getattr(self.detector, "encoder", None), getattr(self.detector, "cue", None)
+        if len(text) > 2 * PIECE_CHARS and hasattr(encoder, "expect") and cue is not None and \
+                self.emergency.model is not None:
+            encoder.expect(sample_text(text, cue))
 
     def check_input(self, messages: list[dict]) -> Verdict:
         """Checks the conversation's latest user turn (and the recent ones joined together)."""
@@ -251,22 +272,19 @@ class Guard:
         last = users[-1]
         chunk_variants = [variants(chunk) for chunk in self._chunks(last)]
         language = self._language(msgs, chunk_variants[-1])
-        found = self._assess(users)
-
-        for text_variants in chunk_variants:
-            blocked = self._check_chunk(text_variants, language, found)
-            if blocked is not None:
-                return blocked
-        disguised = disguise(last)
-        if disguised > self.policy.max_disguised_chars:
-            return self._blocked("input", "obfuscation",
-                                 f"{disguised} invisible, look-alike or full-width characters",
-                                 language, found)
-        split = self._split_payload(users)
-        if split is not None:
-            return self._blocked("input", "payload_split",
-                                 f"{split.name} across the recent user turns: {split.description}",
-                                 language, found)
+        # The rules first (they do not depend on the emergency reading, only the verdict
+        # does), so that the encoder knows whether the detector will read the message.
+        block = self._input_block(users, chunk_variants)
+        if block is None and self.detector is not None:
+            self._expect_detector(last)
+        try:
+            found = self._assess(users)
+        finally:
+            encoder = getattr(self.detector, "encoder", None)
+            if hasattr(encoder, "expect"):
+                encoder.expect([])  # a hint the classifier did not take: the detector's call
+        if block is not None:
+            return self._blocked("input", *block, language, found)
 
         score = None
         if self.detector is not None:

@@ -15,7 +15,9 @@ import binascii
 import codecs
 import re
 
-from liquidcare.text import INVISIBLE, LOOKALIKES, fold
+from liquidcare.text import INVISIBLE, LOOKALIKES, collapsible, fold
+
+from . import wordindex
 
 # Invisible characters, Cyrillic and Greek look-alikes (both cases), full-width forms.
 _DISGUISED = re.compile("[" + re.escape("".join(map(chr, INVISIBLE)) + LOOKALIKES
@@ -39,8 +41,10 @@ _SPACED = re.compile(r"\b(?:[a-z][\s.\-_*/]{1,3}){3,}[a-z]\b")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 _HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:]?){8,}\b")
 _WS = re.compile(r"\s+")
-# Whitespace that `_WS.sub(" ")` would change: a run, or a character other than a space.
-_WS_RUN = re.compile(r"\s\s|[^\S ]")
+# Whitespace that `_WS.sub(" ")` would change (`liquidcare.text.collapsible` tells whether
+# there is any), the runs whole (a run of two or more matches from its first character), so that
+# `_WS_CHANGED.sub(" ")` is `_WS.sub(" ")` without an edit for each single space.
+_WS_CHANGED = re.compile(r"\s{2,}|[^\S ]")
 
 
 def _printable(raw: bytes) -> str | None:
@@ -93,14 +97,67 @@ def unleet(folded: str) -> str:
     and lone digits ("17" for "it", "70" for "to") are translated too."""
     if not _LEET_CHAR.search(folded):  # nothing to undo (and no Python call per word)
         return folded
-    if len(_DIGITS_IN_WORD.findall(folded)) >= 3:
+    if _mixed_words(folded) >= 3:
         return folded.translate(_LEET)
-    return _LEET_RUN.sub(_unleet_run, folded)
+    # The runs found from their leet characters (`_leet_runs`), and through `wordindex`: the
+    # decoded form's word index is then derived from the folded text's, not built again (a
+    # long message's leet form differs in a few words).
+    return wordindex.apply(folded, [(a, b, _unleet_text(folded[a:b]))
+                                    for a, b in _leet_runs(folded)])
+
+
+_DIGIT = re.compile(r"\d")
+_RUN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!|+€")
+
+
+def _word_char(c: str) -> bool:
+    return c.isalnum() or c == "_"  # what `\w` matches in a str pattern
+
+
+def _mixed_words(folded: str) -> int:
+    """`len(_DIGITS_IN_WORD.findall(folded))`, the words holding a letter and a digit, found
+    from the digits (a few in a long message) instead of trying every word boundary."""
+    count, end = 0, -1
+    for m in _DIGIT.finditer(folded):
+        i = m.start()
+        if i < end:  # in the word counted or skipped last
+            continue
+        start, end = i, m.end()
+        while start and _word_char(folded[start - 1]):
+            start -= 1
+        while end < len(folded) and _word_char(folded[end]):
+            end += 1
+        count += bool(_LOWER.search(folded, start, end))
+    return count
+
+
+_LOWER = re.compile(r"[a-z]")
+
+
+def _leet_runs(folded: str) -> list[tuple[int, int]]:
+    """The spans `_LEET_RUN.finditer(folded)` gives (the maximal runs of letters, digits and
+    leet symbols that hold a digit or symbol), found from those characters."""
+    runs: list[tuple[int, int]] = []
+    end = -1
+    for m in _LEET_CHAR.finditer(folded):
+        i = m.start()
+        if i < end:
+            continue
+        start, end = i, i + 1
+        while start and folded[start - 1] in _RUN_CHARS:
+            start -= 1
+        while end < len(folded) and folded[end] in _RUN_CHARS:
+            end += 1
+        runs.append((start, end))
+    return runs
+
+
+def _unleet_text(run: str) -> str:
+    return run if run.isdigit() else run.translate(_LEET)
 
 
 def _unleet_run(m: re.Match[str]) -> str:
-    run = m.group(0)
-    return run if run.isdigit() else run.translate(_LEET)
+    return _unleet_text(m.group(0))
 
 
 def disguise(text: str) -> int:
@@ -123,10 +180,18 @@ def unspace(folded: str) -> str:
         words = _WORD_BREAK.split(m.group(0))
         return " ".join(re.sub(r"[\s.\-_*]", "", w) for w in words)
 
-    joined = _SPACED.sub(join, folded)
+    # Each step through `wordindex`, so that the word index of the result is derived from
+    # the index of the text it came from (as for `unleet`).
+    joined = wordindex.sub(_SPACED, join, folded)
     # Spaces collapsed only where there is something to collapse (a pass over 8,000
-    # characters costs half a millisecond; the folded text has mostly single spaces).
-    return (_WS.sub(" ", joined) if _WS_RUN.search(joined) else joined).strip()
+    # characters costs half a millisecond; the folded text has mostly single spaces): the
+    # runs and the lone tabs or newlines, which `_WS.sub(" ")` alone would change.
+    if collapsible(joined):
+        joined = wordindex.sub(_WS_CHANGED, " ", joined)
+    return wordindex.strip(joined)
+
+
+_REVERSED_WORDS = ("revers", "backwards", "al reves", "invertid", "de atras")
 
 
 def variants(text: str) -> dict[str, str]:
@@ -156,8 +221,10 @@ def variants(text: str) -> dict[str, str]:
     add("spacing", spaced)
     # ROT13 and reversal are cheap but would turn ordinary text into noise that could match by
     # chance, so they are tried only when the message talks about them.
-    if re.search(r"rot ?-?13|caesar|cesar", plain):
+    # (Each alternative opens with a literal: the substring tests, in C, come first.)
+    if ("rot" in plain or "cesar" in plain or "caesar" in plain) and \
+            re.search(r"rot ?-?13|caesar|cesar", plain):
         add("rot13", codecs.decode(text, "rot13"))
-    if re.search(r"revers|backwards|al reves|invertid|de atras", plain):
+    if any(word in plain for word in _REVERSED_WORDS):  # `revers|backwards|...` searched
         add("reversed", text[::-1])
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import string
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,8 +151,20 @@ class Rule:
         symptom) that matches it, trying only those whose first words start in it."""
         pool = self.symptoms if symptoms else self.patterns
         for pattern in pool:
-            if starts_between(self._anchors[id(pattern)], text, lo, hi):
-                m = gate_search(pattern, self._anchors[id(pattern)], piece)
+            anchor = self._anchors[id(pattern)]
+            if anchor is None or len(text) < GATE_FROM:
+                m = gate_search(pattern, anchor, piece) if starts_between(
+                    anchor, text, lo, hi) else None
+                if m:
+                    return m
+                continue
+            # Tried only where the whole text's allowed words start in the piece (its own
+            # word starts, moved): a few attempts, not a scan of every position of the clause.
+            starts = gate_starts(anchor, text)
+            for i in range(bisect_left(starts, lo), len(starts)):
+                if starts[i] >= hi:
+                    break
+                m = pattern.match(piece, starts[i] - lo)
                 if m:
                     return m
         return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from . import wordindex
 from .gate import GATE_FROM, _index
 
 _WORDS: dict[str, str] = {
@@ -67,10 +68,12 @@ def respell(text: str) -> str:
     # A long message's words come from the word gate's index of it, which the lexicon reads
     # next anyway (the same words as the split: runs of \w).
     words = _index(text).at if len(text) >= GATE_FROM else _SPLIT.split(text)
+    # Through `wordindex.sub`: the respelled text's word index is derived from the folded
+    # text's (a few words differ), not built again.
     if not _WORDS.keys().isdisjoint(words):
-        text = _WORD.sub(lambda m: _WORDS[m.group(1)], text)
+        text = wordindex.sub(_WORD, lambda m: _WORDS[m.group(1)], text)
     if " a " in text:
-        text = _HA.sub(r"\1 ha \2", text)
+        text = wordindex.sub(_HA, r"\1 ha \2", text)
     if "callo " in text:
-        text = _CALLO.sub(lambda m: f"{m.group(1)} cayo ", text)
+        text = wordindex.sub(_CALLO, lambda m: f"{m.group(1)} cayo ", text)
     return text
