@@ -17,7 +17,18 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable
 
-from .frames import ABOUT, FRAMED, LIVE_AFTER, PAST, QOPEN, live_now
+from .frames import (
+    ABOUT,
+    FRAMED,
+    HANDLED,
+    LIVE_AFTER,
+    PAST,
+    QOPEN,
+    SETTLED,
+    later_outcome,
+    live_now,
+    persists_only,
+)
 from .policy import Rule
 
 _SENTENCE = re.compile(r"[^.!?;\n]+[.!?;\n]*")
@@ -40,7 +51,14 @@ _SPECIFIC = re.compile(
     r"\b(my|our|mum|mom|dad|husband|wife|son|daughter|grandma|grandad|grandpa|he|she|he.?s|"
     r"she.?s|mi|mis|nuestr[oa]|mama|papa|marido|mujer|hijo|hija|abuel[oa])\b")
 
+_IF_OPEN = re.compile(r"(if|when|whenever|in case|si|cuando|en caso de que|por si)\b")
+
 Hits = Callable[..., list[Rule]]  # EmergencyAssessor._hits
+
+
+def _past(text: str) -> bool:
+    """A past, settled event in `text`: `PAST`, or `SETTLED` (its wording beyond the cue)."""
+    return bool(PAST.search(text) or SETTLED.search(text))
 
 
 def _reaches(starts: list[int] | None, lo: int, hi: int) -> bool:
@@ -101,19 +119,31 @@ def frame_clauses(text: str, rules: list[Rule], hits: Hits) -> str | None:
                 continue
             # A past event settles its sentence, except a clause that says what is
             # happening now ("he had his operation last week, now he's shivering").
-            settled = bool(PAST.search(clause)) or (
-                bool(PAST.search(sentence)) and not _NOW_AFTER.search(clause)
+            settled = _past(clause) or (
+                _past(sentence) and not _NOW_AFTER.search(clause)
                 and not LIVE_AFTER.search(clause))
             # A looser frame (a hypothesis, a plan read out, a dated event) in this clause or
             # an earlier one of the sentence holds only when nothing live follows.
-            if not settled and FRAMED.search(sentence[contrast:next(e for e in ends if e >= b)]):
+            stretch = sentence[contrast:next(e for e in ends if e >= b)]
+            if not settled and FRAMED.search(stretch):
                 settled = not LIVE_AFTER.search(text, offset + a)
+            # A professional's expectation ("the physio says it will take months") holds a
+            # deficit that is "still" there; another time or return word makes it live.
+            if not settled and HANDLED.search(stretch):
+                settled = persists_only(text, offset + a)
+            # An outcome told in a later sentence ("He was fine afterwards.") settles a symptom
+            # told in the past, when nothing from the symptom on is told as now or present.
+            if not settled:
+                settled = later_outcome(text, offset + a, sm.end())
             opening = clause.strip(" ¿¡\"'")
             # Asked, not told: a clause opening as a question or a hypothesis, or a
             # question about people in general ("can a UTI turn into sepsis in an older
             # person?"), not about someone here.
-            asks = question and (_QWORD.match(opening) or (
-                _GENERIC.search(opening) and not _SPECIFIC.search(opening)))
+            general = _GENERIC.search(opening) and not _SPECIFIC.search(opening)
+            # A condition about people in general is a hypothesis even without its question
+            # mark ("if someone's face droops on one side is that always a stroke").
+            asks = (question and (_QWORD.match(opening) or general)) or (
+                general and _IF_OPEN.match(opening))
             if asks or ABOUT.search(clause) or settled:
                 about = True
             else:
