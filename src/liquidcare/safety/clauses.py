@@ -25,9 +25,11 @@ from .frames import (
     PAST,
     QOPEN,
     SETTLED,
+    STUCK,
     later_outcome,
     live_now,
     persists_only,
+    reported_past,
 )
 from .policy import Rule
 
@@ -119,9 +121,10 @@ def frame_clauses(text: str, rules: list[Rule], hits: Hits) -> str | None:
                 continue
             # A past event settles its sentence, except a clause that says what is
             # happening now ("he had his operation last week, now he's shivering").
-            settled = _past(clause) or (
+            stuck = STUCK.search(sentence)
+            settled = (_past(clause) and not stuck) or (
                 _past(sentence) and not _NOW_AFTER.search(clause)
-                and not LIVE_AFTER.search(clause))
+                and not LIVE_AFTER.search(clause) and not stuck)
             # A looser frame (a hypothesis, a plan read out, a dated event) in this clause or
             # an earlier one of the sentence holds only when nothing live follows.
             stretch = sentence[contrast:next(e for e in ends if e >= b)]
@@ -134,7 +137,8 @@ def frame_clauses(text: str, rules: list[Rule], hits: Hits) -> str | None:
             # An outcome told in a later sentence ("He was fine afterwards.") settles a symptom
             # told in the past, when nothing from the symptom on is told as now or present.
             if not settled:
-                settled = later_outcome(text, offset + a, sm.end())
+                settled = later_outcome(text, offset + a, sm.end()) or reported_past(
+                    text, offset, sm.end())
             opening = clause.strip(" ¿¡\"'")
             # Asked, not told: a clause opening as a question or a hypothesis, or a
             # question about people in general ("can a UTI turn into sepsis in an older

@@ -46,6 +46,7 @@ from .frames import (
     NOW,
     PAST,
     SETTLED,
+    STUCK,
     at_one_remove,
     cut_idioms,
     past_match,
@@ -138,8 +139,10 @@ class EmergencyAssessor:
             return "live", hits
         if state is None:  # the matches span clauses: frame the message as a whole
             framed = FRAMED.search(last) and not LIVE_AFTER.search(last, FRAMED.search(last).start())
+            # ... unless someone is stuck or not breathing now: "me resbalé hace mucho, no me
+            # puedo levantar" dates the fall, it does not settle it.
             state = "about" if (ABOUT.search(last) or PAST.search(last) or SETTLED.search(last)
-                                or framed) else "live"
+                                or framed) and not STUCK.search(last) else "live"
         return state, hits
 
     def _frame(self, text: str, rules: list[Rule]) -> str | None:
