@@ -17,21 +17,9 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable
 
-from .frames import (
-    ABOUT,
-    FRAMED,
-    HANDLED,
-    LIVE_AFTER,
-    PAST,
-    QOPEN,
-    SETTLED,
-    STUCK,
-    later_outcome,
-    live_now,
-    persists_only,
-    reported_past,
-)
+from .frames import ABOUT, FRAMED, LIVE_AFTER, PAST, QOPEN, live_now
 from .policy import Rule
+from .told import HANDLED, SETTLED, STUCK, later_outcome, persists_only, reported_past
 
 _SENTENCE = re.compile(r"[^.!?;\n]+[.!?;\n]*")
 _CLAUSE = re.compile(r",|\b(?:but|although|pero|aunque)\b")

@@ -45,10 +45,7 @@ from .frames import (
     LIVE_AFTER,
     NOW,
     PAST,
-    SETTLED,
-    STUCK,
     at_one_remove,
-    cut_idioms,
     past_match,
     told_apart,
     told_present,
@@ -56,6 +53,7 @@ from .frames import (
 from .gate import Gated
 from .policy import Rule
 from .spelling import respell
+from .told import SETTLED, STUCK, cut_idioms
 
 WEIGHTS = Path(__file__).with_name("emergency_weights.json")
 CLASSES = ("emergency", "about", "none")

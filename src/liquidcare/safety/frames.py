@@ -10,7 +10,6 @@ match into information ("about"); `NOW` overrides them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from functools import lru_cache
 
 from .gate import Gated, finditer
@@ -58,24 +57,6 @@ IDIOMS = Gated(re.compile(
     # a thing fell, not the person
     r"|\bse (le|me|te|nos) (cayo|ha caido|cae|caen|cayeron) (el|la|los|las|un|una) (monedero|cartera|movil|"
     r"telefono|bolso|vaso|taza|plato|llaves|gafas|mando|libro|cuchara|tenedor|baston)\b"))
-
-# More figures of speech, cut with `IDIOMS` before the lexicon (`cut_idioms`) but kept out of
-# the classifier's idiom cue, which was fitted on `IDIOMS` alone. A colour or a breath lost to
-# talking or laughing, not to illness.
-FIGURES = Gated(re.compile(
-    r"\b(till|until|til) (i|you|we|he|she|they)( ?.?m| ?.?re| ?.?s| am| are| is)? blue in the face\b"
-    r"|\b(go|goes|going|went|turns?|turned|gets?|got) (bright )?(red|blue|purple) in the face (from |with )?"
-    r"(arguing|shouting|yelling|telling|talking|explaining|nagging|ranting|laughing|singing|laughter)\b"
-    r"|\b(laugh\w*|giggl\w*|in stitches)\b[^.?!;]{0,40}\b(could|can|couldn.?t|can.?t)( hardly| barely| not)? "
-    r"(breathe|catch (his|her|my|our|their) breath)\b"
-    r"|\b(couldn.?t|could not|can.?t|hardly|barely) (breathe|catch (his|her|my|our|their) breath) (for|from|with) "
-    r"(laughing|laughter|giggling)\b|\b(casi )?(no )?(podia|podiamos|pudo|puede|podian) (ni )?respirar de (la )?risa\b"))
-
-
-def cut_idioms(text: str, repl: str | Callable[[re.Match[str]], str] = " ") -> str:
-    """`text` with the figures of speech (`IDIOMS`, `FIGURES`) replaced by `repl`."""
-    return FIGURES.sub(repl, IDIOMS.sub(repl, text))
-
 
 # Asking about signs, what to do, or how to prevent: information, not an alarm.
 ABOUT = Gated(re.compile(
@@ -230,43 +211,6 @@ FRAMED = Gated(re.compile(
     r"( (who|with|having)\b[^.?!;]{0,40})? (may|might|can|could|often|usually|tends? to|will often)\b(?! be\b)"
     r"|\b(alguien|una persona|la gente|las personas|personas mayores)\b[^.?!;]{0,40}\b(puede|pueden|suele|"
     r"suelen)\b(?! (estar|ser)\b)"))
-# Settled beyond the wording of `PAST` (which the classifier reads as a cue, so it keeps the
-# wording it was fitted on): a time of life long gone, someone found afterwards, an outcome.
-SETTLED = Gated(re.compile(
-    r"\bwhen (i|we|he|she|they) (was|were) (a |an )?(child|kid|little|small|young|younger|baby|teenager|"
-    r"boy|girl|at school|in (my|his|her|their|our) (teens|twenties|thirties|forties))\b|\bas a (child|kid|"
-    r"boy|girl|teenager)\b|\bcuando (yo )?(era|eramos|eran) (pequen[oa]s?|nin[oa]s?|joven|jovenes|chic[oa]s?)\b"
-    r"|\bde (pequen[oa]|nin[oa]|joven)\b|\ben su juventud\b|\b(\d+|a few|few|two|three|several|some) "
-    r"(winters|summers|springs|autumns|christmases|easters) ago\b|\bhace (\w+ )(inviernos|veranos|navidades)\b"
-    r"|\b(before|until|till) (anyone|someone|somebody|they|we|the police|a neighbour|the neighbours|staff) "
-    r"found (him|her|them)\b|\bhasta que (la|lo|le|los|las) (encontraron|encontramos|encontre|encontro)\b"
-    r"|\b(is|are|he.?s|she.?s|they.?re) (doing|getting on) (well|fine|ok|okay)\b|\b(esta|va) mejorando\b"
-    r"|\b(since|desde) (the|his|her|el|la|su) (\w+ ){0,2}(in |of |de |del |en )?(19|20)\d\d\b"
-    r"|\b(since|desde) (the|his|her|el|la|su) (stroke|fall|operation|op|heart attack|fit|seizure|accident|surgery|"
-    r"ictus|caida|operacion|infarto|accidente|crisis) (in|last|back in|two|three|a few|de|del|en|hace)\b"
-    r"|\bno (harm|damage) done\b|\bsin (dano|consecuencias)\b|\b(vuelve|vuelven|volvio|volvieron) a su color\b"
-    r"|\b(colou?r|pink) (comes|came|has come) back\b|\b(go|goes|went) back to (its|their|her|his) (normal |usual )?colou?r\b"
-    r"|\by va bien\b|\band doing (well|fine|ok|okay)\b|\bnever (happened|came back) again\b|\bno (le )?(ha vuelto|volvio) a pasar\b"
-    r"|\b(walk.?in( centre)?|clinic|consultant|specialist|pharmacist|minor injuries|urgent care|111)\b"
-    r"[^.?!;]{0,40}\b(checked|treated|examined|looked at|saw|stitched|glued|scanned|x.?rayed|reviewed|sorted)\b"
-    r"|\b(a&e|hospital|paramedics?|doctors?|gp|nurse)\b[^.?!;]{0,40}\b(stitched|glued|scanned|x.?rayed|"
-    r"reviewed|sorted)\b"))
-# A symptom a professional has seen and expects: "the physio says it will take months", "el
-# neurólogo dijo que es normal que tarde". Told so, a deficit that is "still" there persists
-# after a settled event: only a time-or-return word other than "still" makes it live.
-HANDLED = Gated(re.compile(
-    r"\b(physio\w*|consultant|doctors?|gp|nurses?|neurologist|specialist|therapist|surgeon|stroke team|"
-    r"hospital|paramedics?)\b[^.?!;]{0,30}\b(says?|said|told (us|me|him|her)|thinks|expects?|warned( us)?)\b"
-    r"[^.?!;]{0,40}\b(take (months|weeks|time|a while)|takes? time|for (a while|some time|months|weeks)|"
-    r"to be expected|(is|was|be) expected|(is|was|it.?s|would be|will be) normal|will (improve|get better))\b"
-    r"|\b(fisio\w*|neurolog[oa]|medic[oa]|doctora?|enfermer[oa]|especialista|logopeda|hospital)\b[^.?!;]{0,30}"
-    r"\b(dice|dijo|nos dijo|ha dicho|comento|avisaron|cree)\b[^.?!;]{0,40}\b(tardara|tardar|llevara|es normal|"
-    r"sera normal|es de esperar|era de esperar|durante (un tiempo|meses|semanas)|mejorara|ira mejorando|"
-    r"puede tardar)\b"))
-# Stuck or not breathing now: a past time in the sentence dates the start of it ("me resbalé
-# hace mucho, no me puedo levantar"), it does not settle it.
-STUCK = re.compile(r"\b(can.?t|cannot|unable to) (get (up|her up|him up)|breathe|move)\b|\bno (me|se|le|la|lo) "
-                   r"(puedo|puede|podemos) (levantar|parar|mover)\b|\bno (respira|responde|reacciona)\b")
 # A live cue after a frame: the symptom is back, or happening now, whatever came before.
 LIVE_AFTER = Gated(re.compile(
     # time and return words only: symptom words ("not breathing", "no responde") are what a
@@ -351,9 +295,9 @@ _JOIN = re.compile(r"\b(but|and|then|pero|y|luego)\b")
 
 
 def _recovery_before(text: str, start: int, pos: int) -> bool:
-    """Whether a recovery or a settled state (`PAST`, `SETTLED`, `_RECOVERED`) ends just before
+    """Whether a recovery or a settled state (`PAST`, `_RECOVERED`) ends just before
     `pos` in its clause, at most two words away and not joined to it by "and" / "but"."""
-    for p in (PAST, SETTLED, _RECOVERED):
+    for p in (PAST, _RECOVERED):
         for m in p.pattern_object.finditer(text, start, pos):
             gap = text[m.end():pos]
             if len(gap.split()) <= 2 and not _JOIN.search(gap):
@@ -403,72 +347,6 @@ _PRESENT = re.compile(
     r"\b(is|are|am|has|have|isn.?t|aren.?t|hasn.?t|can.?t|cannot|won.?t|keeps?|(he|she|it|they|"
     r"i|you|we|mum|dad)( ?.?s| ?.?re| ?.?m)|tiene|tienen|tengo|esta|estan|estoy|ha|han|le duele|"
     r"me duele|no (puede|puedo|respira|responde|para)|acaba de|acaban de|just)\b")
-
-
-def persists_only(text: str, pos: int) -> bool:
-    """Whether nothing from `pos` on is told as happening now or coming back, save a state
-    that persists ("still", "todavía", "sigue"): `NOW` or another `LIVE_AFTER` word."""
-    return not NOW.search(text, pos) and all(
-        m.group(0) in _PERSIST or m.start() < pos
-        for m in finditer(LIVE_AFTER.pattern_object, LIVE_AFTER.anchor, text))
-
-
-def later_outcome(text: str, start: int, end: int) -> bool:
-    """Whether the symptom told in the sentence `text[start:end]` (folded) is settled by an
-    outcome in a later sentence (`PAST`, `SETTLED`: "He was fine afterwards.", "That was years
-    ago."): the sentence tells it in the past (no `_PRESENT` verb), and from it to the end of
-    the message nothing is told as now, back or ongoing (`NOW`, `LIVE_AFTER`, `_LIVE_WORD`
-    outside a condition). "Mum collapsed. She's breathing fine but won't wake up" stays live."""
-    if not (PAST.search(text, end) or SETTLED.search(text, end)):
-        return False
-    told = _STANDING.sub(lambda m: " " * len(m.group(0)), text[start:end])
-    if _PRESENT.search(told) or NOW.search(text, start) or LIVE_AFTER.search(text, start):
-        return False
-    for m in finditer(_LIVE_WORD.pattern_object, _LIVE_WORD.anchor, text):
-        if m.start() < start:
-            continue
-        clause = max(text.rfind(c, 0, m.start()) for c in ".,;:!?\n") + 1
-        if not (_IF.search(text, max(clause, start), m.start())
-                or (m.group(0) in ("now", "ahora") and _recovery_before(text, clause, m.start()))):
-            return False
-    return True
-
-
-# Someone else's account passed on: "a friend told me...", "mi vecina me contó que...".
-_REPORTED = Gated(re.compile(
-    r"\b(friend|neighbou?r|colleague|cousin|workmate|aunt|uncle|sister|brother|someone|somebody|a lady|a man|"
-    r"a woman|amig[oa]|vecin[oa]|compañer[oa]|companer[oa]|prim[oa]|tia|tio|herman[oa]|alguien|una senora|un senor)"
-    r"\b[^.?!;]{0,25}\b(told|tells|was telling|said|mentioned) (me|us)\b|\b(me|nos) (dijo|conto|contaba|comento) que\b"))
-# A present or recent telling, stricter than `_PRESENT` ("mum's face" is not "mum is").
-_NOW_TOLD = re.compile(
-    r"\b(is|are|am|has|have|isn.?t|aren.?t|hasn.?t|haven.?t|can.?t|cannot|won.?t|keeps?|(he|she|it|they)( ?.?s| ?.?re)|"
-    r"just|today|tonight|this (morning|afternoon|evening)|(\w+|\d+) minutes ago|an hour ago|tiene|esta|estan|ha|han|"
-    r"acaba de|no (puede|respira|responde|para)|hoy|esta (manana|tarde|noche)|hace (un rato|\w+ minutos))\b")
-
-
-def reported_past(text: str, start: int, end: int) -> bool:
-    """Whether `text[start:end]` (folded; a symptom's sentence) passes on someone else's
-    account (`_REPORTED`) of something over and done: from the report on, nothing is told in
-    the present or as recent ("my sister told me dad has collapsed" stays live)."""
-    m = _REPORTED.search(text, start)
-    if m is None or m.start() >= end or _NOW_TOLD.search(text, m.end(), end) \
-            or NOW.search(text, start) or LIVE_AFTER.search(text, start):
-        return False
-    # About someone of the teller's, not of ours ("her mum"), or dated or settled: "my
-    # sister rang and told me dad's face dropped" may be happening as we read.
-    told = text[m.end():end]
-    return bool((_OTHERS.search(told) and not _OURS.search(told))
-                or any(p.search(text, m.end()) for p in (PAST, SETTLED, FRAMED)))
-
-
-_OTHERS = re.compile(r"\b(her|his|their|su|sus) (mum|mom|mother|dad|father|husband|wife|son|daughter|gran\w*|nan|"
-                     r"partner|madre|padre|marido|mujer|hij[oa]|abuel[oa]|pareja|mama|papa)\b")
-_OURS = re.compile(r"\b(my|our|mi|mis|nuestr[oa]s?)\b")
-
-
-# A standing condition in a relative clause ("Mum, who has Alzheimer's, ..."): not a present
-# telling of the event.
-_STANDING = re.compile(r"\b(who|que) (has|have|had|is|tiene|tenia|es|esta)\b")
 
 
 def told_present(last: str, spans: list[tuple[int, int]]) -> bool:
