@@ -41,6 +41,7 @@ _SPECIFIC = re.compile(
     r"\b(my|our|mum|mom|dad|husband|wife|son|daughter|grandma|grandad|grandpa|he|she|he.?s|"
     r"she.?s|mi|mis|nuestr[oa]|mama|papa|marido|mujer|hijo|hija|abuel[oa])\b")
 
+_PERSIST = frozenset({"still", "todavia", "sigue"})  # a deficit that persists is not a return
 _IF_OPEN = re.compile(r"(if|when|whenever|in case|si|cuando|en caso de que|por si)\b")
 
 Hits = Callable[..., list[Rule]]  # EmergencyAssessor._hits
@@ -49,6 +50,20 @@ Hits = Callable[..., list[Rule]]  # EmergencyAssessor._hits
 def _past(text: str) -> bool:
     """A past, settled event in `text`: `PAST`, or `SETTLED` (its wording beyond the cue)."""
     return bool(PAST.search(text) or SETTLED.search(text))
+
+
+def _settled_clause(clause: str, symptom_in: Callable[[str], bool]) -> bool:
+    """A past, settled event in the clause, unless a time-or-return word after it comes before
+    a symptom (`symptom_in`: a lexicon match): "he had a stroke two years ago and now his face
+    has dropped" is live; "had a stroke last year and still can't grip" (a deficit that
+    persists), "... and now he takes five tablets" and "since then she's been well" are not."""
+    m = PAST.search(clause) or SETTLED.search(clause)
+    if m is None:
+        return False
+    for live in (*LIVE_AFTER.finditer(clause, m.end()), *_NOW_AFTER.finditer(clause, m.end())):
+        if live.group(0) not in _PERSIST and symptom_in(clause[live.start():]):
+            return False
+    return True
 
 
 def _reaches(starts: list[int] | None, lo: int, hi: int) -> bool:
@@ -110,7 +125,8 @@ def frame_clauses(text: str, rules: list[Rule], hits: Hits) -> str | None:
             # A past event settles its sentence, except a clause that says what is
             # happening now ("he had his operation last week, now he's shivering").
             stuck = STUCK.search(sentence)
-            settled = (_past(clause) and not stuck) or (
+            settled = (_settled_clause(clause, lambda rest, r=reach: bool(hits(rest, rules=r)))
+                       and not stuck) or (
                 _past(sentence) and not _NOW_AFTER.search(clause)
                 and not LIVE_AFTER.search(clause) and not stuck)
             # A looser frame (a hypothesis, a plan read out, a dated event) in this clause or

@@ -189,12 +189,14 @@ FRAMED = Gated(re.compile(
     r"(drama|film|movie|documentary|programme|program|show|series|soap|episode|serie|pelicula|documental|"
     r"programa|capitulo|telenovela)\b|\b(drama|film|movie|documentary|programme|episode|serie|pelicula|"
     r"documental|capitulo) (where|in which|en (la|el) que|donde)\b"
-    # a holiday or a weekday named as the date; a hypothesis in the past tense ("if she stopped
-    # breathing I wouldn't know", "si se le bajara el azucar")
-    r"|\b(at|over|last) (christmas|easter|new year)\b|\ben (navidad|navidades|semana santa|nochevieja)\b"
-    r"|\bon (monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b|(?<!as )\bif\b[^.?!;]{0,60}\b(would|wouldn.?t)\b"
-    r"|(?<!como )\bsi\b[^.?!;]{0,40}\b(?!(para|cara|clara|rara|separa|prepara|compara|repara|dispara|declara|camara)\b)"
-    r"\w{2,}(ara|aran|iera|ieran|iese|asen)\b"
+    # a holiday gone by named as the date ("on Sunday", "at Christmas" may be a plan); a
+    # hypothesis in the past tense about someone else ("if she stopped breathing I wouldn't
+    # know", "si se le bajara el azucar"), not the writer's own ("si me muriera")
+    r"|\blast (christmas|easter|new year)\b|\b(la navidad|las navidades|la semana santa) pasadas?\b"
+    r"|\bif (he|she|they|mum|dad|my \w+|someone|somebody|anyone)( \w+)? (\w+ed|were|was|had|took|fell|got|went|ate|"
+    r"drank)\b[^.?!;]{0,50}\b(would|wouldn.?t|could)\b"
+    r"|(?<!como )\bsi (?!(yo|me)\b)[^.?!;]{0,40}\b(?!(para|cara|clara|rara|separa|prepara|compara|repara|dispara|"
+    r"declara|camara)\b)\w{2,}(ara|aran|iera|ieran|iese|asen)\b"
     # a question asked at one remove: "she wonders what a fit looks like"
     r"|\b(wonder(s|ed|ing)?|want(s|ed)? to know|not sure|unsure) (what|whether|if|how|why)\b"
     r"|\b(me pregunto|se pregunta|quiere saber|queria saber|no se) (si|que|como|por que)\b"

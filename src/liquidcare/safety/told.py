@@ -16,7 +16,6 @@ from .frames import (
     _IF,
     _LIVE_WORD,
     _PERSIST,
-    _PRESENT,
     FRAMED,
     IDIOMS,
     LIVE_AFTER,
@@ -65,7 +64,12 @@ SETTLED = Gated(re.compile(
     r"|\b(walk.?in( centre)?|clinic|consultant|specialist|pharmacist|minor injuries|urgent care|111)\b"
     r"[^.?!;]{0,40}\b(checked|treated|examined|looked at|saw|stitched|glued|scanned|x.?rayed|reviewed|sorted)\b"
     r"|\b(a&e|hospital|paramedics?|doctors?|gp|nurse)\b[^.?!;]{0,40}\b(stitched|glued|scanned|x.?rayed|"
-    r"reviewed|sorted)\b"))
+    r"reviewed|sorted)\b"
+    # a treatment changed by a professional after it: the event has been seen and dealt with
+    r"|\b(nurse|doctor|gp|consultant|specialist|team|pharmacist)\b[^.?!;]{0,30}\b(changed|adjusted|lowered|"
+    r"reduced|increased|stopped|swapped) (his|her|their|the) (insulin|dose|doses|tablets|pills|medication|medicines|"
+    r"inhaler)\b|\b(enfermer[oa]|medic[oa]|doctora?|especialista|farmaceutic[oa])\b[^.?!;]{0,30}\b(le )?(cambio|"
+    r"ajusto|bajo|subio|quito|retiro) (la|el|las|los) (insulina|dosis|pastillas|medicacion|inhalador)\b"))
 # A symptom a professional has seen and expects: "the physio says it will take months", "el
 # neurólogo dijo que es normal que tarde". Told so, a deficit that is "still" there persists
 # after a settled event: only a time-or-return word other than "still" makes it live.
@@ -100,7 +104,7 @@ def later_outcome(text: str, start: int, end: int) -> bool:
     if not (PAST.search(text, end) or SETTLED.search(text, end)):
         return False
     told = _STANDING.sub(lambda m: " " * len(m.group(0)), text[start:end])
-    if _PRESENT.search(told) or NOW.search(text, start) or LIVE_AFTER.search(text, start):
+    if _PRESENT_TOLD.search(told) or NOW.search(text, start) or LIVE_AFTER.search(text, start):
         return False
     for m in finditer(_LIVE_WORD.pattern_object, _LIVE_WORD.anchor, text):
         if m.start() < start:
@@ -117,11 +121,13 @@ _REPORTED = Gated(re.compile(
     r"\b(friend|neighbou?r|colleague|cousin|workmate|aunt|uncle|sister|brother|someone|somebody|a lady|a man|"
     r"a woman|amig[oa]|vecin[oa]|compañer[oa]|companer[oa]|prim[oa]|tia|tio|herman[oa]|alguien|una senora|un senor)"
     r"\b[^.?!;]{0,25}\b(told|tells|was telling|said|mentioned) (me|us)\b|\b(me|nos) (dijo|conto|contaba|comento) que\b"))
-# A present or recent telling, stricter than `_PRESENT` ("mum's face" is not "mum is").
-_NOW_TOLD = re.compile(
+# A present telling, stricter than `frames._PRESENT` ("mum's face" is not "mum is").
+_PRESENT_TOLD = re.compile(
     r"\b(is|are|am|has|have|isn.?t|aren.?t|hasn.?t|haven.?t|can.?t|cannot|won.?t|keeps?|(he|she|it|they)( ?.?s| ?.?re)|"
-    r"just|today|tonight|this (morning|afternoon|evening)|(\w+|\d+) minutes ago|an hour ago|tiene|esta|estan|ha|han|"
-    r"acaba de|no (puede|respira|responde|para)|hoy|esta (manana|tarde|noche)|hace (un rato|\w+ minutos))\b")
+    r"just|tiene|esta|estan|ha|han|acaba de|no (puede|respira|responde|para))\b")
+# ... or told as recent: a passed-on account of this morning may be happening still.
+_NOW_TOLD = re.compile(_PRESENT_TOLD.pattern + r"|\b(today|tonight|this (morning|afternoon|evening)|(\w+|\d+) "
+                       r"minutes ago|an hour ago|hoy|esta (manana|tarde|noche)|hace (un rato|\w+ minutos))\b")
 
 
 def reported_past(text: str, start: int, end: int) -> bool:
@@ -140,7 +146,8 @@ def reported_past(text: str, start: int, end: int) -> bool:
 
 
 _OTHERS = re.compile(r"\b(her|his|their|su|sus) (mum|mom|mother|dad|father|husband|wife|son|daughter|gran\w*|nan|"
-                     r"partner|madre|padre|marido|mujer|hij[oa]|abuel[oa]|pareja|mama|papa)\b")
+                     r"partner|brother|sister|friend|boss|colleague|neighbou?r|madre|padre|marido|mujer|hij[oa]|"
+                     r"abuel[oa]|pareja|mama|papa|herman[oa]|amig[oa]|jef[ea]|vecin[oa])\b")
 _OURS = re.compile(r"\b(my|our|mi|mis|nuestr[oa]s?)\b")
 
 
