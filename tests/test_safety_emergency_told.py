@@ -14,9 +14,9 @@ from liquidcare.safety.told import (
     HANDLED,
     STUCK,
     cut_idioms,
-    later_outcome,
     persists_only,
     reported_past,
+    settled_around,
 )
 from liquidcare.safety.train_emergency import read_set
 
@@ -81,6 +81,9 @@ LIVE = [
     ["is this a stroke her face has dropped and she can't lift her arm"],
     # having a fit, not a nap
     ["she's having a fit and it won't stop"],
+    # not knowing what to do is said in the middle of an emergency, not a question at one remove
+    ["le ha dado una convulsion que no se le pasa y no se que hacer"],
+    ["he's fitting on the kitchen floor and I'm not sure what to do"],
     # a first-aid class named first, then happening now
     ["We did a first aid class in the spring. My husband has just collapsed and isn't breathing."],
 ]
@@ -99,16 +102,26 @@ def test_the_same_frames_with_something_happening_now_stay_live(lexicon, turns):
     assert found.live, (turns, found)
 
 
-def test_an_outcome_later_settles_only_a_symptom_told_in_the_past():
+def test_an_outcome_after_or_a_frame_before_settles_only_a_symptom_told_in_the_past():
     told = read("Mum fainted in the queue. She was fine afterwards.")
     end = told.index(".") + 1
-    assert later_outcome(told, 0, end)
+    assert settled_around(told, 0, end, 0)
     # told in the present, or with a live word after it, the same outcome settles nothing
-    assert not later_outcome(read("Mum has fainted in the queue. She was fine afterwards."), 0, 30)
+    assert not settled_around(read("Mum has fainted in the queue. She was fine afterwards."),
+                              0, 30, 0)
     now = read("Mum fainted in the queue. She was fine afterwards but now she won't wake.")
-    assert not later_outcome(now, 0, now.index(".") + 1)
-    # no outcome after the sentence: nothing to settle it
-    assert not later_outcome(read("Mum fainted in the queue. What now?"), 0, 25)
+    assert not settled_around(now, 0, now.index(".") + 1, 0)
+    # no outcome after the sentence and no frame before it: nothing to settle it
+    assert not settled_around(read("Mum fainted in the queue. What now?"), 0, 25, 0)
+    # a frame in the sentence before settles a past telling, not a recent or a present one
+    asked = "At the funeral someone asked about it. "
+    for told_after, settled in (("She went grey and fainted.", True),
+                                ("She fainted an hour ago.", False),
+                                ("She's fainted, I can't wake her.", False)):
+        text = asked + told_after
+        folded = read(text)
+        at = folded.index(".") + 2
+        assert settled_around(folded, at, len(folded), at) is settled, text
 
 
 def test_a_professional_expectation_holds_a_still_but_not_a_return():
@@ -151,13 +164,13 @@ def test_the_figures_of_speech_are_cut_before_the_lexicon(lexicon):
 
 
 def test_the_frames_dev_set_scores_with_the_lexicon_alone(lexicon):
-    """`emergency_frames_dev.jsonl` (78 rows of ours, written for this reading): the lexicon alone
-    escalates none of its near-misses and finds the emergencies it found before the frames
-    (18 of 20 English; the two misses are words the lexicon lacks, not frames)."""
+    """`emergency_frames_dev.jsonl` (112 rows of ours, written for this reading): the lexicon
+    alone escalates none of its near-misses and finds the emergencies it found before the
+    frames (28 of 30 English; the misses are words the lexicon lacks, not frames)."""
     rows = read_set(DATA / "emergency_frames_dev.jsonl")
-    assert len(rows) == 78
+    assert len(rows) == 112
     false = [r["id"] for r in rows if r["label"] != "emergency" and lexicon.assess(r["turns"]).live]
     found = [r for r in rows if r["label"] == "emergency" and lexicon.assess(r["turns"]).live]
     assert false == []
-    assert sum(r["lang"] == "en" for r in found) >= 18
+    assert sum(r["lang"] == "en" for r in found) >= 28
     assert sum(r["lang"] == "es" for r in found) >= 6

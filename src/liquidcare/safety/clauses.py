@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from .frames import ABOUT, FRAMED, LIVE_AFTER, PAST, QOPEN, live_now
 from .policy import Rule
-from .told import HANDLED, SETTLED, STUCK, later_outcome, persists_only, reported_past
+from .told import HANDLED, SETTLED, STUCK, persists_only, reported_past, settled_around
 
 _SENTENCE = re.compile(r"[^.!?;\n]+[.!?;\n]*")
 _CLAUSE = re.compile(r",|\b(?:but|although|pero|aunque)\b")
@@ -138,10 +138,11 @@ def frame_clauses(text: str, rules: list[Rule], hits: Hits) -> str | None:
             # deficit that is "still" there; another time or return word makes it live.
             if not settled and HANDLED.search(stretch):
                 settled = persists_only(text, offset + a)
-            # An outcome told in a later sentence ("He was fine afterwards.") settles a symptom
-            # told in the past, when nothing from the symptom on is told as now or present.
+            # An outcome told in a later sentence ("He was fine afterwards.") or a frame in the
+            # sentences before settles a symptom told in the past, when nothing from there on is
+            # told as now or present.
             if not settled:
-                settled = later_outcome(text, offset + a, sm.end()) or reported_past(
+                settled = settled_around(text, offset + a, sm.end(), offset) or reported_past(
                     text, offset, sm.end())
             opening = clause.strip(" ¿¡\"'")
             # Asked, not told: a clause opening as a question or a hypothesis, or a

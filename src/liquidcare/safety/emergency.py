@@ -36,7 +36,7 @@ import numpy as np
 
 from liquidcare.text import fold
 
-from .clauses import _CLAUSE, _SENTENCE, frame_clauses  # noqa: F401 (_CLAUSE, _SENTENCE: tests)
+from .clauses import _CLAUSE, _NOW_AFTER, _SENTENCE, frame_clauses  # noqa: F401 (_CLAUSE, _SENTENCE: tests)
 from .encoder import sample_text
 from .frames import (
     ABOUT,
@@ -139,8 +139,13 @@ class EmergencyAssessor:
             framed = FRAMED.search(last) and not LIVE_AFTER.search(last, FRAMED.search(last).start())
             # ... unless someone is stuck or not breathing now: "me resbalé hace mucho, no me
             # puedo levantar" dates the fall, it does not settle it.
-            state = "about" if (ABOUT.search(last) or PAST.search(last) or SETTLED.search(last)
-                                or framed) and not STUCK.search(last) else "live"
+            # A past time counts only when no time-or-return word follows it ("years ago he had
+            # hypos. tonight he's too drowsy to swallow").
+            past = PAST.search(last) or SETTLED.search(last)
+            settled = past and not (LIVE_AFTER.search(last, past.end())
+                                    or _NOW_AFTER.search(last, past.end()))
+            state = "about" if (ABOUT.search(last) or settled or framed) \
+                and not STUCK.search(last) else "live"
         return state, hits
 
     def _frame(self, text: str, rules: list[Rule]) -> str | None:

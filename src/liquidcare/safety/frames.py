@@ -195,11 +195,13 @@ FRAMED = Gated(re.compile(
     r"|\blast (christmas|easter|new year)\b|\b(la navidad|las navidades|la semana santa) pasadas?\b"
     r"|\bif (he|she|they|mum|dad|my \w+|someone|somebody|anyone)( \w+)? (\w+ed|were|was|had|took|fell|got|went|ate|"
     r"drank)\b[^.?!;]{0,50}\b(would|wouldn.?t|could)\b"
+    r"|\b(funeral|memorial service|entierro|velatorio|funeral)\b"
     r"|(?<!como )\bsi (?!(yo|me)\b)[^.?!;]{0,40}\b(?!(para|cara|clara|rara|separa|prepara|compara|repara|dispara|"
     r"declara|camara)\b)\w{2,}(ara|aran|iera|ieran|iese|asen)\b"
     # a question asked at one remove: "she wonders what a fit looks like"
-    r"|\b(wonder(s|ed|ing)?|want(s|ed)? to know|not sure|unsure) (what|whether|if|how|why)\b"
-    r"|\b(me pregunto|se pregunta|quiere saber|queria saber|no se) (si|que|como|por que)\b"
+    # (not "I'm not sure what to do" / "no sé qué hacer": said in the middle of an emergency)
+    r"|\b(wonder(s|ed|ing)?|wants to know|wanted to know) (what|whether|if|how|why)\b"
+    r"|\b(me pregunto|se pregunta|se preguntaba|quiere saber|queria saber) (si|que|como|por que)\b"
     # teaching about a condition: a training afternoon, a quiz, a talk
     r"|\b(training|teaching|awareness) (afternoon|morning|day|session|course|event|talk|week)\b|\b(quiz|"
     r"presentation|poster|lesson|module|workshop|talk) (on|about)\b|\bjornada de formacion\b|\b(charla|taller|"

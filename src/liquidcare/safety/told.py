@@ -60,6 +60,8 @@ SETTLED = Gated(re.compile(
     r"ictus|caida|operacion|infarto|accidente|crisis) (in|last|back in|two|three|a few|de|del|en|hace)\b"
     r"|\bno (harm|damage) done\b|\bsin (dano|consecuencias)\b|\b(vuelve|vuelven|volvio|volvieron) a su color\b"
     r"|\b(colou?r|pink) (comes|came|has come) back\b|\b(go|goes|went) back to (its|their|her|his) (normal |usual )?colou?r\b"
+    r"|\b(\d+|a few|few|two|three|four|five|several|some|many) (years|months|weeks) back\b"
+    r"|\b(these days|nowadays|hoy en dia)\b"
     r"|\by va bien\b|\band doing (well|fine|ok|okay)\b|\bnever (happened|came back) again\b|\bno (le )?(ha vuelto|volvio) a pasar\b"
     r"|\b(walk.?in( centre)?|clinic|consultant|specialist|pharmacist|minor injuries|urgent care|111)\b"
     r"[^.?!;]{0,40}\b(checked|treated|examined|looked at|saw|stitched|glued|scanned|x.?rayed|reviewed|sorted)\b"
@@ -95,25 +97,44 @@ def persists_only(text: str, pos: int) -> bool:
         for m in finditer(LIVE_AFTER.pattern_object, LIVE_AFTER.anchor, text))
 
 
-def later_outcome(text: str, start: int, end: int) -> bool:
-    """Whether the symptom told in the sentence `text[start:end]` (folded) is settled by an
-    outcome in a later sentence (`PAST`, `SETTLED`: "He was fine afterwards.", "That was years
-    ago."): the sentence tells it in the past (no `_PRESENT` verb), and from it to the end of
-    the message nothing is told as now, back or ongoing (`NOW`, `LIVE_AFTER`, `_LIVE_WORD`
-    outside a condition). "Mum collapsed. She's breathing fine but won't wake up" stays live."""
-    if not (PAST.search(text, end) or SETTLED.search(text, end)):
-        return False
+def settled_around(text: str, start: int, end: int, sentence: int) -> bool:
+    """Whether the symptom told in `text[start:end]` (folded; the clause on to the end of its
+    sentence, which starts at `sentence`) is settled by the sentences around it: an outcome in
+    a later sentence (`PAST`, `SETTLED`: "He was fine afterwards.", "That was years ago."), or
+    a past or loose frame in the two sentences before ("At the funeral someone asked..."), when
+    it is told in the past — no present verb, and before a frame no "this morning" or "an hour
+    ago" either — and from the frame or the symptom to the end of the message nothing is told
+    as now, back or ongoing (`NOW`, `LIVE_AFTER`, `_LIVE_WORD` outside a condition). "Mum
+    collapsed. She's breathing fine but won't wake up" stays live."""
     told = _STANDING.sub(lambda m: " " * len(m.group(0)), text[start:end])
-    if _PRESENT_TOLD.search(told) or NOW.search(text, start) or LIVE_AFTER.search(text, start):
+    if _PRESENT_TOLD.search(told):
+        return False
+    if PAST.search(text, end) or SETTLED.search(text, end):
+        origin = start
+    elif _NOW_TOLD.search(told):
+        return False
+    else:
+        # the frame must lie in the sentences just before: bounded, so a long message is not
+        # searched from its start for each clause
+        lo = max(0, sentence - _BEFORE)
+        found = [m.start() for p in (PAST, SETTLED, FRAMED)
+                 if (m := p.pattern_object.search(text, lo, sentence))]
+        if not found:
+            return False
+        origin = min(found)
+    if NOW.search(text, origin) or LIVE_AFTER.search(text, origin):
         return False
     for m in finditer(_LIVE_WORD.pattern_object, _LIVE_WORD.anchor, text):
-        if m.start() < start:
+        if m.start() < origin:
             continue
         clause = max(text.rfind(c, 0, m.start()) for c in ".,;:!?\n") + 1
-        if not (_IF.search(text, max(clause, start), m.start())
+        if not (_IF.search(text, max(clause, origin), m.start())
                 or (m.group(0) in ("now", "ahora") and _recovery_before(text, clause, m.start()))):
             return False
     return True
+
+
+_BEFORE = 300  # characters before a symptom's sentence in which a frame is looked for
 
 
 # Someone else's account passed on: "a friend told me...", "mi vecina me contó que...".
