@@ -10,6 +10,7 @@ cues, with the wording it was fitted on, so widening them would change its input
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable
 
 from .frames import (
@@ -23,7 +24,7 @@ from .frames import (
     PAST,
     _recovery_before,
 )
-from .gate import Gated, finditer
+from .gate import GATED_FROM, Gated, _starts, finditer
 
 # More figures of speech, cut with `IDIOMS` before the lexicon (`cut_idioms`) but kept out of
 # the classifier's idiom cue, which was fitted on `IDIOMS` alone. A colour or a breath lost to
@@ -39,9 +40,21 @@ FIGURES = Gated(re.compile(
 
 
 def cut_idioms(text: str, repl: str | Callable[[re.Match[str]], str] = " ") -> str:
-    """`text` with the figures of speech (`IDIOMS`, `FIGURES`) replaced by `repl`."""
-    return FIGURES.sub(repl, IDIOMS.sub(repl, text))
-
+    """`text` with the figures of speech (`IDIOMS`, `FIGURES`) replaced by `repl` (a string or
+    a function of the match, as `re.sub`). Both are found in `text` itself, in one pass, so the
+    gate's word index of it serves both; a `FIGURES` match that overlaps an idiom is left to
+    the idiom."""
+    found = list(finditer(IDIOMS.pattern_object, IDIOMS.anchor, text, GATED_FROM))
+    more = list(finditer(FIGURES.pattern_object, FIGURES.anchor, text, GATED_FROM))
+    if not more:
+        return IDIOMS.sub(repl, text)
+    taken = [(m.start(), m.end()) for m in found]
+    found += [m for m in more if not any(a < m.end() and m.start() < b for a, b in taken)]
+    out, at = [], 0
+    for m in sorted(found, key=lambda m: m.start()):
+        out += [text[at:m.start()], repl(m) if callable(repl) else repl]
+        at = m.end()
+    return "".join(out) + text[at:]
 
 
 # Settled beyond the wording of `PAST` (which the classifier reads as a cue, so it keeps the
@@ -89,12 +102,37 @@ HANDLED = Gated(re.compile(
 STUCK = re.compile(r"\b(can.?t|cannot|unable to) (get (up|her up|him up)|breathe|move)\b|\bno (me|se|le|la|lo) "
                    r"(puedo|puede|podemos) (levantar|parar|mover)\b|\bno (respira|responde|reacciona)\b")
 
+def _in(pattern: Gated, text: str, lo: int, hi: int) -> re.Match[str] | None:
+    """The first match of `pattern` in `text` that starts in [lo, hi). On a long text it is
+    tried only where one of its first words starts in that stretch (the gate's word index of
+    the text, shared by every frame), so a search that finds nothing nearby costs nothing
+    further on. The frames read across sentences look only that far: a few sentences around
+    a symptom, not the whole of a long message."""
+    if pattern.anchor is None or len(text) < GATED_FROM:
+        m = pattern.pattern_object.search(text, lo)
+        return m if m is not None and m.start() < hi else None
+    starts = _starts(pattern.anchor, text)
+    for i in range(bisect_left(starts, lo), bisect_left(starts, hi)):
+        if m := pattern.pattern_object.match(text, starts[i]):
+            return m
+    return None
+
+
+def _all_in(pattern: Gated, text: str, lo: int, hi: int) -> list[re.Match[str]]:
+    """Every match of `pattern` starting in [lo, hi), one after the other (as `_in`)."""
+    found: list[re.Match[str]] = []
+    while (m := _in(pattern, text, lo, hi)) is not None:
+        found.append(m)
+        lo = max(m.end(), m.start() + 1)
+    return found
+
+
 def persists_only(text: str, pos: int) -> bool:
     """Whether nothing from `pos` on is told as happening now or coming back, save a state
     that persists ("still", "todavía", "sigue"): `NOW` or another `LIVE_AFTER` word."""
-    return not NOW.search(text, pos) and all(
-        m.group(0) in _PERSIST or m.start() < pos
-        for m in finditer(LIVE_AFTER.pattern_object, LIVE_AFTER.anchor, text))
+    hi = min(len(text), pos + _REACH)
+    return not _in(NOW, text, pos, hi) and all(
+        m.group(0) in _PERSIST for m in _all_in(LIVE_AFTER, text, pos, hi))
 
 
 def settled_around(text: str, start: int, end: int, sentence: int) -> bool:
@@ -109,24 +147,20 @@ def settled_around(text: str, start: int, end: int, sentence: int) -> bool:
     told = _STANDING.sub(lambda m: " " * len(m.group(0)), text[start:end])
     if _PRESENT_TOLD.search(told):
         return False
-    if PAST.search(text, end) or SETTLED.search(text, end):
+    hi = min(len(text), end + _REACH)
+    if _in(PAST, text, end, hi) or _in(SETTLED, text, end, hi):
         origin = start
     elif _NOW_TOLD.search(told):
         return False
-    else:
-        # the frame must lie in the sentences just before: bounded, so a long message is not
-        # searched from its start for each clause
-        lo = max(0, sentence - _BEFORE)
-        found = [m.start() for p in (PAST, SETTLED, FRAMED)
-                 if (m := p.pattern_object.search(text, lo, sentence))]
+    else:  # a frame in the sentences just before
+        lo = max(0, sentence - _REACH)
+        found = [m.start() for p in (PAST, SETTLED, FRAMED) if (m := _in(p, text, lo, sentence))]
         if not found:
             return False
         origin = min(found)
-    if NOW.search(text, origin) or LIVE_AFTER.search(text, origin):
+    if _in(NOW, text, origin, hi) or _in(LIVE_AFTER, text, origin, hi):
         return False
-    for m in finditer(_LIVE_WORD.pattern_object, _LIVE_WORD.anchor, text):
-        if m.start() < origin:
-            continue
+    for m in _all_in(_LIVE_WORD, text, origin, hi):
         clause = max(text.rfind(c, 0, m.start()) for c in ".,;:!?\n") + 1
         if not (_IF.search(text, max(clause, origin), m.start())
                 or (m.group(0) in ("now", "ahora") and _recovery_before(text, clause, m.start()))):
@@ -134,7 +168,7 @@ def settled_around(text: str, start: int, end: int, sentence: int) -> bool:
     return True
 
 
-_BEFORE = 300  # characters before a symptom's sentence in which a frame is looked for
+_REACH = 400  # characters around a symptom's sentence in which a frame or a live word counts
 
 
 # Someone else's account passed on: "a friend told me...", "mi vecina me contó que...".
@@ -155,15 +189,18 @@ def reported_past(text: str, start: int, end: int) -> bool:
     """Whether `text[start:end]` (folded; a symptom's sentence) passes on someone else's
     account (`_REPORTED`) of something over and done: from the report on, nothing is told in
     the present or as recent ("my sister told me dad has collapsed" stays live)."""
-    m = _REPORTED.search(text, start)
-    if m is None or m.start() >= end or _NOW_TOLD.search(text, m.end(), end) \
-            or NOW.search(text, start) or LIVE_AFTER.search(text, start):
+    report = _in(_REPORTED, text, start, end)
+    if report is None:
+        return False
+    after, hi = report.end(), min(len(text), end + _REACH)
+    if _NOW_TOLD.search(text, after, end) or _in(NOW, text, start, hi) \
+            or _in(LIVE_AFTER, text, start, hi):
         return False
     # About someone of the teller's, not of ours ("her mum"), or dated or settled: "my
     # sister rang and told me dad's face dropped" may be happening as we read.
-    told = text[m.end():end]
+    told = text[after:end]
     return bool((_OTHERS.search(told) and not _OURS.search(told))
-                or any(p.search(text, m.end()) for p in (PAST, SETTLED, FRAMED)))
+                or any(_in(p, text, after, hi) for p in (PAST, SETTLED, FRAMED)))
 
 
 _OTHERS = re.compile(r"\b(her|his|their|su|sus) (mum|mom|mother|dad|father|husband|wife|son|daughter|gran\w*|nan|"
@@ -175,5 +212,4 @@ _OURS = re.compile(r"\b(my|our|mi|mis|nuestr[oa]s?)\b")
 # A standing condition in a relative clause ("Mum, who has Alzheimer's, ..."): not a present
 # telling of the event.
 _STANDING = re.compile(r"\b(who|que) (has|have|had|is|tiene|tenia|es|esta)\b")
-
 
