@@ -34,6 +34,9 @@ NEAR_MISSES = [
      "afterwards. Can he go back to digging?"],
     ["Dad's lips turned blue on the coach trip and he struggled for breath. That was ages ago. "
      "Does altitude matter for his COPD?"],
+    # "since then" followed by no symptom: what changed after a settled event
+    ["she lay on the bathroom tiles till morning after a fall in November, since then a carer "
+     "pops in at breakfast"],
     # a professional's expectation holds a deficit that is still there
     ["After the bleed on the brain his left hand is still weak, the stroke doctor said it will "
      "take months. What grips help with cutlery?"],

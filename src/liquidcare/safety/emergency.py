@@ -139,11 +139,12 @@ class EmergencyAssessor:
             framed = FRAMED.search(last) and not LIVE_AFTER.search(last, FRAMED.search(last).start())
             # ... unless someone is stuck or not breathing now: "me resbalé hace mucho, no me
             # puedo levantar" dates the fall, it does not settle it.
-            # A past time counts only when no time-or-return word follows it ("years ago he had
-            # hypos. tonight he's too drowsy to swallow").
+            # A past time counts only when no time-or-return word follows it before a symptom
+            # ("years ago he had hypos. tonight he's too drowsy to swallow"; not "since then we
+            # have a pendant alarm").
             past = PAST.search(last) or SETTLED.search(last)
-            settled = past and not (LIVE_AFTER.search(last, past.end())
-                                    or _NOW_AFTER.search(last, past.end()))
+            live = past and (LIVE_AFTER.search(last, past.end()) or _NOW_AFTER.search(last, past.end()))
+            settled = past and not (live and self._hits(last[live.start():], rules=hits))
             state = "about" if (ABOUT.search(last) or settled or framed) \
                 and not STUCK.search(last) else "live"
         return state, hits
