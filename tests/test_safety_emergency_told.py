@@ -84,6 +84,8 @@ LIVE = [
     ["is this a stroke her face has dropped and she can't lift her arm"],
     # having a fit, not a nap
     ["she's having a fit and it won't stop"],
+    # a face that drops while something is going on, not at news
+    ["his face dropped on one side when he was eating his tea and his words are slurred"],
     # not knowing what to do is said in the middle of an emergency, not a question at one remove
     ["le ha dado una convulsion que no se le pasa y no se que hacer"],
     ["he's fitting on the kitchen floor and I'm not sure what to do"],
@@ -161,7 +163,8 @@ def test_stuck_is_read_in_both_languages():
 
 def test_the_figures_of_speech_are_cut_before_the_lexicon(lexicon):
     for text in ("we laughed so much at the panto that mum could barely breathe",
-                 "he goes red in the face ranting about the council"):
+                 "he goes red in the face ranting about the council",
+                 "her face dropped when we told her the trip was off"):
         assert cut_idioms(read(text)) != read(text)
         assert not lexicon.assess([text]).live, text
 

@@ -36,7 +36,10 @@ FIGURES = Gated(re.compile(
     r"|\b(laugh\w*|giggl\w*|in stitches)\b[^.?!;]{0,40}\b(could|can|couldn.?t|can.?t)( hardly| barely| not)? "
     r"(breathe|catch (his|her|my|our|their) breath)\b"
     r"|\b(couldn.?t|could not|can.?t|hardly|barely) (breathe|catch (his|her|my|our|their) breath) (for|from|with) "
-    r"(laughing|laughter|giggling)\b|\b(casi )?(no )?(podia|podiamos|pudo|puede|podian) (ni )?respirar de (la )?risa\b"))
+    r"(laughing|laughter|giggling)\b|\b(casi )?(no )?(podia|podiamos|pudo|puede|podian) (ni )?respirar de (la )?risa\b"
+    # a face that falls at news, not on one side: disappointment
+    r"|\b(face|jaw) (fell|dropped|falls|drops) (when|as) (i|we|he|she|they|you) (told|said|saw|heard|read|opened|got|"
+    r"mentioned|found out)\b|\b(face|jaw) (fell|dropped) at the (price|bill|cost|news|idea|thought)\b"))
 
 
 def cut_idioms(text: str, repl: str | Callable[[re.Match[str]], str] = " ") -> str:
