@@ -113,8 +113,7 @@ def test_the_veto_never_drops_a_dev_emergency_and_stays_under_its_cap():
 def test_the_classifier_settles_a_lexicon_match_told_at_one_remove():
     guard = Guard(detector=False)
     assessor = guard.emergency
-    told = ["my neighbour told me her brother went grey with crushing chest pain at work. which "
-            "hospitals do stents?"]
+    told = ["a colleague went grey with crushing chest pain at work. which hospitals do stents?"]
     assert assessor.lexicon(told)[0] == "live"  # the clause reading finds no frame
     found = assessor.assess(told)
     assert found.state == "about" and found.probability is not None

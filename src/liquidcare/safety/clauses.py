@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from .frames import ABOUT, FRAMED, LIVE_AFTER, PAST, QOPEN, live_now
 from .policy import Rule
+from .told import HANDLED, SETTLED, STUCK, persists_only, reported_past, settled_around
 
 _SENTENCE = re.compile(r"[^.!?;\n]+[.!?;\n]*")
 _CLAUSE = re.compile(r",|\b(?:but|although|pero|aunque)\b")
@@ -40,7 +41,29 @@ _SPECIFIC = re.compile(
     r"\b(my|our|mum|mom|dad|husband|wife|son|daughter|grandma|grandad|grandpa|he|she|he.?s|"
     r"she.?s|mi|mis|nuestr[oa]|mama|papa|marido|mujer|hijo|hija|abuel[oa])\b")
 
+_PERSIST = frozenset({"still", "todavia", "sigue"})  # a deficit that persists is not a return
+_IF_OPEN = re.compile(r"(if|when|whenever|in case|si|cuando|en caso de que|por si)\b")
+
 Hits = Callable[..., list[Rule]]  # EmergencyAssessor._hits
+
+
+def _past(text: str) -> bool:
+    """A past, settled event in `text`: `PAST`, or `SETTLED` (its wording beyond the cue)."""
+    return bool(PAST.search(text) or SETTLED.search(text))
+
+
+def _settled_clause(clause: str, symptom_in: Callable[[str], bool]) -> bool:
+    """A past, settled event in the clause, unless a time-or-return word after it comes before
+    a symptom (`symptom_in`: a lexicon match): "he had a stroke two years ago and now his face
+    has dropped" is live; "had a stroke last year and still can't grip" (a deficit that
+    persists), "... and now he takes five tablets" and "since then she's been well" are not."""
+    m = PAST.search(clause) or SETTLED.search(clause)
+    if m is None:
+        return False
+    for live in (*LIVE_AFTER.finditer(clause, m.end()), *_NOW_AFTER.finditer(clause, m.end())):
+        if live.group(0) not in _PERSIST and symptom_in(clause[live.start():]):
+            return False
+    return True
 
 
 def _reaches(starts: list[int] | None, lo: int, hi: int) -> bool:
@@ -52,8 +75,8 @@ def _reaches(starts: list[int] | None, lo: int, hi: int) -> bool:
 
 
 def _past_sentence(memo: dict[int, bool], offset: int, sentence: str) -> bool:
-    """Whether PAST matches the sentence at `offset`, read once per sentence rather than once
-    per clause of it (PAST is an alternation of dozens of phrases: ~0.1 ms a sentence)."""
+    """`_past` of the sentence at `offset`, read once per sentence rather than once per clause
+    of it (PAST is an alternation of dozens of phrases: ~0.1 ms a sentence)."""
     found = memo.get(offset)
     if found is None:
         found = memo[offset] = bool(PAST.search(sentence))
@@ -111,19 +134,35 @@ def frame_clauses(text: str, rules: list[Rule], hits: Hits) -> str | None:
                 continue
             # A past event settles its sentence, except a clause that says what is
             # happening now ("he had his operation last week, now he's shivering").
-            settled = bool(PAST.search(clause)) or (
+            stuck = STUCK.search(sentence)
+            settled = (_settled_clause(clause, lambda rest, r=reach: bool(hits(rest, rules=r)))
+                       and not stuck) or (
                 _past_sentence(past_at, offset, sentence) and not _NOW_AFTER.search(clause)
-                and not LIVE_AFTER.search(clause))
+                and not LIVE_AFTER.search(clause) and not stuck)
             # A looser frame (a hypothesis, a plan read out, a dated event) in this clause or
             # an earlier one of the sentence holds only when nothing live follows.
-            if not settled and FRAMED.search(sentence[contrast:next(e for e in ends if e >= b)]):
+            stretch = sentence[contrast:next(e for e in ends if e >= b)]
+            if not settled and FRAMED.search(stretch):
                 settled = not LIVE_AFTER.search(text, offset + a)
+            # A professional's expectation ("the physio says it will take months") holds a
+            # deficit that is "still" there; another time or return word makes it live.
+            if not settled and HANDLED.search(stretch):
+                settled = persists_only(text, offset + a)
+            # An outcome told in a later sentence ("He was fine afterwards.") or a frame in the
+            # sentences before settles a symptom told in the past, when nothing from there on is
+            # told as now or present.
+            if not settled:
+                settled = settled_around(text, offset + a, sm.end(), offset) or reported_past(
+                    text, offset, sm.end())
             opening = clause.strip(" ¿¡\"'")
             # Asked, not told: a clause opening as a question or a hypothesis, or a
             # question about people in general ("can a UTI turn into sepsis in an older
             # person?"), not about someone here.
-            asks = question and (_QWORD.match(opening) or (
-                _GENERIC.search(opening) and not _SPECIFIC.search(opening)))
+            general = _GENERIC.search(opening) and not _SPECIFIC.search(opening)
+            # A condition about people in general is a hypothesis even without its question
+            # mark ("if someone's face droops on one side is that always a stroke").
+            asks = (question and (_QWORD.match(opening) or general)) or (
+                general and _IF_OPEN.match(opening))
             if asks or ABOUT.search(clause) or settled:
                 about = True
             else:

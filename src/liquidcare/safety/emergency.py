@@ -36,7 +36,7 @@ import numpy as np
 
 from liquidcare.text import fold
 
-from .clauses import _CLAUSE, _SENTENCE, frame_clauses  # noqa: F401 (_CLAUSE, _SENTENCE: tests)
+from .clauses import _CLAUSE, _NOW_AFTER, _SENTENCE, frame_clauses  # noqa: F401 (_CLAUSE, _SENTENCE: tests)
 from .encoder import sample_text
 from .frames import (
     ABOUT,
@@ -53,6 +53,7 @@ from .frames import (
 from .gate import Gated
 from .policy import Rule
 from .spelling import respell
+from .told import SETTLED, STUCK, cut_idioms
 
 WEIGHTS = Path(__file__).with_name("emergency_weights.json")
 CLASSES = ("emergency", "about", "none")
@@ -116,10 +117,10 @@ class EmergencyAssessor:
                 if hit(rule) or (acute and rule.symptoms and hit(rule, symptoms=True))]
 
     def lexicon(self, users: list[str]) -> tuple[str | None, list[Rule]]:
-        last = IDIOMS.sub(" ", read(users[-1]))
+        last = cut_idioms(read(users[-1]))
         hits = self._hits(last)
         if not hits and len(users) > 1:
-            earlier = [IDIOMS.sub(" ", read(t)) for t in users[-WINDOW:-1]]
+            earlier = [cut_idioms(read(t)) for t in users[-WINDOW:-1]]
             joined = " ".join(earlier) + " "
             hits = self._hits(joined + last, start=len(joined))
         if not hits:
@@ -130,11 +131,22 @@ class EmergencyAssessor:
         if now and not _GENERIC_IF.search(last[max(0, now.start() - 60):now.start()]):
             return "live", hits
         state = self._frame(last, hits)
-        if state == "about" and _RETURN.search(last):
-            return "live", hits  # "it passed by itself in the spring, but this one..."
+        # "it passed by itself in the spring, but this one...", "... stopped on its own. This
+        # one has gone on for ten minutes": the condition is back, named without a symptom.
+        if state == "about" and (_RETURN.search(last) or _RETURN_OPEN.search(last)):
+            return "live", hits
         if state is None:  # the matches span clauses: frame the message as a whole
             framed = FRAMED.search(last) and not LIVE_AFTER.search(last, FRAMED.search(last).start())
-            state = "about" if ABOUT.search(last) or PAST.search(last) or framed else "live"
+            # ... unless someone is stuck or not breathing now: "me resbalé hace mucho, no me
+            # puedo levantar" dates the fall, it does not settle it.
+            # A past time counts only when no time-or-return word follows it before a symptom
+            # ("years ago he had hypos. tonight he's too drowsy to swallow"; not "since then we
+            # have a pendant alarm").
+            past = PAST.search(last) or SETTLED.search(last)
+            live = past and (LIVE_AFTER.search(last, past.end()) or _NOW_AFTER.search(last, past.end()))
+            settled = past and not (live and self._hits(last[live.start():], rules=hits))
+            state = "about" if (ABOUT.search(last) or settled or framed) \
+                and not STUCK.search(last) else "live"
         return state, hits
 
     def _frame(self, text: str, rules: list[Rule]) -> str | None:
@@ -148,7 +160,7 @@ class EmergencyAssessor:
         present (`frames.told_present`)."""
         if not at_one_remove(last):
             return False
-        cut = IDIOMS.sub(lambda m: " " * len(m.group(0)), last)  # the offsets of `last`
+        cut = cut_idioms(last, lambda m: " " * len(m.group(0)))  # the offsets of `last`
         return not told_present(last, [(m.start(), m.end()) for rule in hits
                                        for symptoms in (False, True)
                                        for m in rule.finditer(cut, symptoms)])
@@ -230,6 +242,9 @@ class EmergencyAssessor:
 # The condition back after a settled telling, named by "this one" rather than by a symptom.
 _RETURN = Gated(re.compile(r"\b(but|pero)\b[^.;!?]{0,30}\b(this (one|time|fit|seizure|attack)|esta (vez|"
                            r"convulsion|crisis|empezo|ha empezado)|it.?s back|came back)\b"))
+# The same, opening a sentence of its own: "This one...", "Esta ya dura...".
+_RETURN_OPEN = re.compile(r"(?:^|[.;!?\n])\s*(this (one|time|fit|seizure|attack)|esta (vez|convulsion|crisis|ya)"
+                          r"|it.?s back|ha vuelto)\b")
 # Someone in general in a hypothesis: "what to do if someone collapses", "qué hacer si alguien".
 _GENERIC_IF = re.compile(r"\b(if|when|si|cuando) (someone|somebody|anyone|a person|alguien|una persona)\b")
 # Acuity cues: what turns a symptom into "now, and bad".
@@ -300,7 +315,7 @@ def alarm_words(users: list[str]) -> bool:
     latest message does not tell it as calm or settled (`_CALM`, `PAST`): "dad slipped but
     caught the rail, he's fine" and "se quedó floja un segundo y enseguida volvió en sí" name a
     fall and a faint, and only the classifier's own threshold should raise the alarm on them."""
-    if not _CUE.search(IDIOMS.sub(" ", read(" ".join(users[-WINDOW:])))):
+    if not _CUE.search(cut_idioms(read(" ".join(users[-WINDOW:])))):
         return False
     last = read(users[-1])
     # A loose frame (a hypothesis, a plan read out, a dated event) with no time-or-return cue
