@@ -1,7 +1,7 @@
 """Trains the emergency classifier and writes `emergency_weights.json`.
 
     python -m liquidcare.safety.train_emergency [--train FILE] [--dev FILE[:even|:odd] ...]
-        [--max-false F] [--out FILE]
+        [--min-recall R] [--c C] [--out FILE]
 
 Data: `data/emergency_train.jsonl` (fit) and the dev sets (the alarm thresholds, then added to
 the fit): by default `data/emergency_dev.jsonl` and the even-numbered (tuning) half of
@@ -54,7 +54,8 @@ def _set_problem(row: Any) -> str | None:
     return None
 
 
-DEV = ("emergency_dev.jsonl", "emergency_dev2.jsonl:even", "emergency_dev5.jsonl:even")
+DEV = ("emergency_dev.jsonl", "emergency_dev2.jsonl:even", "emergency_dev5.jsonl:even",
+       "emergency_dev6.jsonl:even")
 
 
 def _number(row: dict, path: Path, half: str) -> int:
@@ -93,6 +94,14 @@ Scores = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 # of an emergency the veto could reach was 0.53 (0.19 under a looser first frame); the classifier
 # can be sure and wrong, so the veto stays well below either.
 VETO_CAP = 0.10
+# The classifier alone must find this share of the dev emergencies in each language (`choose`).
+# Session 9, with the model fitted on the training set alone: at 0.93 the chosen pair (0.20 /
+# 0.45) escalates 6.7% / 7.6% (en / es) of the tuning dev non-emergencies; 0.95 costs 8.9% /
+# 9.8%, and no pair reaches 0.97. The shipped refit on train + dev escalates fewer (in sample).
+MIN_RECALL = 0.93
+# Inverse L2 strength: 5-fold out of fold on the session-8 tuning pool, C=3 found 0.8 points more
+# emergencies by the classifier alone than C=1 at the same false escalation (C=10: 1.1, C=0.3: -2).
+C = 3.0
 
 
 def _alarm(s: Scores, lo: float, hi: float, lexicon: bool = True,
@@ -113,23 +122,30 @@ def choose_veto(s_live: Scores) -> float:
     return float(min([VETO_CAP, *(v / 2 for v in at_risk)]))
 
 
-def choose(s_live: Scores, s_neg: Scores, max_false: float,
+def choose(s_live: Scores, s_neg: Scores, min_recall: float, live_es: np.ndarray,
            veto: float = 0.0) -> tuple[float, float]:
-    """(threshold, threshold_alone), recall first. The lexicon finds every dev emergency (it
-    is written beside the sets), so the pair is chosen on what the classifier finds *by
-    itself* — its part of the recall when the lexicon has no words, as on text written
-    elsewhere — among the pairs at which the combined guard escalates at most `max_false` of
-    the dev non-emergencies; ties go to the fewest false alarms, then the lowest thresholds."""
+    """(threshold, threshold_alone), recall first: among the pairs at which the classifier *by
+    itself* finds at least `min_recall` of the dev emergencies in each language (`live_es`
+    marks the Spanish ones), the one at which the combined guard escalates the fewest dev
+    non-emergencies; ties go to the higher thresholds. The classifier's own recall is the
+    constraint because the lexicon finds the dev emergencies it was written beside, while on
+    text written elsewhere it finds little more than half of them (dev6's even half, before
+    any tuning on it: en 24/45, es 27/45), and the classifier is what catches the rest. A
+    rule that instead kept false escalation under a cap and took what recall was left
+    (session 8) let Spanish recall on text written apart fall to 92-94%."""
     grid = [float(t) for t in np.round(np.arange(0.1, 0.96, 0.05), 2)]
     best: tuple | None = None
     for hi in grid:
         for lo in (t for t in grid if t <= hi):
-            fe = _alarm(s_neg, lo, hi, veto=veto).mean()
-            key = (_alarm(s_live, lo, hi, lexicon=False).mean(), -fe, -lo, -hi)
-            if fe <= max_false and (best is None or key > best[0]):
+            alone = _alarm(s_live, lo, hi, lexicon=False)
+            if min(alone[live_es].mean(), alone[~live_es].mean()) < min_recall:
+                continue
+            key = (-_alarm(s_neg, lo, hi, veto=veto).mean(), hi, lo)
+            if best is None or key > best[0]:
                 best = (key, lo, hi)
     if best is None:
-        raise PolicyError(f"no threshold keeps false escalation at or below {max_false}")
+        raise PolicyError(f"no threshold lets the classifier alone find {min_recall:.0%} of the "
+                          f"dev emergencies in each language")
     return best[1], best[2]
 
 
@@ -141,10 +157,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dev", nargs="+", default=list(DEV),
                         help="dev sets, FILE or FILE:even / FILE:odd (default: %(default)s)")
     parser.add_argument("--out", default=str(WEIGHTS))
-    parser.add_argument("--max-false", type=float, default=0.05,
-                        help="false escalation allowed on the dev non-emergencies when "
-                             "choosing the thresholds (default: %(default)s)")
-    parser.add_argument("--c", type=float, default=1.0, help="inverse L2 strength")
+    parser.add_argument("--min-recall", type=float, default=MIN_RECALL,
+                        help="share of the dev emergencies, in each language, that the "
+                             "classifier alone must find at the chosen thresholds "
+                             "(default: %(default)s)")
+    parser.add_argument("--c", type=float, default=C, help="inverse L2 strength "
+                        "(default: %(default)s)")
     args = parser.parse_args(argv)
     encoder = shared_encoder()
     if encoder is None:
@@ -192,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"{_alarm(s_live, lo, hi, veto=veto).mean():6.1%}                          "
                       f"{_alarm(s_neg, lo, hi, veto=veto).mean():6.1%} / "
                       f"{_alarm(s_benign, lo, hi, veto=veto).mean():6.1%}")
-    threshold, alone = choose(s_live, s_neg, args.max_false, veto)
+    live_es = np.array([r["lang"] == "es" for r in live])
+    threshold, alone = choose(s_live, s_neg, args.min_recall, live_es, veto)
     print(f"veto {veto:.3f}: settles {int((s_neg[1] & s_neg[4] & (s_neg[0] < veto)).sum())} of "
           f"{int(s_neg[1].sum())} dev non-emergencies the lexicon escalates")
     print(f"threshold {threshold:.2f}, alone {alone:.2f}: dev recall "
@@ -209,8 +228,9 @@ def main(argv: list[str] | None = None) -> int:
         "features": "embedding(latest) + embedding(recent user turns) + 7 framing cues",
         "trained_on": f"{Path(args.train).name} + {' + '.join(args.dev)}: "
                       f"{len(train) + len(dev)} rows; thresholds chosen on "
-                      f"{' + '.join(args.dev)} ({len(dev)} rows, false escalation at most "
-                      f"{args.max_false:.0%}) with a model fitted on {Path(args.train).name} alone",
+                      f"{' + '.join(args.dev)} ({len(dev)} rows, the classifier alone finding at "
+                      f"least {args.min_recall:.0%} of the emergencies in each language, fewest "
+                      f"false escalations) with a model fitted on {Path(args.train).name} alone",
         "classes": [CLASSES[int(c)] for c in final.classes_],
         "threshold": round(threshold, 4),
         "threshold_alone": round(alone, 4),
