@@ -120,6 +120,7 @@ def bench_stt(n_sentences: int, snr: float, log, sentences: dict | None = None,
         for label, voice, speed in voices:
             for noisy in (False, True):
                 errors = total = 0
+                said: list[list[str]] = []  # (reference, transcript) pairs, kept in --json
                 audio_s = work_s = cpu_s = 0.0
                 for k, sentence in enumerate(sentences[lang][:n_sentences]):
                     # the upload path: WAV bytes decoded and resampled by PyAV
@@ -135,15 +136,16 @@ def bench_stt(n_sentences: int, snr: float, log, sentences: dict | None = None,
                         fastest = min(fastest, transcriber.transcribe(
                             spoken, language=lang, prompt=prompt).seconds)
                     # one normaliser for both sides (liquidcare.media.wer, docs/media.md)
-                    err, said = wer.word_errors(sentence, result.text)
+                    err, n_words = wer.word_errors(sentence, result.text)
                     errors += err
-                    total += said
+                    total += n_words
+                    said.append([sentence, result.text])
                     audio_s += spoken.seconds
                     work_s += fastest
                 rows.append({"lang": lang, "voice": label, "noise": f"{snr:g} dB" if noisy
                              else "clean", "wer": errors / total, "words": total,
                              "audio_s": audio_s, "rtf": work_s / audio_s,
-                             "cpu_rtf": cpu_s / audio_s})
+                             "cpu_rtf": cpu_s / audio_s, "texts": said})
                 log(f"  {lang} {label:20s} {rows[-1]['noise']:6s} WER {rows[-1]['wer']:.1%} "
                     f"RTF {rows[-1]['rtf']:.2f}")
     return rows
