@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from liquidcare.media import audio as audio_mod
-from liquidcare.media import medicines, ocr, stt, synth, tts
+from liquidcare.media import medicines, ocr, stt, synth, tts, wer
 from liquidcare.media.sentences import split_sentences
 
 SENTENCES = {
@@ -79,10 +79,6 @@ REPLY_30 = {
     "es": "Buenos días Carmen. Son las ocho, es la hora de tu pastilla de furosemida con un "
           "vaso de agua. Después del desayuno podemos dar un paseo corto si te encuentras bien.",
 }
-NUMBERS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
-           "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10", "cero": "0",
-           "uno": "1", "una": "1", "dos": "2", "tres": "3", "cuatro": "4", "cinco": "5",
-           "seis": "6", "siete": "7", "ocho": "8", "nueve": "9", "diez": "10"}
 
 
 def edits(a: list, b: list) -> int:
@@ -101,10 +97,6 @@ def cpu() -> float:
     shared, busy machine this, unlike the wall clock, does not count other people's work."""
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system
-
-
-def words(text: str) -> list[str]:
-    return [NUMBERS.get(w, w) for w in medicines.fold(text).split()]
 
 
 DEV_SENTENCES = Path(__file__).parent / "data" / "speech_dev.json"
@@ -128,6 +120,7 @@ def bench_stt(n_sentences: int, snr: float, log, sentences: dict | None = None,
         for label, voice, speed in voices:
             for noisy in (False, True):
                 errors = total = 0
+                said: list[list[str]] = []  # (reference, transcript) pairs, kept in --json
                 audio_s = work_s = cpu_s = 0.0
                 for k, sentence in enumerate(sentences[lang][:n_sentences]):
                     # the upload path: WAV bytes decoded and resampled by PyAV
@@ -142,15 +135,17 @@ def bench_stt(n_sentences: int, snr: float, log, sentences: dict | None = None,
                     for _ in range(repeat - 1):
                         fastest = min(fastest, transcriber.transcribe(
                             spoken, language=lang, prompt=prompt).seconds)
-                    ref = words(sentence)
-                    errors += edits(ref, words(result.text))
-                    total += len(ref)
+                    # one normaliser for both sides (liquidcare.media.wer, docs/media.md)
+                    err, n_words = wer.word_errors(sentence, result.text)
+                    errors += err
+                    total += n_words
+                    said.append([sentence, result.text])
                     audio_s += spoken.seconds
                     work_s += fastest
                 rows.append({"lang": lang, "voice": label, "noise": f"{snr:g} dB" if noisy
                              else "clean", "wer": errors / total, "words": total,
                              "audio_s": audio_s, "rtf": work_s / audio_s,
-                             "cpu_rtf": cpu_s / audio_s})
+                             "cpu_rtf": cpu_s / audio_s, "texts": said})
                 log(f"  {lang} {label:20s} {rows[-1]['noise']:6s} WER {rows[-1]['wer']:.1%} "
                     f"RTF {rows[-1]['rtf']:.2f}")
     return rows

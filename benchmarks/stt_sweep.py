@@ -23,10 +23,10 @@ import sys
 import time
 from typing import Any
 
-from multimodal import DEV_SENTENCES, VOICES, edits, words
+from multimodal import DEV_SENTENCES, VOICES
 
 from liquidcare.media import audio as audio_mod
-from liquidcare.media import stt, synth, tts
+from liquidcare.media import stt, synth, tts, wer
 
 
 def parse_setting(text: str) -> dict[str, Any]:
@@ -99,14 +99,14 @@ def run_setting(setting: dict[str, Any], clips: list[dict], repeat: int) -> dict
             if best is None or result.seconds < best[0]:
                 best = (result.seconds, dict(spent), result.text)
         seconds, parts, text = best
-        ref = words(clip["text"])
-        err = edits(ref, words(text))
+        err, said = wer.word_errors(clip["text"], text)
         key = f"{clip['lang']} {'noisy' if clip['noisy'] else 'clean'}"
-        for k in (clip["lang"], key):
+        # by language, by noise, and by voice and noise: which kind of clip carries the error
+        for k in (clip["lang"], key, f"{key} {clip['voice']}"):
             row = by.setdefault(k, {"err": 0, "words": 0, "audio": 0.0, "work": 0.0,
                                     "encode": 0.0, "generate": 0.0})
             row["err"] += err
-            row["words"] += len(ref)
+            row["words"] += said
             row["audio"] += clip["audio"].seconds
             row["work"] += seconds
             row["encode"] += parts["encode"]
@@ -141,9 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     for text in args.settings or ["margin=none"]:
         result = run_setting(parse_setting(text), clips, args.repeat)
         print(f"\n## {text}   (load {os.getloadavg()[0]:.2f} at the end)")
-        print(f"{'clips':12}  {'WER':>6}  {'RTF':>5}  {'enc s':>6}  {'dec s':>6}  words")
+        print(f"{'clips':32}  {'WER':>6}  {'RTF':>5}  {'enc s':>6}  {'dec s':>6}  words")
         for key, r in sorted(result["rows"].items()):
-            print(f"{key:12}  {r['err'] / r['words']:6.1%}  {r['work'] / r['audio']:5.2f}  "
+            print(f"{key:32}  {r['err'] / r['words']:6.1%}  {r['work'] / r['audio']:5.2f}  "
                   f"{r['encode']:6.2f}  {r['generate']:6.2f}  {r['words']}")
         if args.misses:
             for miss in result["misses"]:

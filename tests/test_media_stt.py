@@ -59,3 +59,40 @@ def test_a_short_clip_is_encoded_at_its_fitted_length_and_read_back(whisper_dir,
     assert (frames < stt.FULL_WINDOW) == (margin is not None)
     # the segments still carry the clip's times (subtitles are cut from them)
     assert 0.0 <= result.segments[0].start < result.segments[-1].end <= clip.seconds + 0.5
+
+
+class FakeWhisper:
+    """Stands in for faster-whisper's model: records what `transcribe` is asked for."""
+
+    window_frames = stt.FULL_WINDOW
+
+    def __init__(self):
+        self.calls = []
+
+    def transcribe(self, samples, **kwargs):
+        import types
+
+        self.calls.append(kwargs)
+        seg = types.SimpleNamespace(start=0.0, end=1.0, text=" hola")
+        return iter([seg]), types.SimpleNamespace(language=kwargs.get("language") or "es")
+
+
+def test_decoding_is_greedy_in_temperature_with_the_language_given_and_options_on_top():
+    import numpy as np
+
+    clip = audio_mod.Audio(np.zeros(16_000, dtype=np.float32), 16_000)
+    transcriber = stt.Transcriber(model_dir="/nonexistent")
+    transcriber._model = fake = FakeWhisper()
+    assert transcriber.transcribe(clip, language="es-ES").text == "hola"
+    call = fake.calls[-1]
+    # no fallback to sampling (it changed no word on the dev clips and cost decoder time),
+    # the page's language passed on, no conditioning on earlier text
+    assert call["temperature"] == stt.TEMPERATURE == 0.0
+    assert call["language"] == "es" and call["beam_size"] == 5
+    assert call["condition_on_previous_text"] is False and call["vad_filter"] is False
+    assert fake.window_frames == stt.fitted_frames(1.0, stt.WINDOW_MARGIN_S)
+    # a benchmark's options still win over the defaults
+    tried = stt.Transcriber(model_dir="/nonexistent", options={"temperature": [0.0, 0.2]})
+    tried._model = fake
+    tried.transcribe(clip, language="en")
+    assert fake.calls[-1]["temperature"] == [0.0, 0.2]

@@ -43,6 +43,13 @@ FULL_WINDOW = 3000  # Whisper's 30 s window, in 10 ms feature frames
 # chosen on the dev sentences (benchmarks/stt_sweep.py): 1 s let the decoder run on past the
 # speech (repeats, temperature fallbacks, English WER 5.5% -> 34% clean), 3 s and 6 s kept it
 WINDOW_MARGIN_S = 3.0
+# decoding at temperature 0 only, no fallback to sampling: on the dev clips (benchmarks/
+# stt_sweep.py, 16 Spanish sentences x 3 voices x clean/noisy, session 9; 8 a language in
+# session 8) the fallback changed no word of the transcripts and cost decoder time (Spanish
+# RTF 0.21 -> 0.15 without it): the clips it fires on are the noisy ones, where sampling guesses.
+# Repetition loops, what the fallback also guards against, are kept away by the fitted window's
+# margin and by not conditioning on the previous window's text.
+TEMPERATURE = 0.0
 
 
 class WhisperModelError(MediaError):
@@ -261,7 +268,8 @@ class Transcriber:
             start = time.perf_counter()
             model.window_frames = fitted_frames(audio.seconds, self.window_margin_s)
             options = {"beam_size": self.beam_size, "vad_filter": False,
-                       "condition_on_previous_text": False, **self.options}
+                       "condition_on_previous_text": False, "temperature": TEMPERATURE,
+                       **self.options}
             segments, info = model.transcribe(
                 audio.samples, language=language, initial_prompt=prompt or None, **options)
             segs = [Segment(round(s.start, 2), round(s.end, 2), s.text) for s in segments]
