@@ -66,14 +66,16 @@ class FakeWhisper:
 
     window_frames = stt.FULL_WINDOW
 
-    def __init__(self):
+    def __init__(self, ratios=(1.2,)):
         self.calls = []
+        self.ratios = list(ratios)  # the compression ratio of each call's segment, in turn
 
     def transcribe(self, samples, **kwargs):
         import types
 
         self.calls.append(kwargs)
-        seg = types.SimpleNamespace(start=0.0, end=1.0, text=" hola")
+        ratio = self.ratios.pop(0) if len(self.ratios) > 1 else self.ratios[0]
+        seg = types.SimpleNamespace(start=0.0, end=1.0, text=" hola", compression_ratio=ratio)
         return iter([seg]), types.SimpleNamespace(language=kwargs.get("language") or "es")
 
 
@@ -96,3 +98,16 @@ def test_decoding_is_greedy_in_temperature_with_the_language_given_and_options_o
     tried._model = fake
     tried.transcribe(clip, language="en")
     assert fake.calls[-1]["temperature"] == [0.0, 0.2]
+
+
+def test_a_greedy_decode_that_repeats_itself_is_decoded_again_with_the_fallback():
+    import numpy as np
+
+    clip = audio_mod.Audio(np.zeros(16_000, dtype=np.float32), 16_000)
+    transcriber = stt.Transcriber(model_dir="/nonexistent")
+    transcriber._model = fake = FakeWhisper(ratios=(3.1, 1.3))  # a loop, then a clean decode
+    assert transcriber.transcribe(clip, language="es").text == "hola"
+    assert [c["temperature"] for c in fake.calls] == [0.0, stt.FALLBACK_TEMPERATURES]
+    transcriber._model = calm = FakeWhisper(ratios=(2.0,))  # under Whisper's 2.4: one decode
+    transcriber.transcribe(clip, language="es")
+    assert [c["temperature"] for c in calm.calls] == [0.0]

@@ -48,8 +48,12 @@ WINDOW_MARGIN_S = 3.0
 # session 8) the fallback changed no word of the transcripts and cost decoder time (Spanish
 # RTF 0.21 -> 0.15 without it): the clips it fires on are the noisy ones, where sampling guesses.
 # Repetition loops, what the fallback also guards against, are kept away by the fitted window's
-# margin and by not conditioning on the previous window's text.
+# margin and by not conditioning on the previous window's text; and should a greedy decode still
+# repeat itself (a segment whose text compresses more than Whisper's own 2.4 threshold, as real
+# recordings with long silences can make it), that clip is decoded again with the fallback.
 TEMPERATURE = 0.0
+LOOP_RATIO = 2.4
+FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's own default ladder
 
 
 class WhisperModelError(MediaError):
@@ -272,12 +276,24 @@ class Transcriber:
                        **self.options}
             segments, info = model.transcribe(
                 audio.samples, language=language, initial_prompt=prompt or None, **options)
-            segs = [Segment(round(s.start, 2), round(s.end, 2), s.text) for s in segments]
+            raw = list(segments)
+            if "temperature" not in self.options and _loops(raw):
+                options["temperature"] = FALLBACK_TEMPERATURES
+                segments, info = model.transcribe(
+                    audio.samples, language=language, initial_prompt=prompt or None, **options)
+                raw = list(segments)
+            segs = [Segment(round(s.start, 2), round(s.end, 2), s.text) for s in raw]
             elapsed = time.perf_counter() - start
         finally:
             self._run_lock.release()
         text = " ".join(s.text.strip() for s in segs).strip()
         return Transcript(text, info.language, round(audio.seconds, 3), segs, elapsed)
+
+
+def _loops(segments: list) -> bool:
+    """Whether a greedy decode repeated itself: a segment whose text compresses past
+    `LOOP_RATIO` (faster-whisper reports the gzip ratio of each segment's text)."""
+    return any((getattr(s, "compression_ratio", 0.0) or 0.0) > LOOP_RATIO for s in segments)
 
 
 _DEFAULT: Transcriber | None = None
