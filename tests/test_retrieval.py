@@ -74,7 +74,7 @@ def test_the_fused_score_is_the_documented_formula(encoder, tmp_path):
 def test_a_search_records_its_parts(encoder, tmp_path):
     r = Retriever(load_kb(FIXTURE), encoder, cache_dir=tmp_path)
     assert r.search("My dad with dementia keeps waking at night", "en")[0].passage.topic == "sleep"
-    expected = {"bm25", "use", "score"} | ({"e5"} if r.e5 is not None else set())
+    expected = {"focus", "bm25", "use", "score"} | ({"e5"} if r.e5 is not None else set())
     assert set(r.last_parts) == expected and all(v >= 0 for v in r.last_parts.values())
     assert sum(r.last_parts.values()) <= r.last_ms + 1e-6
 

@@ -141,6 +141,7 @@ class FastE5Query:
 
         self.model = model if model is not None else E5File()
         self.precision, self.tokenizer = precision, Tokenizer(self.model)
+        self.last_tokens = 0  # the most question tokens (after "query: ") the last call read
         s = self.model.sizes
         # the embedding table stays 4-bit and memory-mapped: 250k rows, a few read a question
         self._words = self.model.blocks("emb.word", s.vocab)
@@ -162,11 +163,18 @@ class FastE5Query:
         x = _layer_norm(x, *self._norm, self.model.sizes.eps).astype(np.float32)
         return self._session.run(None, {"x": x[None]})[0][0]
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str], max_tokens: int | None = None) -> np.ndarray:
+        """Unit rows; `max_tokens`: read at most that many tokens of each question (after
+        "query: "), the rest dropped (`knowledge.focus` chooses what comes first)."""
         width = self.model.sizes.max_positions - 2
         out = np.empty((len(texts), self.model.sizes.hidden), dtype=np.float32)
+        prefix = len(self.tokenizer.content("query:"))
+        self.last_tokens = 0
         for row, text in enumerate(texts):
             content = self.tokenizer.content("query: " + text)
+            if max_tokens is not None:
+                content = content[:prefix + max_tokens]
+            self.last_tokens = max(self.last_tokens, len(content) - prefix)
             windows = [content[a:a + width] for a in range(0, max(len(content), 1), width)]
             means = [self._window_mean(w) * max(len(w), 1) for w in windows]
             vector = np.sum(means, axis=0)

