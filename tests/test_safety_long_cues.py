@@ -26,7 +26,9 @@ def _care_text(size: int) -> str:
 
 def _with(inject: str, at: int = 6000, size: int = 8000) -> list[dict]:
     body = _care_text(size)
-    cut = body.rfind(" ", 0, at) + 1  # at a word boundary
+    # between two sentences, as a message tells a new thing (a statement spliced into the
+    # middle of a question is read as part of that question)
+    cut = max(body.rfind(mark, 0, at) for mark in (". ", "? ")) + 2
     return [{"role": "user", "content": body[:cut] + inject + " " + body[cut:]}]
 
 
