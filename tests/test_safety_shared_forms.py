@@ -4,19 +4,13 @@ language identifier's byte walk done in numpy, and the word index of a message's
 
 from __future__ import annotations
 
-import json
 import random
 
-from liquidcare.safety.harness import DATA
+from safety_helpers import dev_messages
 
 
 def _messages(limit: int = 800) -> list[str]:
-    texts = []
-    for name in ("attacks.jsonl", "benign.jsonl", "emergency_dev.jsonl", "output_dev.jsonl"):
-        for line in (DATA / name).read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            texts += row.get("turns") or [row["reply"]]
-    return texts[:limit]
+    return dev_messages(limit)
 
 
 def test_the_vectorised_walk_counts_what_the_library_counts():

@@ -8,14 +8,13 @@ leetspeak digits and symbols, runs of spaces.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import unicodedata
 
 import pytest
+from safety_helpers import dev_messages
 
-from liquidcare.safety.harness import DATA
 from liquidcare.text import INVISIBLE, LOOKALIKES, fold
 
 _LOOKALIKE_MAP = str.maketrans(LOOKALIKES, "abekmhopctyxijsdngabeikvoptux")
@@ -47,12 +46,7 @@ def reference_disguise(text: str) -> int:
 
 
 def _messages(limit: int = 600) -> list[str]:
-    texts = []
-    for name in ("attacks.jsonl", "benign.jsonl", "emergency_dev.jsonl", "output_dev.jsonl"):
-        for line in (DATA / name).read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            texts += row.get("turns") or [row["reply"]]
-    return texts[:limit]
+    return dev_messages(limit)
 
 
 def _random_strings(alphabet: str, n: int = 400, seed: int = 0) -> list[str]:
