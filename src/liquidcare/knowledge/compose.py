@@ -47,7 +47,7 @@ _WHO = {
             "el médico de familia, o llame a la Línea 024 a cualquier hora"),
            (("cuidador", "respiro", "ayuda", "dependencia", "prestacion", "servicios sociales"),
             "los servicios sociales de su ayuntamiento"),
-           ((), "el médico o la enfermera del centro de salud")],
+           ((), "su médico de familia o la enfermera de su centro de salud")],
 }
 _NOTES_HEADER = {
     "en": ("Answer the carer's question in English, in short simple sentences, using only the "
