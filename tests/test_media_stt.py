@@ -71,6 +71,11 @@ class FakeWhisper:
         self.ratios = list(ratios)  # the compression ratio of each call's segment, in turn
         self.text = text
 
+    def detect_language(self, samples):
+        # Latin first: what Whisper base made of several Spanish dev clips left to detect
+        self.calls.append({"detect": True})
+        return "la", 0.55, [("la", 0.55), ("es", 0.30), ("it", 0.1), ("en", 0.05)]
+
     def transcribe(self, samples, **kwargs):
         import types
 
@@ -135,3 +140,16 @@ def test_spanish_non_words_are_respelled_and_english_and_expected_names_are_not(
     plain = stt.Transcriber(model_dir="/nonexistent", respell_languages=())
     plain._model = transcriber._model
     assert plain.transcribe(clip, language="es").text == "¿Pasa el autolús?"
+
+
+def test_a_clip_without_a_language_is_taken_for_english_or_spanish_only():
+    import numpy as np
+
+    clip = audio_mod.Audio(np.zeros(16_000, dtype=np.float32), 16_000)
+    transcriber = stt.Transcriber(model_dir="/nonexistent")
+    transcriber._model = fake = FakeWhisper()
+    assert transcriber.transcribe(clip).language == "es"
+    assert fake.calls[0] == {"detect": True} and fake.calls[1]["language"] == "es"
+    # a language given is not detected again
+    transcriber.transcribe(clip, language="en")
+    assert fake.calls[-1]["language"] == "en" and {"detect": True} not in fake.calls[2:]
