@@ -102,7 +102,9 @@ class Respeller:
                for k in self.keep | keep):
             return word  # a name the caller expects, slightly misheard: not ours to change
         best, best_score = None, max(self.common, score + self.margin)
-        for candidate in _one_sound(low, LETTERS[self.language]):
+        # in a fixed order: wordfreq's frequencies come in bins, so two candidates often tie,
+        # and a set's order changes from one process to the next
+        for candidate in sorted(_one_sound(low, LETTERS[self.language])):
             found = table.get(candidate, 0.0)
             if found > best_score:
                 best, best_score = candidate, found
