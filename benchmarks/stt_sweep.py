@@ -8,7 +8,8 @@ chosen on these and then measured once there.
 
 A setting is `key=value` pairs joined by `;`: `margin` (seconds of padding kept after a short
 clip, `none` for Whisper's full 30 s window), `cpu_threads`, `prompt_en` / `prompt_es` (an
-initial prompt for that language's clips), and any keyword of faster-whisper's
+initial prompt for that language's clips), `detect=true` (no language given: Whisper detects
+it, as for a request without one), and any keyword of faster-whisper's
 `WhisperModel.transcribe` (`beam_size`, `without_timestamps`, `temperature`, `patience`,
 `hotwords`, `initial_prompt`, ...). Clips are made once (the benchmark's voices, clean and
 15 dB noise, through the upload path) and shared by every setting.
@@ -70,6 +71,7 @@ def run_setting(setting: dict[str, Any], clips: list[dict], repeat: int) -> dict
     threads = int(setting.pop("cpu_threads", 2))
     beam = int(setting.pop("beam_size", 5))
     prompts = {lang: setting.pop(f"prompt_{lang}", None) for lang in ("en", "es")}
+    detect = bool(setting.pop("detect", False))  # no language given: Whisper detects it
     transcriber = stt.Transcriber(stt.prepare_whisper_base(), cpu_threads=threads,
                                   beam_size=beam, window_margin_s=margin, options=setting)
     model = transcriber.model()
@@ -89,12 +91,14 @@ def run_setting(setting: dict[str, Any], clips: list[dict], repeat: int) -> dict
     transcriber.transcribe(clips[0]["audio"], language=clips[0]["lang"])  # first run: warm
     by: dict[str, dict[str, float]] = {}
     misses: list[str] = []
+    heard: list[dict] = []  # every clip's transcript, for --dump
     for clip in clips:
         best = None
         for _ in range(repeat):
             for key in spent:
                 spent[key] = 0.0
-            result = transcriber.transcribe(clip["audio"], language=clip["lang"],
+            result = transcriber.transcribe(clip["audio"],
+                                            language=None if detect else clip["lang"],
                                             prompt=prompts[clip["lang"]])
             if best is None or result.seconds < best[0]:
                 best = (result.seconds, dict(spent), result.text)
@@ -113,7 +117,11 @@ def run_setting(setting: dict[str, Any], clips: list[dict], repeat: int) -> dict
             row["generate"] += parts["generate"]
         if err:
             misses.append(f"{key} {clip['voice']}: {text.strip()!r}")
-    return {"rows": by, "misses": misses}
+        heard.append({"lang": clip["lang"], "voice": clip["voice"], "noisy": clip["noisy"],
+                     "text": clip["text"], "transcript": text, "seconds": seconds,
+                     "detected": result.language,
+                     "audio_s": clip["audio"].seconds})
+    return {"rows": by, "misses": misses, "heard": heard}
 
 
 class _Timed:
@@ -135,11 +143,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--snr", type=float, default=15.0)
     parser.add_argument("--repeat", type=int, default=1, help="runs per clip; RTF: fastest")
     parser.add_argument("--misses", action="store_true", help="print every wrong transcript")
+    parser.add_argument("--dump", help="write every clip's transcript, per setting, to this "
+                        "JSON file (to study the errors without transcribing again)")
     args = parser.parse_args(argv)
     clips = make_clips(args.snr, tuple(args.lang or ("en", "es")))
     print(f"{len(clips)} dev clips; load {os.getloadavg()[0]:.2f} at the start", flush=True)
+    dumped: dict[str, list[dict]] = {}
     for text in args.settings or ["margin=none"]:
         result = run_setting(parse_setting(text), clips, args.repeat)
+        dumped[text] = result["heard"]
         print(f"\n## {text}   (load {os.getloadavg()[0]:.2f} at the end)")
         print(f"{'clips':32}  {'WER':>6}  {'RTF':>5}  {'enc s':>6}  {'dec s':>6}  words")
         for key, r in sorted(result["rows"].items()):
@@ -149,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
             for miss in result["misses"]:
                 print("   ", miss)
         sys.stdout.flush()
+    if args.dump:
+        with open(args.dump, "w", encoding="utf-8") as f:
+            json.dump(dumped, f, ensure_ascii=False, indent=1)
     return 0
 
 

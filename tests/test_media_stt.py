@@ -66,16 +66,23 @@ class FakeWhisper:
 
     window_frames = stt.FULL_WINDOW
 
-    def __init__(self, ratios=(1.2,)):
+    def __init__(self, ratios=(1.2,), text=" hola"):
         self.calls = []
         self.ratios = list(ratios)  # the compression ratio of each call's segment, in turn
+        self.text = text
+
+    def detect_language(self, samples):
+        # Latin first: what Whisper base made of several Spanish dev clips left to detect
+        self.calls.append({"detect": True})
+        return "la", 0.55, [("la", 0.55), ("es", 0.30), ("it", 0.1), ("en", 0.05)]
 
     def transcribe(self, samples, **kwargs):
         import types
 
         self.calls.append(kwargs)
         ratio = self.ratios.pop(0) if len(self.ratios) > 1 else self.ratios[0]
-        seg = types.SimpleNamespace(start=0.0, end=1.0, text=" hola", compression_ratio=ratio)
+        seg = types.SimpleNamespace(start=0.0, end=1.0, text=self.text,
+                                    compression_ratio=ratio)
         return iter([seg]), types.SimpleNamespace(language=kwargs.get("language") or "es")
 
 
@@ -111,3 +118,38 @@ def test_a_greedy_decode_that_repeats_itself_is_decoded_again_with_the_fallback(
     transcriber._model = calm = FakeWhisper(ratios=(2.0,))  # under Whisper's 2.4: one decode
     transcriber.transcribe(clip, language="es")
     assert [c["temperature"] for c in calm.calls] == [0.0]
+
+
+def test_spanish_non_words_are_respelled_and_english_and_expected_names_are_not(monkeypatch):
+    import numpy as np
+
+    from liquidcare.media import respell
+
+    # a tiny frequency table in place of wordfreq's (the respelling itself: test_media_respell)
+    monkeypatch.setattr(respell, "available", lambda: True)
+    monkeypatch.setitem(respell._FREQ, "es", {"pasa": 5.0, "autobús": 4.6})
+    monkeypatch.setitem(respell._FREQ, "en", {"pasa": 5.0, "autobús": 4.6})
+    clip = audio_mod.Audio(np.zeros(16_000, dtype=np.float32), 16_000)
+    transcriber = stt.Transcriber(model_dir="/nonexistent")
+    transcriber._model = FakeWhisper(text=" ¿Pasa el autolús?")
+    heard = transcriber.transcribe(clip, language="es")
+    assert heard.text == "¿Pasa el autobús?" and heard.segments[0].text == " ¿Pasa el autobús?"
+    # a word the prompt names is kept as heard; English transcripts are left alone
+    assert transcriber.transcribe(clip, language="es", prompt="Autolús").text == "¿Pasa el autolús?"
+    assert transcriber.transcribe(clip, language="en").text == "¿Pasa el autolús?"
+    plain = stt.Transcriber(model_dir="/nonexistent", respell_languages=())
+    plain._model = transcriber._model
+    assert plain.transcribe(clip, language="es").text == "¿Pasa el autolús?"
+
+
+def test_a_clip_without_a_language_is_taken_for_english_or_spanish_only():
+    import numpy as np
+
+    clip = audio_mod.Audio(np.zeros(16_000, dtype=np.float32), 16_000)
+    transcriber = stt.Transcriber(model_dir="/nonexistent")
+    transcriber._model = fake = FakeWhisper()
+    assert transcriber.transcribe(clip).language == "es"
+    assert fake.calls[0] == {"detect": True} and fake.calls[1]["language"] == "es"
+    # a language given is not detected again
+    transcriber.transcribe(clip, language="en")
+    assert fake.calls[-1]["language"] == "en" and {"detect": True} not in fake.calls[2:]

@@ -25,6 +25,15 @@ def test_digits_match_the_number_said_in_words_in_both_languages():
     assert wer.word_errors("veinticinco", "25") == (0, 1)
 
 
+def test_a_british_spelling_is_the_american_one_and_nothing_more():
+    assert wer.word_errors("the health centre's cooking programme", "the health center's "
+                           "cooking program") == (0, 6)
+    assert wer.word_errors("my favourite colour", "my favorite color") == (0, 3)
+    # only listed pairs: "-our" is no ending to strip ("four", "hour"), "tyre" is not "tire"
+    assert wer.word_errors("four hours", "for hors") == (2, 2)
+    assert wer.word_errors("a flat tyre", "a flat tire") == (1, 3)
+
+
 def test_different_words_stay_errors():
     # another number, another spelling of a number word, a word split in two, a missing word
     assert wer.word_errors("dos pastillas", "3 pastillas") == (1, 2)

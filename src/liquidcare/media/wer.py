@@ -11,6 +11,12 @@ cannot hear, so that a transcript is not charged for writing conventions, and no
   ``twenty five`` = ``25``). Two different words for one number still differ (``una`` against
   ``uno`` is an error: that is the word said, not its spelling).
 
+- a British spelling equals the American one of the same word (``centre`` = ``center``,
+  ``programme`` = ``program``): Whisper writes American English, and the two are one word
+  said alike. Only an explicit list of such pairs (`BRITISH`), no rule: ``-our`` endings are
+  also ``four`` and ``hour``, and ``tyre``/``tire`` or ``practise``/``practice`` are not
+  always one word.
+
 Nothing else is forgiven: a wrong word, a split word (``esto malo`` for ``estómago``) or a
 missing one counts, and the same function scores reference and transcript.
 """
@@ -43,6 +49,23 @@ NUMBER_WORDS: dict[str, int] = {
     **{w: v for lang in _TENS for w, v in _TENS[lang].items()},
     "una": 1, "un": 1, "cien": 100, "hundred": 100,
 }
+# British spelling -> American, for words said the same (written for this project; care talk)
+BRITISH: dict[str, str] = {
+    "centre": "center", "centres": "centers", "programme": "program", "programmes": "programs",
+    "colour": "color", "colours": "colors", "favourite": "favorite", "neighbour": "neighbor",
+    "neighbours": "neighbors", "behaviour": "behavior", "humour": "humor", "labour": "labor",
+    "tumour": "tumor", "flavour": "flavor", "honour": "honor", "metre": "meter",
+    "metres": "meters", "litre": "liter", "litres": "liters", "theatre": "theater",
+    "fibre": "fiber", "grey": "gray", "travelled": "traveled", "travelling": "traveling",
+    "cancelled": "canceled", "jewellery": "jewelry", "pyjamas": "pajamas",
+    "organise": "organize", "organised": "organized", "realise": "realize",
+    "realised": "realized", "recognise": "recognize", "apologise": "apologize",
+    "analyse": "analyze", "paralysed": "paralyzed", "ageing": "aging", "mould": "mold",
+    "anaemia": "anemia", "diarrhoea": "diarrhea", "oesophagus": "esophagus",
+    "haemorrhage": "hemorrhage", "paediatric": "pediatric", "orthopaedic": "orthopedic",
+    "oestrogen": "estrogen", "licence": "license", "defence": "defense", "offence": "offense",
+    "catalogue": "catalog", "sceptical": "skeptical", "manoeuvre": "maneuver",
+}
 _TENS_ALL = {w: v for lang in _TENS for w, v in _TENS[lang].items()} | {"veinte": 20}
 
 
@@ -74,7 +97,7 @@ def _join_numbers(tokens: list[str]) -> list[str]:
 
 def normalise(text: str) -> list[str]:
     """The words of `text` as they are compared (see the module's docstring)."""
-    return _join_numbers(fold(text).split())
+    return _join_numbers([BRITISH.get(w, w) for w in fold(text).split()])
 
 
 def _value(word: str) -> int | None:
