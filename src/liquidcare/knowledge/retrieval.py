@@ -133,8 +133,8 @@ class RetrievalConfig:
     # passages: tried on dev, no better (en 83% / es 77% of key points against 85% / 78%)
     e5_questions_as_queries: bool = False
     # the most tokens of a question E5 reads (0: all of it): E5 costs ~1 ms of CPU a token, so
-    # a long message is cut to its most informative sentences first (`focus`); BM25 and USE
-    # still read all of it
+    # a long message is cut to its most informative sentences first (`focus`); BM25 still
+    # reads all of it
     e5_query_tokens: int = 32
     # the same for USE, counted by E5's tokenizer (by words without E5): USE costs less a token
     # than E5 (~3 ms + 0.025 ms a character) but runs on the calling thread beside E5's, so a
