@@ -136,11 +136,11 @@ class RetrievalConfig:
     # a long message is cut to its most informative sentences first (`focus`); BM25 still
     # reads all of it
     e5_query_tokens: int = 32
-    # the same for USE, counted by E5's tokenizer (by words without E5): USE costs less a token
-    # than E5 (~3 ms + 0.025 ms a character) but runs on the calling thread beside E5's, so a
-    # whole long message kept USE the slow part; 64 tokens (about 250 characters), chosen on
-    # the odd half of replies_dev_long, also found more key points than the whole message
-    # there (docs/knowledge.md, "Retrieval latency")
+    # the same for USE, counted by E5's tokenizer (by words without E5): USE (~3 ms + 0.025 ms
+    # a character) runs on the calling thread beside E5's; 64 tokens (about 250 characters),
+    # chosen on the odd half of replies_dev_long, cut its p95 by a third and found more key
+    # points than the whole message, the story of a long message being noise to USE too
+    # (docs/knowledge.md, "Retrieval latency")
     use_query_tokens: int = 64
     min_score: float = 0.41  # below this, a passage does not answer the question
     use_only_min_score: float = 0.24  # the same without E5 (USE's cosines run lower)
