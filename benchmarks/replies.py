@@ -107,7 +107,9 @@ def answer(engine: Any, grounder: Any, guard: Any, q: dict[str, Any], max_tokens
         text, sources = job.text, []
     blocked = None
     if guard is not None:
-        verdict = guard.check_output(prompt, text)
+        # as the server does: the knowledge-base sentences quoted are not judged again
+        vetted = grounding.vetted if grounding is not None else ()
+        verdict = guard.check_output(prompt, text, vetted)
         if not verdict.allowed:
             text, blocked, sources = verdict.safe_reply or FALLBACK_REPLY[q["lang"]], "output", []
         elif verdict.safe_reply is not None:

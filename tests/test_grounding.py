@@ -52,7 +52,7 @@ def test_extractive_reply_leads_with_the_twins_medicine_and_quotes_the_passage(g
     g = grounder.ground(_ask("Se le ha olvidado la metformina de esta mañana, ¿qué hago?"),
                         SimpleNamespace(**CARMEN))
     assert g.lang == "es" and g.hits[0].passage.id == "medication-dosis-olvidada-es"
-    assert g.prepared.startswith("Carmen toma metformina 850 mg a las 08:00 y 20:00.")
+    assert g.prepared.startswith("Carmen tiene pautado metformina 850 mg a las 08:00 y 20:00.")
     assert "enalapril" not in g.facts[0]  # the medicine asked about, not all of them
     assert "Nunca tome una dosis doble para compensar." in g.prepared
     assert "penicilina" in g.prepared  # a medicine question brings the allergies
@@ -111,8 +111,8 @@ def test_twin_facts_follow_the_question():
         SimpleNamespace(kind="missed_dose", evidence="x", at=datetime.utcnow() - timedelta(40)),
     ])
     meds = facts.relevant("¿Cuándo le doy las pastillas?", "es")
-    assert meds[:2] == ["Carmen toma metformina 850 mg a las 08:00 y 20:00.",
-                        "Carmen toma enalapril 10 mg a las 08:00."]
+    assert meds[:2] == ["Carmen tiene pautado metformina 850 mg a las 08:00 y 20:00.",
+                        "Carmen tiene pautado enalapril 10 mg a las 08:00."]
     assert "Carmen tiene alergia a penicilina." in meds
     sleep = facts.relevant("No sabe a qué hora se acuesta", "es")
     assert sleep == ["Rutina de Carmen: se acuesta a las 22:00."]
@@ -151,7 +151,7 @@ def test_the_api_returns_sources_in_json_and_on_the_last_streamed_chunk(world, g
                 "messages": [question], "user": str(world.twin.id),
                 "frequency_penalty": 0.5, "presence_penalty": 0.2}).json()
             reply = body["choices"][0]["message"]["content"]
-            assert reply.startswith("Carmen toma metformina 850 mg a las 08:00 y 20:00.")
+            assert reply.startswith("Carmen tiene pautado metformina 850 mg a las 08:00 y 20:00.")
             assert body["sources"][0]["id"] == "medication-dosis-olvidada-es"
             assert set(body["sources"][0]) == CITATION_KEYS
             stored = world.store.get_conversation(body["conversation_id"], by=world.carer)

@@ -39,7 +39,9 @@ _WORDS = {
            "condition": "{name} has {what}.", "allergy": "{name} is allergic to {what}.",
            "routine": "{name}'s routine: {what}.",
            "event": "Noted recently on {name}'s record: {what}."},
-    "es": {"takes": "{name} toma {what}.", "at": " a las ", "and": " y ",
+    # "tiene pautado", not "toma": the output rules read "toma Sintrom 4 mg" as an instruction
+    # to take a dose, and blocked the twin's own prescription when the name was short
+    "es": {"takes": "{name} tiene pautado {what}.", "at": " a las ", "and": " y ",
            "condition": "{name} tiene {what}.", "allergy": "{name} tiene alergia a {what}.",
            "routine": "Rutina de {name}: {what}.",
            "event": "Anotado hace poco en la ficha de {name}: {what}."},

@@ -22,6 +22,7 @@ Every character of a message is checked: long messages are read in overlapping c
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from .errors import PolicyError
 from .normalize import disguise, unleet, unspace, variants
 from .policy import Policy, Rule, load_policy
 from .scope import governing, read_through_asides
+from .vetted import without_vetted
 
 
 class GuardInputError(PolicyError):
@@ -349,10 +351,13 @@ class Guard:
             return None, self.policy.message("emergency_info", language)
         return None, None
 
-    def check_output(self, messages: list[dict], reply: str) -> Verdict:
+    def check_output(self, messages: list[dict], reply: str,
+                     vetted: Collection[str] = ()) -> Verdict:
         """Checks a model reply to `messages`: medical safety, persona, system-prompt leaks,
         the emergency number first for a live emergency, after the answer for a question
-        about one."""
+        about one. `vetted`: sentences of the reviewed knowledge base that the reply quotes;
+        the output rules skip them word for word (they are the checked answer, not the
+        model's), and read every other character of the reply."""
         msgs = _validate(messages)
         if not isinstance(reply, str):
             raise GuardInputError(f"reply must be text, got {type(reply).__name__}")
@@ -362,7 +367,7 @@ class Guard:
         found = self._assess(users) if users else Assessment(None)
 
         asked = fold(last)
-        for chunk in self._chunks(reply):
+        for chunk in self._chunks(without_vetted(reply, vetted)):
             text = read_through_asides(fold(chunk))
             for rule in self.policy.output_rules:
                 # The reply (short) first: the user's question may be 8,000 characters long

@@ -54,6 +54,13 @@ class Grounding:
     def sources(self) -> list[dict[str, str]]:
         return [h.passage.citation() for h in self.hits]
 
+    @property
+    def vetted(self) -> tuple[str, ...]:
+        """The sentences of the knowledge-base passages this turn stands on: reviewed text the
+        output check need not judge again (a rule reading "a lower dose" or "does not kill"
+        in them blocked correct answers), while everything else in the reply still is."""
+        return tuple(dict.fromkeys(s for h in self.hits for s in sentences(h.passage.text)))
+
 
 def last_user_text(messages: list[dict[str, str]]) -> str:
     for m in reversed(messages):

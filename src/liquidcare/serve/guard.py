@@ -6,6 +6,7 @@ this shape will do: the tests use a small rule-based fake, production uses `liqu
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -21,7 +22,8 @@ class VerdictLike(Protocol):
 class GuardLike(Protocol):
     def check_input(self, messages: list[dict[str, str]]) -> VerdictLike: ...
 
-    def check_output(self, messages: list[dict[str, str]], reply: str) -> VerdictLike: ...
+    def check_output(self, messages: list[dict[str, str]], reply: str,
+                     vetted: Collection[str] = ()) -> VerdictLike: ...
 
 
 # The reply when a guard blocks without proposing one of its own.

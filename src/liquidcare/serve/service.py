@@ -80,6 +80,12 @@ class Turn:
             self.committed.set()
 
 
+def _vetted(turn: Turn) -> tuple[str, ...]:
+    """The vetted sentences a turn's grounded reply may quote (none when it is not grounded)."""
+    grounding = turn.extra.get("grounding")
+    return grounding.vetted if grounding is not None else ()
+
+
 def _attr(obj: Any, name: str, default: Any = None) -> Any:
     if isinstance(obj, dict):
         return obj.get(name, default)
@@ -226,11 +232,12 @@ class ChatService:
 
     # -- the model ---------------------------------------------------------------------------
     def gate(self, turn: Turn) -> SentenceGate | None:
-        """The sentence-by-sentence output check of a streamed reply (None without a guard)."""
+        """The sentence-by-sentence output check of a streamed reply (None without a guard),
+        told which knowledge-base sentences the reply may quote (`Grounding.vetted`)."""
         if self.guard is None:
             return None
         return SentenceGate(self.guard, turn.prompt,
-                            FALLBACK_REPLY.get(turn.lang, FALLBACK_REPLY["en"]))
+                            FALLBACK_REPLY.get(turn.lang, FALLBACK_REPLY["en"]), _vetted(turn))
 
     def start(self, user: Any, turn: Turn, params: GenerationParams,
               loop: asyncio.AbstractEventLoop | None = None, *, stream: bool = False,
@@ -245,6 +252,7 @@ class ChatService:
             params.buffered = not guarded_stream
         grounding = turn.extra.get("grounding")
         sources = list(grounding.sources) if grounding is not None else []
+        vetted = _vetted(turn)
 
         def on_complete(job: Job) -> None:
             if not turn.committed.wait(COMMIT_WAIT_S) or turn.cancelled:
@@ -258,7 +266,7 @@ class ChatService:
                 gate = self.gate(turn)
                 job.text, verdict = gate.replay(job.text)  # what the request showed, checked
             elif self.guard is not None:
-                verdict = self.guard.check_output(turn.prompt, job.text)
+                verdict = self.guard.check_output(turn.prompt, job.text, vetted)
                 if not verdict.allowed:
                     job.text = verdict.safe_reply or FALLBACK_REPLY.get(turn.lang,
                                                                         FALLBACK_REPLY["en"])

@@ -14,7 +14,7 @@ stream loses nothing the client saw: on the next start the server stores it, mar
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -47,15 +47,17 @@ class SentenceGate:
     returns the final text and the verdict that decided it.
     """
 
-    def __init__(self, guard: GuardLike, prompt: list[dict[str, str]], fallback: str) -> None:
+    def __init__(self, guard: GuardLike, prompt: list[dict[str, str]], fallback: str,
+                 vetted: Collection[str] = ()) -> None:
         self.guard, self.prompt, self.fallback = guard, prompt, fallback
+        self.vetted = vetted
         self.checked = 0  # characters of the raw reply already judged
         self.shown = ""  # the text passed for showing
         self.blocked = False
         self.verdict: Any = None
 
     def _judge(self, prefix: str) -> str:
-        verdict = self.guard.check_output(self.prompt, prefix)
+        verdict = self.guard.check_output(self.prompt, prefix, self.vetted)
         self.verdict = verdict
         if not verdict.allowed:
             self.blocked = True
