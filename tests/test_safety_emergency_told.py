@@ -180,3 +180,25 @@ def test_the_frames_dev_set_scores_with_the_lexicon_alone(lexicon):
     assert false == []
     assert sum(r["lang"] == "en" for r in found) >= 28
     assert sum(r["lang"] == "es" for r in found) >= 6
+
+
+# Session 10. "bien" before a symptom word is an intensifier in much of Latin America ("está
+# bien pálida": very pale), not "is fine"; "her usual self" tells a settled event.
+@pytest.mark.parametrize("turns", [
+    ["mi tía está sentada en el piso del patio y no me responde, la sacudo y nada, está bien "
+     "fría y morada"],
+    ["a mi suegro se le cayó el vaso y no puede hablar, tiene media cara caída y ya está bien "
+     "raro, no me entiende"],
+])
+def test_bien_before_a_symptom_word_is_no_calm(lexicon, turns):
+    assert lexicon.assess(turns).live, turns
+
+
+@pytest.mark.parametrize("turns", [
+    ["se dio un golpe en la cabeza con la estantería el lunes pero ya está bien, ¿le pongo "
+     "hielo todavía?"],
+    ["Dad banged his head on the shed roof on Sunday and has been his usual self since, does the "
+     "bruise need anything?"],
+])
+def test_fine_and_usual_self_still_settle_it(lexicon, turns):
+    assert lexicon.assess(turns).state == "about", turns

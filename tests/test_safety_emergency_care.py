@@ -1,0 +1,76 @@
+"""Session 10: ordinary care messages join the emergency classifier's fit and threshold choice
+as `none` rows (`emergency_care`), even lines only, the hand-read possible emergencies left out;
+the tuning rows are scored out of fold (`train_emergency.out_of_fold`)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from liquidcare.safety.emergency_care import NOT_ORDINARY, SOURCES, care_rows
+from liquidcare.safety.errors import PolicyError
+from liquidcare.safety.train_emergency import out_of_fold
+
+
+def _source(tmp_path, rows, field="text"):
+    path = tmp_path / "care.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return ((path, field),)
+
+
+def test_the_halves_split_by_line_and_never_overlap(tmp_path):
+    src = _source(tmp_path, [{"text": f"message {i}", "lang": "en"} for i in range(7)])
+    even, odd = care_rows("even", src), care_rows("odd", src)
+    assert [r["turns"] for r in even] == [["message 0"], ["message 2"], ["message 4"],
+                                         ["message 6"]]
+    assert [r["id"] for r in odd] == ["care.jsonl:1", "care.jsonl:3", "care.jsonl:5"]
+    assert all(r["label"] == "none" for r in even + odd)
+
+
+def test_turns_sources_keep_their_turns(tmp_path):
+    src = _source(tmp_path, [{"turns": ["hello", "how do I help her shower?"], "lang": "es"}],
+                  field="turns")
+    (row,) = care_rows("even", src)
+    assert row["turns"] == ["hello", "how do I help her shower?"] and row["lang"] == "es"
+
+
+def test_a_row_without_its_message_is_a_clear_error(tmp_path):
+    src = _source(tmp_path, [{"text": "fine"}, {"question": "wrong field"}])
+    with pytest.raises(PolicyError, match=r"care\.jsonl:2 needs a non-empty 'text'"):
+        care_rows("even", src)
+    with pytest.raises(PolicyError, match="half must be"):
+        care_rows("first", src)
+
+
+def test_the_hand_read_possible_emergencies_are_left_out():
+    names = {path.name for path, _ in SOURCES}
+    assert NOT_ORDINARY and all(key.split(":")[0] in names for key in NOT_ORDINARY)
+    kept = {r["id"] for half in ("even", "odd") for r in care_rows(half)}
+    assert not kept & NOT_ORDINARY
+    # the detector's care negatives include a missing person with dementia: not a negative
+    assert "detector_care_negatives.jsonl:51" in NOT_ORDINARY
+
+
+def test_out_of_fold_scores_each_row_with_a_model_that_did_not_see_it():
+    seen = []
+
+    class Memo:
+        classes_ = np.array([0, 2])
+
+        def __init__(self, x):
+            self.x = x
+
+        def predict_proba(self, x):
+            # 1 if a row was in the fit, else 0: out of fold, every score must be 0
+            inside = np.array([[any((r == s).all() for s in self.x)] for r in x], float)
+            return np.hstack([inside, 1 - inside])
+
+    def fit(x, y):
+        seen.append(len(x))
+        return Memo(x)
+
+    x = np.arange(20, dtype=float).reshape(10, 2)
+    y = np.array([0, 2] * 5)
+    p = out_of_fold(fit, x, y, 5)
+    assert p.shape == (10,) and (p == 0).all()
+    assert seen == [8] * 5
