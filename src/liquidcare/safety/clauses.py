@@ -74,12 +74,13 @@ def _reaches(starts: list[int] | None, lo: int, hi: int) -> bool:
     return i < len(starts) and starts[i] < hi
 
 
-def _past_sentence(memo: dict[int, bool], offset: int, sentence: str) -> bool:
-    """`_past` of the sentence at `offset`, read once per sentence rather than once per clause
-    of it (PAST is an alternation of dozens of phrases: ~0.1 ms a sentence)."""
+def _past_sentence(memo: dict[int, bool], offset: int, sentence: str, text: str) -> bool:
+    """`PAST` in the sentence at `offset` of `text`, read once per sentence rather than once
+    per clause of it (PAST is an alternation of dozens of phrases: ~0.1 ms a sentence), and
+    tried where the whole text's word index has its first words (no index of the sentence)."""
     found = memo.get(offset)
     if found is None:
-        found = memo[offset] = bool(PAST.search(sentence))
+        found = memo[offset] = bool(PAST.search_within(sentence, text, offset))
     return found
 
 
@@ -137,7 +138,7 @@ def frame_clauses(text: str, rules: list[Rule], hits: Hits) -> str | None:
             stuck = STUCK.search(sentence)
             settled = (_settled_clause(clause, lambda rest, r=reach: bool(hits(rest, rules=r)))
                        and not stuck) or (
-                _past_sentence(past_at, offset, sentence) and not _NOW_AFTER.search(clause)
+                _past_sentence(past_at, offset, sentence, text) and not _NOW_AFTER.search(clause)
                 and not LIVE_AFTER.search(clause) and not stuck)
             # A looser frame (a hypothesis, a plan read out, a dated event) in this clause or
             # an earlier one of the sentence holds only when nothing live follows.

@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
 from .errors import PolicyError
-from .gate import GATE_FROM, anchors, could_match, starts_between
+from .gate import GATE_FROM, anchors, could_match, has_needed, needed_chars, starts_between
 from .gate import _starts as gate_starts
 from .gate import finditer as gate_finditer
 from .gate import search as gate_search
@@ -117,6 +117,9 @@ class Rule:
     def __post_init__(self) -> None:
         self._anchors = {id(p): anchors(p.pattern)
                          for p in self.patterns + self.symptoms + self.when_user}
+        # What the word gate cannot read, a character check may still rule out.
+        self._needed = {id(p): needed_chars(p) for p in self.patterns + self.symptoms
+                        if self._anchors[id(p)] is None}
 
     def applies_to(self, asked: str) -> bool:
         """Output rules: whether the user's latest message (folded) lets the rule apply (it
@@ -173,7 +176,8 @@ class Rule:
         """The patterns (or symptoms) that can match `text` at all (`gate.py`: on a long
         text the word gate skips those whose first words it does not hold)."""
         pool = self.symptoms if symptoms else self.patterns
-        return [p for p in pool if could_match(self._anchors.get(id(p)), text)]
+        return [p for p in pool if could_match(self._anchors.get(id(p)), text)
+                and has_needed(self._needed.get(id(p)), text)]
 
     def finditer(self, text: str, symptoms: bool = False) -> Iterator[re.Match[str]]:
         """Every pattern's (or symptom's) matches in `text`, found through the word gate."""
