@@ -18,13 +18,6 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 
-try:  # the regex parser, to read what a pattern needs (`needed_chars`)
-    import re._constants as _c
-    import re._parser as _parser
-except ImportError:  # Python 3.10
-    import sre_constants as _c  # type: ignore[no-redef]
-    import sre_parse as _parser  # type: ignore[no-redef]
-
 from .wordindex import _MAX_PREFIX, _index, _prefixes_of, apply
 
 _LETTERS = re.compile(r"[a-z0-9]+")  # a literal word start: letters or digits ("999")
@@ -135,50 +128,6 @@ def anchors(source: str) -> frozenset[str] | None:
             return None
         out |= found
     return frozenset(out)
-
-
-def needed_chars(pattern: re.Pattern[str]) -> str | None:
-    """Characters one of which every match of `pattern` holds, for a pattern the word gate
-    cannot read (`anchors` None: "(^|\\s)(\\[|<|#)system" starts at a space): when none of
-    them is in the text (one substring test each, in C) the pattern cannot match, and the
-    scan of every position is skipped. Read from the parsed pattern; None when unknown."""
-    if pattern.flags & re.IGNORECASE:
-        return None
-    try:
-        parsed = _parser.parse(pattern.pattern, pattern.flags)
-    except re.error:
-        return None
-    found = _needed_in(list(parsed))
-    return "".join(sorted(found)) if found else None
-
-
-def _needed_in(items: list) -> frozenset[str] | None:
-    """The smallest set of characters one of which a match of the sequence `items` holds:
-    of each item that must match (a literal, a class of literals, a group, a branch whose
-    alternatives all have one, a repeat of at least one)."""
-    best: frozenset[str] | None = None
-    for op, arg in items:
-        found: frozenset[str] | None = None
-        if op is _c.LITERAL:
-            found = frozenset(chr(arg))
-        elif op is _c.IN and all(o is _c.LITERAL for o, _ in arg):
-            found = frozenset(chr(a) for _, a in arg)
-        elif op is _c.SUBPATTERN and not arg[1] & re.IGNORECASE:
-            found = _needed_in(list(arg[3]))
-        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and arg[0] >= 1:
-            found = _needed_in(list(arg[2]))
-        elif op is _c.BRANCH:
-            alts = [_needed_in(list(alt)) for alt in arg[1]]
-            if all(a is not None for a in alts):
-                found = frozenset().union(*alts)
-        if found and (best is None or len(found) < len(best)):
-            best = found
-    return best
-
-
-def has_needed(needed: str | None, text: str) -> bool:
-    """Whether `text` holds one of the `needed_chars` (None: nothing known, always)."""
-    return needed is None or any(c in text for c in needed)
 
 
 def _starts(anchor: frozenset[str], text: str) -> list[int]:
