@@ -108,7 +108,7 @@ def test_a_rule_search_finds_what_each_pattern_finds(policy):
                 spans = sorted(x.span() for p in pool for x in p.finditer(text) if x.group(0))
                 assert sorted(x.span() for x in rule.finditer(text, symptoms)) == spans
                 found += m is not None
-        assert any(m is not None for _, m in _index(text).first.values())  # searches kept
+        assert any(v is not None for v in _index(text).first.values())  # searches recorded
     assert found > 20
 
 

@@ -168,9 +168,7 @@ def search(pattern: re.Pattern[str], anchor: frozenset[str] | None,
             found = m
             break
     if not pos:  # the first match of the whole text: `finditer` of it starts from there
-        # Keyed by the pattern's id (hashing a compiled pattern hashes its code: 16 µs for
-        # `PAST`), the pattern kept beside the match so that the id is not reused meanwhile.
-        index.first[id(pattern), anchor] = (pattern, found)
+        index.first[pattern, anchor] = found
     return found
 
 
@@ -185,8 +183,7 @@ def finditer(pattern: re.Pattern[str], anchor: frozenset[str] | None,
     # What a `search` of the whole text found: none (then there is none to find: the same
     # starts were all tried), or the first match (the starts before it were tried): the
     # lexicon searches every rule, then lists the matches of those that hit.
-    known = index.first.get((id(pattern), anchor))
-    first = known[1] if known is not None and known[0] is pattern else _UNKNOWN
+    first = index.first.get((pattern, anchor), _UNKNOWN)
     if first is None:
         return
     starts, last, i = index.starts(anchor), 0, 0

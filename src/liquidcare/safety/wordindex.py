@@ -56,7 +56,7 @@ class _Index:
         # "Can this pattern match at all?" is then one set operation in C per pattern.
         self.prefixes = set(chain.from_iterable(map(_prefixes_of, at)))
         self.memo: dict[frozenset[str], list[int]] = {}
-        self.first: dict = {}  # (id of a pattern, anchor) -> (it, its first match) (`gate`)
+        self.first: dict = {}  # (pattern, anchor) -> its first match in the text (`gate`)
 
     def starts(self, anchor: frozenset[str]) -> list[int]:
         """Where a word that `anchor` allows (a prefix, or "word$" exactly) starts, in order
