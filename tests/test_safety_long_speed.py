@@ -93,9 +93,7 @@ def test_what_a_pattern_needs_is_read_conservatively():
 
 def test_a_rule_search_finds_what_each_pattern_finds(policy):
     """`Rule.search` (through the word gate, the needed characters and words) gives the match
-    of the first of its patterns that `re` finds a match of, on every long text; and
-    `Rule.finditer` after it (which starts from what the search found) every match `re`
-    finds."""
+    of the first of its patterns that `re` finds a match of, on every long text."""
     rules = policy.input_rules + policy.red_flags
     found = 0
     for text in _long_texts():
@@ -108,7 +106,6 @@ def test_a_rule_search_finds_what_each_pattern_finds(policy):
                 spans = sorted(x.span() for p in pool for x in p.finditer(text) if x.group(0))
                 assert sorted(x.span() for x in rule.finditer(text, symptoms)) == spans
                 found += m is not None
-        assert any(v is not None for v in _index(text).first.values())  # searches recorded
     assert found > 20
 
 

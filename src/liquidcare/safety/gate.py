@@ -159,17 +159,12 @@ def search(pattern: re.Pattern[str], anchor: frozenset[str] | None,
     read the text before `pos` for `\\b` and lookbehinds)."""
     if anchor is None or len(text) < gate_from:
         return pattern.search(text, pos)
-    index = _index(text)
-    starts = index.starts(anchor)
-    found = None
+    starts = _starts(anchor, text)
     for i in range(bisect_left(starts, pos) if pos else 0, len(starts)):
         m = pattern.match(text, starts[i])
         if m:
-            found = m
-            break
-    if not pos:  # the first match of the whole text: `finditer` of it starts from there
-        index.first[pattern, anchor] = found
-    return found
+            return m
+    return None
 
 
 def finditer(pattern: re.Pattern[str], anchor: frozenset[str] | None,
@@ -179,28 +174,14 @@ def finditer(pattern: re.Pattern[str], anchor: frozenset[str] | None,
     if anchor is None or len(text) < gate_from:
         yield from (m for m in pattern.finditer(text) if m.end() > m.start())
         return
-    index = _index(text)
-    # What a `search` of the whole text found: none (then there is none to find: the same
-    # starts were all tried), or the first match (the starts before it were tried): the
-    # lexicon searches every rule, then lists the matches of those that hit.
-    first = index.first.get((pattern, anchor), _UNKNOWN)
-    if first is None:
-        return
-    starts, last, i = index.starts(anchor), 0, 0
-    if first is not _UNKNOWN and first.end() > first.start():
-        yield first
-        last = first.end()
-        i = bisect_left(starts, last)
-    for pos in starts[i:]:
+    last = 0
+    for pos in _starts(anchor, text):
         if pos < last:
             continue
         m = pattern.match(text, pos)
         if m and m.end() > m.start():
             yield m
             last = m.end()
-
-
-_UNKNOWN = object()  # no search of the whole text recorded
 
 
 def sub(pattern: re.Pattern[str], anchor: frozenset[str] | None,

@@ -34,7 +34,7 @@ class _Index:
     a memo of the starts found for each anchor set (the lexicon tries the same patterns on
     the same message several times: its rules, their symptoms, the spans for framing)."""
 
-    __slots__ = ("words", "pos", "at", "keys", "prefixes", "memo", "first")
+    __slots__ = ("words", "pos", "at", "keys", "prefixes", "memo")
 
     def __init__(self, text: str | None, words: list[str] | None = None,
                  pos: list[int] | None = None) -> None:
@@ -56,7 +56,6 @@ class _Index:
         # "Can this pattern match at all?" is then one set operation in C per pattern.
         self.prefixes = set(chain.from_iterable(map(_prefixes_of, at)))
         self.memo: dict[frozenset[str], list[int]] = {}
-        self.first: dict = {}  # (pattern, anchor) -> its first match in the text (`gate`)
 
     def starts(self, anchor: frozenset[str]) -> list[int]:
         """Where a word that `anchor` allows (a prefix, or "word$" exactly) starts, in order
@@ -144,7 +143,7 @@ class _Derived:
     exactly what it would (only the exact answers, `starts` and the full `at`, matter)."""
 
     __slots__ = ("base", "text", "edits", "los", "his", "shifts", "own", "prefixes", "memo",
-                 "first", "_full")
+                 "_full")
 
     def __init__(self, base: _Index | _Derived, text: str, edits: list[Edit]) -> None:
         full = base.full() if isinstance(base, _Derived) else base
@@ -164,7 +163,6 @@ class _Derived:
             self.shifts.append(shift)
         self.prefixes = full.prefixes.union(*(_prefixes_of(w) for w, _ in self.own))
         self.memo: dict[frozenset[str], list[int]] = {}
-        self.first: dict = {}
         self._full: _Index | None = None
 
     def starts(self, anchor: frozenset[str]) -> list[int]:
