@@ -10,7 +10,9 @@ Prints p50 / p95 in milliseconds, wall clock and CPU time (targets, issue 22: CP
 per message for the rules, <= 50 ms with the learned parts, also on an 8,000-character
 message). The model's reply is a fixed care answer of typical length, so only the guard is
 timed. Each message is new to the guard (its per-turn cache, the encoder's cache of
-embeddings and the per-text memos are cleared before it), as in a real chat.
+embeddings and the per-text memos are cleared before it), as in a real chat. The memos kept
+per *word* (the word gate's prefixes of each vocabulary word, the tokenizer's pieces of each
+word: `encoder.WordMemoTokenizer`) stay, as in a server that has read earlier messages.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Callable
+from itertools import accumulate
 
 from .frames import ABOUT, FRAMED, LIVE_AFTER, PAST, QOPEN, live_now
 from .policy import Rule
@@ -74,12 +75,29 @@ def _reaches(starts: list[int] | None, lo: int, hi: int) -> bool:
     return i < len(starts) and starts[i] < hi
 
 
-def _past_sentence(memo: dict[int, bool], offset: int, sentence: str) -> bool:
-    """`_past` of the sentence at `offset`, read once per sentence rather than once per clause
-    of it (PAST is an alternation of dozens of phrases: ~0.1 ms a sentence)."""
+def crossing(spans: list[tuple[int, int]]) -> Callable[[int, int], bool]:
+    """`crossed(lo, hi)`: whether one of `spans` (start, end) overlaps [lo, hi), as
+    `any(x < hi and y > lo for x, y in spans)` says, by bisection rather than a loop over
+    every span for each of a long message's hundred sentences: of the spans starting before
+    `hi`, the furthest end."""
+    spans = sorted(spans)
+    span_starts = [x for x, _ in spans]
+    reach_to = list(accumulate((y for _, y in spans), max))
+
+    def crossed(lo: int, hi: int) -> bool:
+        i = bisect_left(span_starts, hi)
+        return i > 0 and reach_to[i - 1] > lo
+
+    return crossed
+
+
+def _past_sentence(memo: dict[int, bool], offset: int, sentence: str, text: str) -> bool:
+    """`PAST` in the sentence at `offset` of `text`, read once per sentence rather than once
+    per clause of it (PAST is an alternation of dozens of phrases: ~0.1 ms a sentence), and
+    tried where the whole text's word index has its first words (no index of the sentence)."""
     found = memo.get(offset)
     if found is None:
-        found = memo[offset] = bool(PAST.search(sentence))
+        found = memo[offset] = bool(PAST.search_within(sentence, text, offset))
     return found
 
 
@@ -91,8 +109,9 @@ def frame_clauses(text: str, rules: list[Rule], hits: Hits) -> str | None:
     a piece of a text they do not match. `hits(clause, rules=..., within=...)`: the rules
     that match a clause (`EmergencyAssessor._hits`)."""
     about = False
-    spans = [(m.start(), m.end()) for rule in rules for symptoms in (False, True)
-             for m in rule.finditer(text, symptoms)]
+    crossed = crossing([(m.start(), m.end()) for rule in rules for symptoms in (False, True)
+                        for m in rule.finditer(text, symptoms)])
+
     # Where each rule's first words start in the whole text, read once rather than once per
     # clause (`Rule.reaches` on every clause was a tenth of a long message's cost).
     starts = [(rule, rule.starts(text)) for rule in rules]
@@ -102,7 +121,7 @@ def frame_clauses(text: str, rules: list[Rule], hits: Hits) -> str | None:
         sentence, offset = sm.group(0), sm.start()
         # A sentence no match reaches has no clause that can hit (the test below, per
         # clause): skipped whole, a long message's hundred sentences cost nothing.
-        if not any(x < sm.end() and y > offset for x, y in spans):
+        if not crossed(offset, sm.end()):
             continue
         # Carers often type a question without its mark: a sentence that opens with an
         # interrogative is asked too, unless the message says something is happening now.
@@ -123,7 +142,7 @@ def frame_clauses(text: str, rules: list[Rule], hits: Hits) -> str | None:
             if i and sentence[cuts[i - 1][0]:cuts[i - 1][1]] != ",":
                 contrast = a
             # Only a clause that a match of the whole text reaches can hit by itself.
-            if not any(x < offset + b and y > offset + a for x, y in spans):
+            if not crossed(offset + a, offset + b):
                 continue
             # Clauses and sentences are cut at word boundaries, so a rule can match a
             # clause only where one of its first words starts in it (the gate's index of
@@ -137,7 +156,7 @@ def frame_clauses(text: str, rules: list[Rule], hits: Hits) -> str | None:
             stuck = STUCK.search(sentence)
             settled = (_settled_clause(clause, lambda rest, r=reach: bool(hits(rest, rules=r)))
                        and not stuck) or (
-                _past_sentence(past_at, offset, sentence) and not _NOW_AFTER.search(clause)
+                _past_sentence(past_at, offset, sentence, text) and not _NOW_AFTER.search(clause)
                 and not LIVE_AFTER.search(clause) and not stuck)
             # A looser frame (a hypothesis, a plan read out, a dated event) in this clause or
             # an earlier one of the sentence holds only when nothing live follows.

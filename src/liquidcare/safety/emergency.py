@@ -102,7 +102,14 @@ class EmergencyAssessor:
         (so that in a window of turns the latest turn takes part). `within`: `text` is the
         clause of (whole message, offset) cut at word boundaries; only patterns whose first
         words start in it are tried."""
-        acute = bool(_ACUITY.search(text, start))
+        acute: list[bool] = []  # read once, and only when a rule's symptoms need it
+
+        def is_acute() -> bool:
+            if not acute:
+                # a clause: tried where the whole message's index has an acuity word in it
+                acute.append(bool(_ACUITY.search_within(text, *within, start) if within
+                                  else _ACUITY.search(text, start)))
+            return acute[0]
 
         def hit(rule: Rule, symptoms: bool = False) -> bool:
             if within is not None:
@@ -114,7 +121,7 @@ class EmergencyAssessor:
                        for m in p.finditer(text))
 
         return [rule for rule in (self.rules if rules is None else rules)
-                if hit(rule) or (acute and rule.symptoms and hit(rule, symptoms=True))]
+                if hit(rule) or (rule.symptoms and is_acute() and hit(rule, symptoms=True))]
 
     def lexicon(self, users: list[str]) -> tuple[str | None, list[Rule]]:
         last = cut_idioms(read(users[-1]))

@@ -233,6 +233,22 @@ class Gated:
             return next(_short_finditer(self.pattern_object, self.anchor, text, pos), None)
         return search(self.pattern_object, self.anchor, text, pos, GATED_FROM)
 
+    def search_within(self, piece: str, whole: str, lo: int,
+                      pos: int = 0) -> re.Match[str] | None:
+        """`search(piece, pos)` for `piece` = `whole[lo:lo + len(piece)]` cut at word
+        boundaries (a clause), tried only where the whole text's index has an allowed word
+        start in it: no scan of the piece, no index of its own."""
+        if self.anchor is None or len(whole) < GATE_FROM:
+            return self.search(piece, pos)
+        starts, hi = _starts(self.anchor, whole), lo + len(piece)
+        for i in range(bisect_left(starts, lo + pos), len(starts)):
+            if starts[i] >= hi:
+                break
+            m = self.pattern_object.match(piece, starts[i] - lo)
+            if m:
+                return m
+        return None
+
     def sub(self, repl: str | Callable[[re.Match[str]], str], text: str) -> str:
         if self.short and len(text) < GATED_FROM:
             out, last = [], 0

@@ -24,6 +24,8 @@ from .gate import GATE_FROM, anchors, could_match, starts_between
 from .gate import _starts as gate_starts
 from .gate import finditer as gate_finditer
 from .gate import search as gate_search
+from .needs import could_need, has_needed, needed_chars, needed_words
+from .wordindex import _index as word_index
 
 DEFAULT_POLICY = Path(__file__).with_name("default_policy.yaml")
 # Verdict categories the guard itself produces, beside the rule names: each needs a message.
@@ -117,6 +119,12 @@ class Rule:
     def __post_init__(self) -> None:
         self._anchors = {id(p): anchors(p.pattern)
                          for p in self.patterns + self.symptoms + self.when_user}
+        # What the word gate cannot read, a character check may still rule out.
+        self._needed = {id(p): needed_chars(p) for p in self.patterns + self.symptoms
+                        if self._anchors[id(p)] is None}
+        # ... and a long text that lacks a word a pattern needs beyond its first need not be
+        # scanned at its first words (`needs.needed_words`).
+        self._words = {id(p): needed_words(p) for p in self.patterns + self.symptoms}
 
     def applies_to(self, asked: str) -> bool:
         """Output rules: whether the user's latest message (folded) lets the rule apply (it
@@ -173,7 +181,12 @@ class Rule:
         """The patterns (or symptoms) that can match `text` at all (`gate.py`: on a long
         text the word gate skips those whose first words it does not hold)."""
         pool = self.symptoms if symptoms else self.patterns
-        return [p for p in pool if could_match(self._anchors.get(id(p)), text)]
+        found = [p for p in pool if could_match(self._anchors.get(id(p)), text)
+                 and has_needed(self._needed.get(id(p)), text)]
+        if len(text) < GATE_FROM or not found:
+            return found
+        prefixes = word_index(text).prefixes
+        return [p for p in found if could_need(self._words.get(id(p)), prefixes)]
 
     def finditer(self, text: str, symptoms: bool = False) -> Iterator[re.Match[str]]:
         """Every pattern's (or symptom's) matches in `text`, found through the word gate."""

@@ -13,6 +13,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable
 
+from . import wordindex
 from .frames import (
     _IF,
     _LIVE_WORD,
@@ -53,11 +54,10 @@ def cut_idioms(text: str, repl: str | Callable[[re.Match[str]], str] = " ") -> s
         return IDIOMS.sub(repl, text)
     taken = [(m.start(), m.end()) for m in found]
     found += [m for m in more if not any(a < m.end() and m.start() < b for a, b in taken)]
-    out, at = [], 0
-    for m in sorted(found, key=lambda m: m.start()):
-        out += [text[at:m.start()], repl(m) if callable(repl) else repl]
-        at = m.end()
-    return "".join(out) + text[at:]
+    # Through `wordindex.apply`: the cut text's word index is derived from this one's (a
+    # long message's differs in a few words), not built again.
+    return wordindex.apply(text, [(m.start(), m.end(), repl(m) if callable(repl) else repl)
+                                  for m in sorted(found, key=lambda m: m.start())])
 
 
 # Settled beyond the wording of `PAST` (which the classifier reads as a cue, so it keeps the

@@ -63,8 +63,10 @@ class _Index:
         found = self.memo.get(anchor)
         if found is None:
             at = self.at
-            found = self.memo[anchor] = sorted(
-                {p for a in anchor & self.prefixes for w in self._words_with(a) for p in at[w]})
+            # The distinct words first (two prefixes may allow the same word): each start is
+            # then one word's, and the starts are joined and sorted in C.
+            words = {w for a in anchor & self.prefixes for w in self._words_with(a)}
+            found = self.memo[anchor] = sorted(chain.from_iterable(at[w] for w in words))
         return found
 
     def _words_with(self, anchor: str) -> list[str]:
@@ -166,14 +168,16 @@ class _Derived:
     def starts(self, anchor: frozenset[str]) -> list[int]:
         found = self.memo.get(anchor)
         if found is None:
-            los, his, shifts = self.los, self.his, self.shifts
-            moved = []
-            for p in self.base.starts(anchor):
-                r = bisect_right(los, p) - 1
-                if r < 0:
-                    moved.append(p)
-                elif p >= his[r]:  # past stretch r: moved by the stretches up to it
-                    moved.append(p + shifts[r])
+            base = self.base.starts(anchor)
+            # The base's starts before the first stretch as they are, those between stretch r
+            # and the next moved by what the stretches up to r add, those inside a stretch
+            # dropped: one slice per stretch (bisected), not a bisection per start.
+            moved = base[:bisect_left(base, self.los[0])] if self.los else list(base)
+            for r, (hi, shift) in enumerate(zip(self.his, self.shifts, strict=True)):
+                lo_next = self.los[r + 1] if r + 1 < len(self.los) else None
+                i = bisect_left(base, hi)
+                j = bisect_left(base, lo_next) if lo_next is not None else len(base)
+                moved += [p + shift for p in base[i:j]] if shift else base[i:j]
             moved += [p for w, p in self.own if not anchor.isdisjoint(_prefixes_of(w))]
             found = self.memo[anchor] = sorted(moved)
         return found
