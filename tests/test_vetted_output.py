@@ -102,3 +102,28 @@ def test_the_server_gives_the_guard_the_quoted_passages_sentences(tmp_path):
     # sentences as vetted text
     assert recorder.vetted and all(set(sentences(passage.text)) <= set(v)
                                    for v in recorder.vetted)
+
+
+def test_no_vetted_answer_to_the_knowledge_bases_own_questions_is_blocked(guard):
+    """Every passage's example questions, answered by the shipped grounder: the output check
+    passes them all; read without the vetted sentences, its rules blocked 22 of 1,171."""
+    from liquidcare.data import CARE_SYSTEM_PROMPT
+
+    grounder = Grounder.load(None, mode="extractive")
+    checked = blocked_plain = 0
+    blocked = []
+    for passage in grounder.retriever.kb.passages:
+        for question in passage.questions:
+            prompt = [{"role": "system", "content": CARE_SYSTEM_PROMPT[passage.lang]},
+                      {"role": "user", "content": question}]
+            if not guard.check_input(prompt).allowed:
+                continue
+            grounding = grounder.ground(prompt, None)
+            if grounding.prepared is None:
+                continue
+            checked += 1
+            if not guard.check_output(prompt, grounding.prepared, grounding.vetted).allowed:
+                blocked.append(question)
+            blocked_plain += not guard.check_output(prompt, grounding.prepared).allowed
+    assert checked > 1000 and blocked == []
+    assert blocked_plain >= 10  # the rules do fire on this text: the exemption is what passes it
