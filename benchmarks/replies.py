@@ -109,7 +109,8 @@ def answer(engine: Any, grounder: Any, guard: Any, q: dict[str, Any], max_tokens
     if guard is not None:
         # as the server does: the knowledge-base sentences quoted are not judged again
         vetted = grounding.vetted if grounding is not None else ()
-        verdict = guard.check_output(prompt, text, vetted)
+        shown = grounding.facts if grounding is not None else ()
+        verdict = guard.check_output(prompt, text, vetted, shown)
         if not verdict.allowed:
             text, blocked, sources = verdict.safe_reply or FALLBACK_REPLY[q["lang"]], "output", []
         elif verdict.safe_reply is not None:

@@ -184,7 +184,7 @@ class RecordingGuard:
         self.seen.append(messages[-1]["content"])
         return SimpleNamespace(allowed=True, category=None, reason="ok", safe_reply=None)
 
-    def check_output(self, messages, reply, vetted=()):
+    def check_output(self, messages, reply, vetted=(), shown=()):
         from types import SimpleNamespace
 
         return SimpleNamespace(allowed=True, category=None, reason="ok", safe_reply=None)

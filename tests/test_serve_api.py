@@ -369,7 +369,7 @@ class FakeGuard:
                                "No puedo hacer eso. / I can't do that.")
         return FakeVerdict(True, None, "ok")
 
-    def check_output(self, messages, reply, vetted=()):
+    def check_output(self, messages, reply, vetted=(), shown=()):
         self.outputs.append(reply)
         if self.block_output:
             return FakeVerdict(False, "medical", "dose change", "Ask the doctor first.")

@@ -79,7 +79,7 @@ class _ReplacingGuard:
     def check_input(self, messages):
         return _Verdict(True)
 
-    def check_output(self, messages, reply, vetted=()):
+    def check_output(self, messages, reply, vetted=(), shown=()):
         return _Verdict(False, "Please ask the doctor first.")
 
 

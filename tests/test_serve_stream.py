@@ -39,7 +39,7 @@ class WordGuard:
     def check_input(self, messages):
         return V(True)
 
-    def check_output(self, messages, reply, vetted=()):
+    def check_output(self, messages, reply, vetted=(), shown=()):
         self.checked.append(reply)
         if self.bad in reply:
             return V(False, "medical", "dose", "Ask the doctor first.")

@@ -70,7 +70,7 @@ class Recorder:
     def check_input(self, messages):
         return SimpleNamespace(allowed=True, category=None, reason="", safe_reply=None)
 
-    def check_output(self, messages, reply, vetted=()):
+    def check_output(self, messages, reply, vetted=(), shown=()):
         self.vetted.append(tuple(vetted))
         return SimpleNamespace(allowed=True, category=None, reason="", safe_reply=None)
 
@@ -127,3 +127,27 @@ def test_no_vetted_answer_to_the_knowledge_bases_own_questions_is_blocked(guard)
             blocked_plain += not guard.check_output(prompt, grounding.prepared).allowed
     assert checked > 1000 and blocked == []
     assert blocked_plain >= 10  # the rules do fire on this text: the exemption is what passes it
+
+
+def test_the_twins_own_facts_in_a_reply_are_not_a_system_prompt_leak(guard):
+    """A long condition in the twin's record is in the system prompt and, as a fact, in the
+    reply: the leak check (10 words in a row) took it for the system prompt leaking."""
+    from liquidcare.feedback.twin import Twin
+
+    condition = "heart failure, and the cardiology nurse set a limit of one and a half litres a day"
+    twin = Twin(id=0, name="Iris", language="en", conditions=[condition], medications=[])
+    view = SimpleNamespace(name="Iris", language="en", medications=[], conditions=[condition],
+                           allergies=[], routines=[])
+    prompt = [{"role": "system", "content": twin.system_prompt()},
+              {"role": "user", "content": "How much should Iris drink in a heatwave with her "
+                                          "heart failure?"}]
+    grounding = Grounder.load(None, mode="extractive").ground(prompt, view)
+    assert any(condition in f for f in grounding.facts) and grounding.prepared
+    reply = grounding.prepared
+    plain = guard.check_output(prompt, reply, grounding.vetted)
+    assert not plain.allowed and plain.category == "system_leak"  # the false block
+    assert guard.check_output(prompt, reply, grounding.vetted, grounding.facts).allowed
+    # the prompt's instructions repeated are still a leak, facts given or not
+    leak = f"{reply} {twin.system_prompt()}"
+    verdict = guard.check_output(prompt, leak, grounding.vetted, grounding.facts)
+    assert not verdict.allowed and verdict.category == "system_leak"

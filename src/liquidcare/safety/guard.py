@@ -351,13 +351,14 @@ class Guard:
             return None, self.policy.message("emergency_info", language)
         return None, None
 
-    def check_output(self, messages: list[dict], reply: str,
-                     vetted: Collection[str] = ()) -> Verdict:
+    def check_output(self, messages: list[dict], reply: str, vetted: Collection[str] = (),
+                     shown: Collection[str] = ()) -> Verdict:
         """Checks a model reply to `messages`: medical safety, persona, system-prompt leaks,
         the emergency number first for a live emergency, after the answer for a question
         about one. `vetted`: sentences of the reviewed knowledge base that the reply quotes;
         the output rules skip them word for word (they are the checked answer, not the
-        model's), and read every other character of the reply."""
+        model's), and read every other character of the reply. `shown`: sentences the asker
+        may see although the system prompt holds them too (the twin's own facts): not a leak."""
         msgs = _validate(messages)
         if not isinstance(reply, str):
             raise GuardInputError(f"reply must be text, got {type(reply).__name__}")
@@ -377,7 +378,7 @@ class Guard:
                     return self._blocked("output", rule.name,
                                          f"{rule.name}: {rule.description} "
                                          f"({m.group(0)[:60]!r})", language, found)
-        if self._leaks_system(msgs, reply):
+        if self._leaks_system(msgs, without_vetted(reply, [*vetted, *shown])):
             return self._blocked("output", "system_leak",
                                  "the reply repeats the system prompt", language, found)
         if found.live:

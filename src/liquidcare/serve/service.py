@@ -80,10 +80,13 @@ class Turn:
             self.committed.set()
 
 
-def _vetted(turn: Turn) -> tuple[str, ...]:
-    """The vetted sentences a turn's grounded reply may quote (none when it is not grounded)."""
+def _vetted(turn: Turn) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The vetted sentences a turn's grounded reply may quote, and the twin's facts it may show
+    (`Guard.check_output`'s `vetted` and `shown`; none when the turn is not grounded)."""
     grounding = turn.extra.get("grounding")
-    return grounding.vetted if grounding is not None else ()
+    if grounding is None:
+        return (), ()
+    return grounding.vetted, tuple(grounding.facts)
 
 
 def _attr(obj: Any, name: str, default: Any = None) -> Any:
@@ -237,7 +240,7 @@ class ChatService:
         if self.guard is None:
             return None
         return SentenceGate(self.guard, turn.prompt,
-                            FALLBACK_REPLY.get(turn.lang, FALLBACK_REPLY["en"]), _vetted(turn))
+                            FALLBACK_REPLY.get(turn.lang, FALLBACK_REPLY["en"]), *_vetted(turn))
 
     def start(self, user: Any, turn: Turn, params: GenerationParams,
               loop: asyncio.AbstractEventLoop | None = None, *, stream: bool = False,
@@ -252,7 +255,7 @@ class ChatService:
             params.buffered = not guarded_stream
         grounding = turn.extra.get("grounding")
         sources = list(grounding.sources) if grounding is not None else []
-        vetted = _vetted(turn)
+        vetted, shown = _vetted(turn)
 
         def on_complete(job: Job) -> None:
             if not turn.committed.wait(COMMIT_WAIT_S) or turn.cancelled:
@@ -266,7 +269,7 @@ class ChatService:
                 gate = self.gate(turn)
                 job.text, verdict = gate.replay(job.text)  # what the request showed, checked
             elif self.guard is not None:
-                verdict = self.guard.check_output(turn.prompt, job.text, vetted)
+                verdict = self.guard.check_output(turn.prompt, job.text, vetted, shown)
                 if not verdict.allowed:
                     job.text = verdict.safe_reply or FALLBACK_REPLY.get(turn.lang,
                                                                         FALLBACK_REPLY["en"])

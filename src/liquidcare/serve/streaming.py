@@ -48,16 +48,16 @@ class SentenceGate:
     """
 
     def __init__(self, guard: GuardLike, prompt: list[dict[str, str]], fallback: str,
-                 vetted: Collection[str] = ()) -> None:
+                 vetted: Collection[str] = (), shown: Collection[str] = ()) -> None:
         self.guard, self.prompt, self.fallback = guard, prompt, fallback
-        self.vetted = vetted
+        self.vetted, self.shown = vetted, shown
         self.checked = 0  # characters of the raw reply already judged
         self.shown = ""  # the text passed for showing
         self.blocked = False
         self.verdict: Any = None
 
     def _judge(self, prefix: str) -> str:
-        verdict = self.guard.check_output(self.prompt, prefix, self.vetted)
+        verdict = self.guard.check_output(self.prompt, prefix, self.vetted, self.shown)
         self.verdict = verdict
         if not verdict.allowed:
             self.blocked = True
