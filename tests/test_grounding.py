@@ -128,6 +128,18 @@ def test_twin_facts_follow_the_question():
         "George takes donepezil 10 mg at 21:00."]
 
 
+def test_a_condition_with_its_own_verb_gets_its_own_sentence():
+    # "George has has had a stroke" was written for a condition recorded with its verb
+    george = TwinFacts.from_twin({"name": "George", "conditions": [
+        "has had a stroke", "heart failure", "is registered blind"]})
+    assert george.relevant("what helps after a stroke with heart failure and blind", "en") == [
+        "George has heart failure.", "George has had a stroke.", "George is registered blind."]
+    rosa = TwinFacts.from_twin({"name": "Rosa", "conditions": ["tiene movilidad reducida",
+                                                               "artrosis"]})
+    assert rosa.relevant("la artrosis y la movilidad reducida", "es") == [
+        "Rosa tiene artrosis.", "Rosa tiene movilidad reducida."]
+
+
 # --- through the service, the API and the terminal ----------------------------------------------
 @pytest.fixture
 def world(tmp_path):

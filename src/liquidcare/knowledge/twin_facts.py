@@ -46,6 +46,15 @@ _WORDS = {
            "routine": "Rutina de {name}: {what}.",
            "event": "Anotado hace poco en la ficha de {name}: {what}."},
 }
+# A condition recorded as a phrase with its own verb ("has had a stroke", "is registered blind",
+# "tiene movilidad reducida") reads wrong after "{name} has" ("has has had a stroke"): such a
+# condition gets a sentence of its own, "{name} has had a stroke."
+_OWN_VERB = {
+    "en": ("has", "had", "is", "was", "uses", "needs", "gets", "can", "cannot", "can't",
+           "lives", "wears", "takes", "sees"),
+    "es": ("tiene", "tuvo", "es", "está", "esta", "fue", "usa", "necesita", "padece", "sufre",
+           "lleva", "vive", "puede", "no"),
+}
 _EVENT_NAMES = {
     "en": {"missed_dose": "a missed dose", "fall": "a fall", "pain": "pain",
            "low_mood": "low mood", "not_drinking": "not drinking enough"},
@@ -121,8 +130,11 @@ class TwinFacts:
         conditions = [c for c in self.conditions
                       if set(terms(c, lang)) & (q_terms | c_terms)
                       or any(fold(t) in fold(c) for t in topics)]
-        if conditions:
-            lines.append(w["condition"].format(name=self.name, what=_join(conditions, lang)))
+        own = [c for c in conditions if fold(c).split(" ", 1)[0] in _OWN_VERB[lang]]
+        plain = [c for c in conditions if c not in own]
+        if plain:
+            lines.append(w["condition"].format(name=self.name, what=_join(plain, lang)))
+        lines.extend(f"{self.name} {c.strip().rstrip('.')}." for c in own)
         routines = [r for r in self.routines if set(terms(r, lang)) & q_terms]
         if routines:
             lines.append(w["routine"].format(name=self.name, what="; ".join(routines)))
