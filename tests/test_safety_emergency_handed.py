@@ -145,3 +145,12 @@ def test_and_its_back_is_a_return_but_not_no_ha_vuelto_or_back_home():
 def test_is_it_true_that_if_is_a_hypothesis():
     assert FRAMED.search("is it true that if his sugar goes low")
     assert FRAMED.search("es verdad que si se queda azul")
+
+
+def test_a_habit_sent_home_or_a_treatment_now_is_told_apart():
+    from liquidcare.safety.frames import told_apart
+    assert FRAMED.search("it passes when he sits still") and FRAMED.search("se le pasa cuando descansa")
+    assert SETTLED.search("nos mandaron a casa") and SETTLED.search("they sent us home")
+    # a treatment just before "now" is no live "now"; the floor is not a treatment
+    assert told_apart(read("her hand went numb for a while in june, it was a tia and she's on aspirin now"), None)
+    assert not told_apart(read("he fell in june and he's on the floor now"), None)

@@ -223,10 +223,8 @@ FRAMED = Gated(re.compile(
     r"( (who|with|having)\b[^.?!;]{0,40})? (may|might|can|could|often|usually|tends? to|will often)\b(?! be\b)"
     r"|\b(alguien|una persona|la gente|las personas|personas mayores)\b[^.?!;]{0,40}\b(puede|pueden|suele|"
     r"suelen)\b(?! (estar|ser)\b)"
-    # session 11: a fear or a worry about what may happen, not what is happening ("I'm
-    # frightened she'll have a stroke", "me da miedo que le dé una hipoglucemia", "I lie awake
-    # worrying that..."); a Spanish condition in the present with a conditional after it ("si
-    # a mi marido le da un dolor..., ¿lo reconocería?")
+    # session 11: a fear of what may happen ("I'm frightened she'll have a stroke", "me da miedo
+    # que..."); "si le da un dolor..., ¿lo reconocería?" (a present condition, a conditional after)
     r"|\b(frightened|scared|afraid|terrified|petrified|worried|worry|worrying|worries|fear|dread|dreading|"
     r"anxious|nervous|panic about|my (biggest |worst |main )?(fear|worry|nightmare)( is)?)\b( sick)?( that)? "
     r"(he|she|they|mum|dad|my \w+|nan|gran\w*|it)(.?ll| will| might| may| would| could|.?d| is going to| are going to)\b"
@@ -235,11 +233,11 @@ FRAMED = Gated(re.compile(
     r"|\b(me (da|dan) miedo|me aterra|me preocupa|tengo miedo de|temo|me angustia|me asusta|mi (mayor )?miedo es)\b"
     r"( que| de que)?|\b(no duermo|le doy vueltas|me paso la noche) pensando\b|\blo que me preocupa\b"
     r"|\bsi\b[^.?!;]{0,60}\b(le|se|me) (da|pasa|cae|pone|ocurre|baja|sube)\b[^.?!;]{0,60}\b\w{2,}(ria|rian|riamos)\b"
-    # a known, long-standing symptom: what someone is always like ("he's always a bit breathless on
-    # the stairs", "the nurse says that's his normal", "siempre se ahoga un poco en las escaleras")
+    # a known, long-standing symptom ("he's always a bit breathless", "that's his normal", "es lo suyo")
     r"|\b(he|she|they|mum|dad|nan|gran\w*)( is|.?s|.?re| are) always\b|\balways (a bit|a little|slightly|been|gets|goes)\b"
     r"|\b(that|it|this).?s (his|her|their|just his|just her) normal\b|\b(has|have) been like (that|this) (for|since)\b"
     r"|\bsiempre (se|le|tiene|ha tenido|esta|anda|va) (un poco|algo|bastante)?\b|\bes lo suyo\b|\bigual que (siempre|estos)\b"
+    r"|\b(it|this) (passes|goes off|settles|eases) (when|if|once|as soon as)\b|\bse le pasa (cuando|si|al)\b"
     r"|\b(is it|it is|is that) (true|right|correct)( that)? (if|when)\b|\b(es verdad|es cierto) que si\b"
     r"|\b(lleva|llevamos|esta) asi (desde hace |hace )(anos|meses|tiempo|mucho)\b"))
 # A live cue after a frame: the symptom is back, or happening now, whatever came before.
@@ -325,9 +323,15 @@ def told_apart(last: str, state: str | None) -> bool:
 _JOIN = re.compile(r"\b(but|and|then|pero|y|luego)\b")
 
 
+# A treatment just before "now" (session 11): "she's on clopidogrel now" (not "on the floor").
+_ON_TREATMENT = re.compile(r"\b(he.?s|she.?s|they.?re|is|are) (on|taking) (?!(the|a|an|her|his|their|my|its)\b)[a-z]{4,}\s*$")
+
 def _recovery_before(text: str, start: int, pos: int) -> bool:
     """Whether a recovery or a settled state (`PAST`, `_RECOVERED`) ends just before
-    `pos` in its clause, at most two words away and not joined to it by "and" / "but"."""
+    `pos` in its clause, at most two words away and not joined to it by "and" / "but", or a
+    treatment does (`_ON_TREATMENT`)."""
+    if _ON_TREATMENT.search(text, start, pos):
+        return True
     for p in (PAST, _RECOVERED):
         for m in p.pattern_object.finditer(text, start, pos):
             gap = text[m.end():pos]

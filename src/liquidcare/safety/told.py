@@ -92,6 +92,7 @@ SETTLED = Gated(re.compile(
     # cleared where it was looked at ("lo vieron en el centro de salud", "dijeron que no había
     # conmoción"), and doing very well since
     r"|\bback in (the )?(spring|summer|autumn|winter)\b"
+    r"|\b(nos|me) (mandaron|enviaron|dejaron ir) a casa\b|\b(sent|let) (us|me) (go )?home\b"
     r"|\b(four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|a couple of) (years|months|weeks) ago\b"
     r"|\bhace (cuatro|cinco|seis|siete|ocho|nueve|once|doce|veinte|un par de) (anos|meses|semanas)\b"
     r"|\b(l[oa]|le) (vieron|vio|han visto|ha visto) en (el |la )?(centro de salud|urgencias|hospital|ambulatorio|"
