@@ -131,6 +131,9 @@ def test_breathing_and_no_consigo_are_told_in_the_present():
     assert told_present(text, [(len(text) - 8, len(text))])
     past = read("no reaccionaba al principio")
     assert not told_present(past, [(0, len(past))])
+    # someone in general described by a relative clause is not someone's now
+    general = read("como se coloca a alguien que respira")
+    assert not told_present(general, [(len(general) - 7, len(general))])
 
 
 def test_and_its_back_is_a_return_but_not_no_ha_vuelto_or_back_home():

@@ -381,7 +381,7 @@ def at_one_remove(last: str) -> bool:
 _PRESENT = re.compile(
     r"\b(is|are|am|has|have|isn.?t|aren.?t|hasn.?t|can.?t|cannot|won.?t|keeps?|(he|she|it|they|"
     r"i|you|we|mum|dad)( ?.?s| ?.?re| ?.?m)|tiene|tienen|tengo|esta|estan|estoy|ha|han|le duele|"
-    r"me duele|no (puede|puedo|respira|responde|para|consigo|conseguimos|logro)|respira|acaba de|acaban de|just)\b")
+    r"me duele|no (puede|puedo|respira|responde|para|consigo|conseguimos|logro)|(?<!que )respira|acaba de|acaban de|just)\b")
 
 
 def told_present(last: str, spans: list[tuple[int, int]]) -> bool:
