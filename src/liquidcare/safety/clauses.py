@@ -20,7 +20,7 @@ from itertools import accumulate
 
 from .frames import ABOUT, FRAMED, LIVE_AFTER, PAST, QOPEN, live_now
 from .policy import Rule
-from .told import HANDLED, SETTLED, STUCK, handed_over, persists_only, reported_past, settled_around
+from .told import HANDLED, SETTLED, STUCK, persists_only, reported_past, settled_around
 
 _SENTENCE = re.compile(r"[^.!?;\n]+[.!?;\n]*")
 _CLAUSE = re.compile(r",|\b(?:but|although|pero|aunque)\b")
@@ -30,7 +30,7 @@ _QWORD = re.compile(
     r"any|que|como|cuando|donde|cual|cuales|cuanto|cuanta|cuantos|por que|quien|debo|debe|"
     r"deberia|se puede|puedo|puede|es|hay|tiene que|en que|if|in case|suppose|imagine|say|si|"
     r"por si|en caso de|supongamos|imagina)\b")
-_NOW_AFTER = re.compile(r"\b(now|since then|this (morning|evening|afternoon)|tonight|today|hoy|ahora|desde "
+_NOW_AFTER = re.compile(r"\b(now|since then|this (morning|evening|afternoon)|tonight|ahora|desde "
                         r"entonces|esta (manana|tarde|noche)|since (lunch|breakfast|dinner|tea|teatime|supper)"
                         r"|desde (la comida|el desayuno|la cena|la merienda))\b")
 # People in general, and someone in particular (see `frame_clauses`).
@@ -161,10 +161,6 @@ def frame_clauses(text: str, rules: list[Rule], hits: Hits) -> str | None:
             # A looser frame (a hypothesis, a plan read out, a dated event) in this clause or
             # an earlier one of the sentence holds only when nothing live follows.
             stretch = sentence[contrast:next(e for e in ends if e >= b)]
-            # Session 11: so does a settled outcome told after it in the sentence ("se dio un
-            # golpe el martes, lo vieron en el centro de salud y dijeron que no había conmoción").
-            if not settled and not stuck and SETTLED.search(stretch):
-                settled = persists_only(text, offset + a)
             if not settled and FRAMED.search(stretch):
                 settled = not LIVE_AFTER.search(text, offset + a)
             # A professional's expectation ("the physio says it will take months") holds a
@@ -176,7 +172,7 @@ def frame_clauses(text: str, rules: list[Rule], hits: Hits) -> str | None:
             # told as now or present.
             if not settled:
                 settled = settled_around(text, offset + a, sm.end(), offset) or reported_past(
-                    text, offset, sm.end()) or handed_over(text, offset, sm.end())
+                    text, offset, sm.end())
             opening = clause.strip(" ¿¡\"'")
             # Asked, not told: a clause opening as a question or a hypothesis, or a
             # question about people in general ("can a UTI turn into sepsis in an older

@@ -140,8 +140,7 @@ class EmergencyAssessor:
         state = self._frame(last, hits)
         # "it passed by itself in the spring, but this one...", "... stopped on its own. This
         # one has gone on for ten minutes": the condition is back, named without a symptom.
-        if state == "about" and (_RETURN.search(last) or _RETURN_OPEN.search(last)
-                                 or _RETURN_AND.search(last)):
+        if state == "about" and (_RETURN.search(last) or _RETURN_OPEN.search(last)):
             return "live", hits
         if state is None:  # the matches span clauses: frame the message as a whole
             framed = FRAMED.search(last) and not LIVE_AFTER.search(last, FRAMED.search(last).start())
@@ -155,10 +154,6 @@ class EmergencyAssessor:
             settled = past and not (live and self._hits(last[live.start():], rules=hits))
             state = "about" if (ABOUT.search(last) or settled or framed) \
                 and not STUCK.search(last) else "live"
-        # Session 11: "... seemed fine, but today he's vomiting and very drowsy": a turn to the
-        # present after a settled telling, told in the present and not calm.
-        if state == "about" and _turned_now(last):
-            return "live", hits
         return state, hits
 
     def _frame(self, text: str, rules: list[Rule]) -> str | None:
@@ -257,28 +252,6 @@ _RETURN = Gated(re.compile(r"\b(but|pero)\b[^.;!?]{0,30}\b(this (one|time|fit|se
 # The same, opening a sentence of its own: "This one...", "Esta ya dura...".
 _RETURN_OPEN = re.compile(r"(?:^|[.;!?\n])\s*(this (one|time|fit|seizure|attack)|esta (vez|convulsion|crisis|ya)"
                           r"|it.?s back|ha vuelto)\b")
-# The same after "and" (session 11): "was in hospital last week with chest pain and it's back
-# tonight" (not "and came back from hospital", "y ha vuelto a casa").
-_RETURN_AND = re.compile(r"\b(and|y)\b[^.;!?]{0,20}\b(it.?s (come )?back|it has come back|(?<!no )(?<!no le )ha vuelto)\b"
-                         r"(?! (to|home|from|in|a casa|del|de|al|a la)\b)")
-_TURN_NOW = re.compile(r"\b(but|pero)\b[^.;!?]{0,10}\b(today|tonight|now|this (morning|afternoon|evening)|hoy|"
-                       r"ahora|esta (manana|tarde|noche))\b")
-_TOLD_NOW = re.compile(r"\b(he.?s|she.?s|they.?re|is|are|keeps?|can.?t|won.?t|tiene|esta|estan|no (puede|para|"
-                       r"responde|reacciona)|sigue)\b")
-
-
-def _turned_now(last: str) -> bool:
-    """A turn to the present ("but today", "pero ahora") followed, within its sentence, by a
-    present telling of a word of the body or of harm (`_CUE`) that is not calm or settled ("but
-    now she's fine", "but today he is back at bowls" are not live)."""
-    for m in _TURN_NOW.finditer(last):
-        end = min((e for c in ".;!?\n" if (e := last.find(c, m.end())) >= 0), default=len(last))
-        rest = last[m.end():end]
-        if _TOLD_NOW.search(rest) and _CUE.search(rest) and not (_CALM.search(rest) or PAST.search(rest)):
-            return True
-    return False
-
-
 # Someone in general in a hypothesis: "what to do if someone collapses", "qué hacer si alguien".
 _GENERIC_IF = re.compile(r"\b(if|when|si|cuando) (someone|somebody|anyone|a person|alguien|una persona)\b")
 # Acuity cues: what turns a symptom into "now, and bad".

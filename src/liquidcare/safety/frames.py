@@ -222,24 +222,7 @@ FRAMED = Gated(re.compile(
     r"|\b(someone|somebody|a person|people|anyone|an? (older|elderly) (person|man|woman)|older people)\b"
     r"( (who|with|having)\b[^.?!;]{0,40})? (may|might|can|could|often|usually|tends? to|will often)\b(?! be\b)"
     r"|\b(alguien|una persona|la gente|las personas|personas mayores)\b[^.?!;]{0,40}\b(puede|pueden|suele|"
-    r"suelen)\b(?! (estar|ser)\b)"
-    # session 11: a fear of what may happen ("I'm frightened she'll have a stroke", "me da miedo
-    # que..."); "si le da un dolor..., ¿lo reconocería?" (a present condition, a conditional after)
-    r"|\b(frightened|scared|afraid|terrified|petrified|worried|worry|worrying|worries|fear|dread|dreading|"
-    r"anxious|nervous|panic about|my (biggest |worst |main )?(fear|worry|nightmare)( is)?)\b( sick)?( that)? "
-    r"(he|she|they|mum|dad|my \w+|nan|gran\w*|it)(.?ll| will| might| may| would| could|.?d| is going to| are going to)\b"
-    r"|\b(i|we) (lie awake|keep) (worrying|thinking|fretting)\b|\bmy (biggest |worst |main )?(fear|worry|nightmare) is\b"
-    r"|\bwhat worries me\b|\bi (keep thinking|worry|dread|fear)\b|\b(i.?m|i am) (frightened|scared|afraid|terrified|worried) of\b"
-    r"|\b(me (da|dan) miedo|me aterra|me preocupa|tengo miedo de|temo|me angustia|me asusta|mi (mayor )?miedo es)\b"
-    r"( que| de que)?|\b(no duermo|le doy vueltas|me paso la noche) pensando\b|\blo que me preocupa\b"
-    r"|\bsi\b[^.?!;]{0,60}\b(le|se|me) (da|pasa|cae|pone|ocurre|baja|sube)\b[^.?!;]{0,60}\b\w{2,}(ria|rian|riamos)\b"
-    # a known, long-standing symptom ("he's always a bit breathless", "that's his normal", "es lo suyo")
-    r"|\b(he|she|they|mum|dad|nan|gran\w*)( is|.?s|.?re| are) always\b|\balways (a bit|a little|slightly|been|gets|goes)\b"
-    r"|\b(that|it|this).?s (his|her|their|just his|just her) normal\b|\b(has|have) been like (that|this) (for|since)\b"
-    r"|\bsiempre (se|le|tiene|ha tenido|esta|anda|va) (un poco|algo|bastante)?\b|\bes lo suyo\b|\bigual que (siempre|estos)\b"
-    r"|\b(it|this) (passes|goes off|settles|eases) (when|if|once|as soon as)\b|\bse le pasa (cuando|si|al)\b"
-    r"|\b(is it|it is|is that) (true|right|correct)( that)? (if|when)\b|\b(es verdad|es cierto) que si\b"
-    r"|\b(lleva|llevamos|esta) asi (desde hace |hace )(anos|meses|tiempo|mucho)\b"))
+    r"suelen)\b(?! (estar|ser)\b)"))
 # A live cue after a frame: the symptom is back, or happening now, whatever came before.
 LIVE_AFTER = Gated(re.compile(
     # time and return words only: symptom words ("not breathing", "no responde") are what a
@@ -248,7 +231,7 @@ LIVE_AFTER = Gated(re.compile(
     r"they|it|mum|dad|his|her)|still|again|is back|came back|getting worse|this (time|fit|seizure|"
     r"one)|de repente|ahora mismo|(pero|y) ahora|ahora (no|esta|tiene|le|se)|todavia|sigue|otra vez|"
     r"de nuevo|cada vez peor|empeora\w*|esta (vez|convulsion|crisis)|ya (dura|lleva)|tonight|esta noche)\b"
-    r"|(?<!no )\bha vuelto\b|\b(it.?s|it has|has|have) (come )?back\b(?! (to|home|from|in|on))"))
+    r"|(?<!no )\bha vuelto\b"))
 # What makes a settled or framed telling current: time words, a return, and what someone cannot
 # do now. Read after the frame only (`told_apart`), so "a fortnight ago" before "now she can't
 # breathe" does not hide the second part.
@@ -323,15 +306,9 @@ def told_apart(last: str, state: str | None) -> bool:
 _JOIN = re.compile(r"\b(but|and|then|pero|y|luego)\b")
 
 
-# A treatment just before "now" (session 11): "she's on clopidogrel now" (not "on the floor").
-_ON_TREATMENT = re.compile(r"\b(he.?s|she.?s|they.?re|is|are) (on|taking) (?!(the|a|an|her|his|their|my|its)\b)[a-z]{4,}\s*$")
-
 def _recovery_before(text: str, start: int, pos: int) -> bool:
     """Whether a recovery or a settled state (`PAST`, `_RECOVERED`) ends just before
-    `pos` in its clause, at most two words away and not joined to it by "and" / "but", or a
-    treatment does (`_ON_TREATMENT`)."""
-    if _ON_TREATMENT.search(text, start, pos):
-        return True
+    `pos` in its clause, at most two words away and not joined to it by "and" / "but"."""
     for p in (PAST, _RECOVERED):
         for m in p.pattern_object.finditer(text, start, pos):
             gap = text[m.end():pos]
@@ -381,7 +358,7 @@ def at_one_remove(last: str) -> bool:
 _PRESENT = re.compile(
     r"\b(is|are|am|has|have|isn.?t|aren.?t|hasn.?t|can.?t|cannot|won.?t|keeps?|(he|she|it|they|"
     r"i|you|we|mum|dad)( ?.?s| ?.?re| ?.?m)|tiene|tienen|tengo|esta|estan|estoy|ha|han|le duele|"
-    r"me duele|no (puede|puedo|respira|responde|para|consigo|conseguimos|logro)|(?<!que )respira|acaba de|acaban de|just)\b")
+    r"me duele|no (puede|puedo|respira|responde|para)|acaba de|acaban de|just)\b")
 
 
 def told_present(last: str, spans: list[tuple[int, int]]) -> bool:

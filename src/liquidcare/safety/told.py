@@ -87,20 +87,7 @@ SETTLED = Gated(re.compile(
     r"|\b(nurse|doctor|gp|consultant|specialist|team|pharmacist)\b[^.?!;]{0,30}\b(changed|adjusted|lowered|"
     r"reduced|increased|stopped|swapped) (his|her|their|the) (insulin|dose|doses|tablets|pills|medication|medicines|"
     r"inhaler)\b|\b(enfermer[oa]|medic[oa]|doctora?|especialista|farmaceutic[oa])\b[^.?!;]{0,30}\b(le )?(cambio|"
-    r"ajusto|bajo|subio|quito|retiro) (la|el|las|los) (insulina|dosis|pastillas|medicacion|inhalador)\b"
-    # session 11: dated with a number word ("six weeks ago", "hace seis semanas"), seen and
-    # cleared where it was looked at ("lo vieron en el centro de salud", "dijeron que no había
-    # conmoción"), and doing very well since
-    r"|\bback in (the )?(spring|summer|autumn|winter)\b"
-    r"|\b(nos|me) (mandaron|enviaron|dejaron ir) a casa\b|\b(sent|let) (us|me) (go )?home\b"
-    r"|\b(four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|a couple of) (years|months|weeks) ago\b"
-    r"|\bhace (cuatro|cinco|seis|siete|ocho|nueve|once|doce|veinte|un par de) (anos|meses|semanas)\b"
-    r"|\b(l[oa]|le) (vieron|vio|han visto|ha visto) en (el |la )?(centro de salud|urgencias|hospital|ambulatorio|"
-    r"consulta|mutua)\b|\b(dijeron|dijo|nos dijeron|nos dijo) que no (habia|hay|tenia|tiene|era|es) (nada|conmocion|"
-    r"fractura|rotura|infarto|ictus|lesion)\b|\b(said|told (us|me)) (there was |it was )?no (concussion|fracture|break|"
-    r"bleed|damage)\b"
-    r"|\b(is|he.?s|she.?s|they.?re) doing (really |very |so )?(well|brilliantly|great)\b|\b(esta|estan) "
-    r"(fenomenal|estupend[oa]|genial|perfectamente|como una rosa)\b"))
+    r"ajusto|bajo|subio|quito|retiro) (la|el|las|los) (insulina|dosis|pastillas|medicacion|inhalador)\b"))
 # A symptom a professional has seen and expects: "the physio says it will take months", "el
 # neurólogo dijo que es normal que tarde". Told so, a deficit that is "still" there persists
 # after a settled event: only a time-or-return word other than "still" makes it live.
@@ -199,80 +186,6 @@ _PRESENT_TOLD = re.compile(
 # ... or told as recent: a passed-on account of this morning may be happening still.
 _NOW_TOLD = re.compile(_PRESENT_TOLD.pattern + r"|\b(today|tonight|this (morning|afternoon|evening)|(\w+|\d+) "
                        r"minutes ago|an hour ago|hoy|esta (manana|tarde|noche)|hace (un rato|\w+ minutos))\b")
-
-
-# Session 11. Handed over to those who came: taken away by ambulance, the paramedics or the
-# staff who dealt with it, someone already in hospital ("the chap next door was taken off in
-# an ambulance last night with chest pains", "está en la unidad de ictus").
-_HANDED = Gated(re.compile(
-    r"\b(taken|rushed|blue.?lighted|whisked|carted) (off |away |in |into hospital |to (hospital|a&e) )?(in|by) "
-    r"(an |the )?ambulance\b|\b(ambulance|paramedics?|air ambulance) (took|came and took|arrived|came|got there)\b"
-    r"|\buntil (the )?(paramedics|ambulance|first responders?|ambulance crew) (arrived|came|got there)\b"
-    # ("the stroke unit" is cut as a service's name before the lexicon reads: the blank counts)
-    r"|\b(is|was|he.?s|she.?s|they.?re|are|were) (now |still )?(in|on) (the )?(hospital|icu|"
-    r"intensive care|a&e|ccu|coronary care|ward|resus|high dependency| {2,})( now)?\b|\b(was|were|got|been|being) admitted\b"
-    r"|\b(kept|keeping) (him|her|them) in\b|\b(staff|carers|nurses|they|crew) (handled|dealt with|managed|sorted) "
-    r"(it|him|her|everything)\b|\b(handled|dealt with) it (brilliantly|well|quickly|calmly|perfectly)\b"
-    r"|\b(teacher|nurse|carer|first aider|staff|doctor|passenger|bystander|someone|somebody|lifeguard|"
-    r"warden)\b[^.?!;]{0,25}\b(used|gave|did|started|jabbed) (him |her |them )?(his |her |their |the |an? )?"
-    r"(pen|epipen|cpr|adrenaline|inhaler|defibrillator|defib|chest compressions)\b"
-    r"|\b(se (lo|la|le|los|las) llevaron|(l[oa]s?|le) llevaron|se llevaron (a|al|a la))\b[^.?!;]{0,40}"
-    r"\b(en ambulancia|al hospital|a urgencias)\b|\bhasta que (llegaron|llego|vinieron|vino) (los sanitarios|la ambulancia|"
-    r"el samur|los del 112|el 112|el medico|la uvi)\b|\b(esta|estaba|sigue) (ingresad[oa]|en (el hospital|la uci|"
-    r"urgencias|la unidad de (coronarias|cuidados intensivos)|planta|la {2,}))|\b(l[oa]|le) (ingresaron|han ingresado)\b"
-    r"|\b(auxiliares|personal|cuidador[ae]s|profesora?|enfermer[oa]s?|pasajer[oa]|monitora?|socorrista|sanitarios)\b"
-    r"[^.?!;]{0,25}\b(lo|la|le)? ?(hicieron|hizo|pincho|pincharon|pusieron|puso|dieron|dio)\b"))
-# Someone outside the household: a stranger, someone at a place, a friend's relative.
-_ELSEWHERE = Gated(re.compile(
-    r"\b(a|an|another|one|some) (little )?(man|woman|lady|gentleman|chap|bloke|guy|boy|girl|child|kid|lad|resident|"
-    r"patient|passenger|customer|stranger|pensioner|player|member|runner|cyclist|driver|shopper)\b"
-    r"|\b(the|a) (chap|man|woman|lady|gentleman|couple|bloke|guy|neighbou?r) (next door|across the road|over the road|"
-    r"downstairs|upstairs|opposite|in the next bed|two doors down)\b"
-    r"|\b(friend|neighbou?r|colleague|cousin|workmate|boss|sister|brother|aunt|uncle).?s (husband|wife|mum|mother|dad|"
-    r"father|son|daughter|partner|gran\w*|nan|brother|sister|mother.in.law|father.in.law|boss)\b"
-    r"|\b(un|una|otro|otra) (hombre|mujer|senora|senor|chico|chica|nino|nina|residente|paciente|pasajer[oa]|cliente|"
-    r"desconocid[oa]|abuelo|abuela|chaval|jugador|jugadora)\b|\b(el|la|al|del) (vecin[oa]|senor|senora|hombre|mujer) "
-    r"de (enfrente|al lado|arriba|abajo|la habitacion de al lado)\b"
-    r"|\b(marido|mujer|madre|padre|hij[oa]|suegr[oa]|herman[oa]|abuel[oa]|novi[oa]) de (mi|una|un|nuestr[oa]) "
-    r"(amig[oa]|vecin[oa]|companer[oa]|prim[oa]|jef[ea]|herman[oa]|tia|tio)\b"))
-_RECENT = re.compile(r"\b(just|(\w+|\d+) minutes? ago|right now|acaba de|acaban de|hace (un momento|un minuto|\w+ minutos))\b")
-# A past time that dates another person's event.
-_DATED = re.compile(r"\b(yesterday|last (night|week|month|year|monday|tuesday|wednesday|thursday|friday|saturday|"
-                    r"sunday|weekend)|at the weekend|on (monday|tuesday|wednesday|thursday|friday|saturday|sunday)|"
-                    r"the other day|ayer|anoche|el (otro dia|finde|fin de semana|lunes|martes|miercoles|jueves|viernes|"
-                    r"sabado|domingo)|la semana pasada|el mes pasado)\b")
-
-
-def handed_over(text: str, start: int, end: int) -> bool:
-    """Whether the symptom's sentence `text[start:end]` (folded) tells an event handed over to
-    those who came (`_HANDED`, in it or the sentence after), or someone outside the household's
-    event dated in the past (`_ELSEWHERE` and `_DATED` in it), told in the past: with the
-    handover phrases blanked, no present verb or recent time in the sentence, and from there
-    to the end of the message nothing told as now, back or ongoing (`NOW`, `LIVE_AFTER`,
-    `_LIVE_WORD` outside a condition, a bare "now" / "ahora" aside: "his wife is on her own
-    now"). "A man has collapsed outside and isn't breathing" and "the ambulance took him in
-    and he's still not responding" stay live."""
-    hi = min(len(text), end + _REACH)
-    nxt = text.find(".", end)
-    handed = _all_in(_HANDED, text, start, end if nxt < 0 else min(nxt + 1, hi))
-    if not handed and not (_in(_ELSEWHERE, text, start, end) and _DATED.search(text, start, end)):
-        return False
-    blank = list(text)
-    for m in handed:
-        blank[m.start():m.end()] = " " * (m.end() - m.start())
-    told = _STANDING.sub(lambda m: " " * len(m.group(0)), "".join(blank[start:end]))
-    if _PRESENT_TOLD.search(told) or _RECENT.search(told):
-        return False
-    rest = "".join(blank[start:hi])
-    if NOW.search(rest) or LIVE_AFTER.search(rest):
-        return False
-    for m in _LIVE_WORD.pattern_object.finditer(rest):
-        if m.group(0) in ("now", "ahora"):
-            continue
-        clause = max(rest.rfind(c, 0, m.start()) for c in ".,;:!?\n") + 1
-        if not _IF.search(rest, clause, m.start()):
-            return False
-    return True
 
 
 def reported_past(text: str, start: int, end: int) -> bool:
