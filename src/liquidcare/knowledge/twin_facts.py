@@ -48,11 +48,11 @@ _WORDS = {
 }
 # A condition recorded as a phrase with its own verb ("has had a stroke", "is registered blind",
 # "tiene movilidad reducida") reads wrong after "{name} has" ("has has had a stroke"): such a
-# condition gets a sentence of its own, "{name} has had a stroke."
+# condition gets a sentence of its own, "{name} has had a stroke." (Words as `fold` leaves them.)
 _OWN_VERB = {
     "en": ("has", "had", "is", "was", "uses", "needs", "gets", "can", "cannot", "can't",
            "lives", "wears", "takes", "sees"),
-    "es": ("tiene", "tuvo", "es", "está", "esta", "fue", "usa", "necesita", "padece", "sufre",
+    "es": ("tiene", "tuvo", "es", "esta", "fue", "usa", "necesita", "padece", "sufre",
            "lleva", "vive", "puede", "no"),
 }
 _EVENT_NAMES = {
