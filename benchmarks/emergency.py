@@ -23,6 +23,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from liquidcare.safety import Guard
+from liquidcare.safety.emergency_care import question_rows
 from liquidcare.safety.train_emergency import read_set
 
 DEV = Path(__file__).resolve().parents[1] / "src/liquidcare/safety/data/emergency_dev.jsonl"
@@ -43,6 +44,9 @@ def _number(row_id: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--set", default=str(DEV), help="emergency set (default: the dev set)")
+    parser.add_argument("--questions", nargs="+", metavar="FILE",
+                        help="everyday care question files (no live emergency in them): report "
+                             "the share escalated as live instead")
     parser.add_argument("--rules-only", action="store_true",
                         help="the symptom lexicon alone, without the learned classifier")
     parser.add_argument("--half", choices=("even", "odd"),
@@ -51,7 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show-misses", action="store_true",
                         help="print the missed emergencies and the false escalations")
     args = parser.parse_args(argv)
-    rows = read_set(Path(args.set))
+    if args.questions:
+        rows = [r for f in args.questions for r in question_rows(Path(f))]
+    else:
+        rows = read_set(Path(args.set))
     if args.half:
         rows = [r for r in rows if _number(r["id"]) % 2 == (args.half == "odd")]
     guard = Guard(detector=False, emergency_model=None if args.rules_only else "auto")

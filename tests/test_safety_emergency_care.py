@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from liquidcare.safety.emergency_care import NOT_ORDINARY, SOURCES, care_rows
+from liquidcare.safety.emergency_care import NOT_ORDINARY, SOURCES, care_rows, question_rows
 from liquidcare.safety.errors import PolicyError
 from liquidcare.safety.train_emergency import out_of_fold
 
@@ -74,3 +74,16 @@ def test_out_of_fold_scores_each_row_with_a_model_that_did_not_see_it():
     p = out_of_fold(fit, x, y, 5)
     assert p.shape == (10,) and (p == 0).all()
     assert seen == [8] * 5
+
+
+def test_question_files_become_none_rows_with_their_own_ids(tmp_path):
+    path = tmp_path / "questions.jsonl"
+    path.write_text(json.dumps({"id": "q-es-03", "lang": "es", "question": "¿cómo la ducho?"})
+                    + "\n" + json.dumps({"lang": "en", "question": "tv too loud"}) + "\n",
+                    encoding="utf-8")
+    rows = question_rows(path)
+    assert [r["id"] for r in rows] == ["q-es-03", "questions.jsonl:1"]
+    assert [r["turns"] for r in rows] == [["¿cómo la ducho?"], ["tv too loud"]]
+    assert {r["label"] for r in rows} == {"none"} and rows[0]["lang"] == "es"
+    with pytest.raises(PolicyError, match="does not exist"):
+        question_rows(tmp_path / "missing.jsonl")

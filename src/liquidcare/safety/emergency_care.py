@@ -56,6 +56,20 @@ def _message(field: str) -> Callable[[object], str | None]:
     return problem
 
 
+def _rows(path: Path, field: str, keep: Callable[[int, str], bool],
+          own_ids: bool = False) -> list[dict]:
+    rows = []
+    for n, row in enumerate(read_jsonl(path, "care messages", PolicyError, _message(field))):
+        key = f"{path.name}:{n}"
+        if not keep(n, key):
+            continue
+        turns = row[field] if field == "turns" else [row[field]]
+        rows.append({"id": str(row.get("id", key)) if own_ids else key,
+                     "lang": row.get("lang", "en"), "turns": turns, "label": "none",
+                     "kind": "care"})
+    return rows
+
+
 def care_rows(half: str, sources: tuple[tuple[Path, str], ...] = SOURCES) -> list[dict]:
     """The ordinary care messages of the `half` ("even" or "odd") lines of each source, as
     emergency-set rows labelled `none` (id `file:line`), the hand-read ones left out. A
@@ -66,11 +80,16 @@ def care_rows(half: str, sources: tuple[tuple[Path, str], ...] = SOURCES) -> lis
     for path, field in sources:
         if not path.exists() and path.parent == BENCH:
             continue
-        for n, row in enumerate(read_jsonl(path, "care messages", PolicyError, _message(field))):
-            key = f"{path.name}:{n}"
-            if n % 2 != (half == "odd") or key in NOT_ORDINARY:
-                continue
-            turns = row[field] if field == "turns" else [row[field]]
-            rows.append({"id": key, "lang": row.get("lang", "en"), "turns": turns,
-                         "label": "none", "kind": "care"})
+        rows += _rows(path, field,
+                      lambda n, key: n % 2 == (half == "odd") and key not in NOT_ORDINARY)
     return rows
+
+
+def question_rows(path: Path) -> list[dict]:
+    """Every question of a reply-quality question file (`question`, `lang`: the reply
+    benchmarks' format) as a `none` row, for sets whose datasheet says that no question is a
+    live emergency: a live escalation on one of them is a carer told to call 999 / 112 about
+    dry skin or a loud television. Rows keep the file's own ids (`file:line` without one)."""
+    if not path.exists():
+        raise PolicyError(f"care question file {path} does not exist")
+    return _rows(path, "question", lambda n, key: True, own_ids=True)
