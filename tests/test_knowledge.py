@@ -274,18 +274,3 @@ def test_replies_benchmark_half_splits_by_the_number_an_id_ends_in():
     assert bench["half"](rows, None) == rows
     with pytest.raises(SystemExit, match="end in a number"):
         bench["half"]([{"id": "dev3-en-x", "lang": "en"}], "odd")
-
-
-def test_respeller_puts_back_only_spellings_the_knowledge_base_never_uses():
-    from liquidcare.knowledge.spelling import Respeller
-
-    r = Respeller.from_texts(["Give dad's tablets with water; he can't swallow them dry.",
-                              "Lleva días sin comer: está mareada. Esta pastilla es nueva.",
-                              "Pide cita con la médica. Its colour matters."])
-    assert r.respell("dads tablets, he cant") == "dad's tablets, he can't"
-    # "esta" (this) is a word the passages write: never turned into "está"
-    assert r.respell("lleva 4 dias y esta mareada") == "lleva 4 días y esta mareada"
-    assert r.respell("Medica de cabecera") == "Médica de cabecera"  # the capital is kept
-    assert r.respell("its fine, an unknown wurd") == "its fine, an unknown wurd"
-    assert r.respell("he can\u2019t") == "he can't"
-

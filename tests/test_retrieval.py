@@ -159,30 +159,3 @@ def test_the_passages_questions_are_read_on_the_query_side(encoder, tmp_path, as
     expected = float(side(records[0]["questions"])[0] @ q)
     assert best["sleep-dementia-en"] == pytest.approx(expected, abs=1e-4)
     assert (tmp_path / "v" / "asym-query.npz").is_file() == as_queries
-
-
-class _Recording:
-    """An encoder that remembers the queries it was asked to encode."""
-
-    def __init__(self, inner):
-        self.inner, self.seen, self.name = inner, [], "recording-test"
-
-    def encode(self, texts):
-        self.seen.extend(texts)
-        return self.inner.encode(texts)
-
-
-def test_the_encoders_read_the_question_respelled_as_the_passages_write_it(encoder, tmp_path):
-    import re
-
-    from liquidcare.knowledge.text import fold
-
-    kb = load_kb(FIXTURE)
-    words = {w for p in kb.in_language("es") for w in re.findall(r"[^\W\d_]+", p.text.lower())}
-    # a word the passages write only with an accent ("días"): typed without it, it is put back
-    word = sorted(w for w in words if fold(w) != w and fold(w) not in words)[0]
-    recording = _Recording(encoder)
-    r = Retriever(kb, recording, cache_dir=tmp_path, e5=None)
-    recording.seen.clear()
-    r.search(f"y si {fold(word)} otra vez", "es")
-    assert recording.seen == [f"y si {word} otra vez"]

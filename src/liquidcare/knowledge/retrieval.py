@@ -59,7 +59,6 @@ from .encoders import (
 )
 from .focus import focus, idf_table
 from .kb import LANGUAGES, KnowledgeBase, Passage
-from .spelling import Respeller
 from .text import sentences, terms
 
 __all__ = ["E5Encoder", "Encoder", "Hit", "RetrievalConfig", "Retriever", "USEEncoder",
@@ -185,7 +184,6 @@ class Retriever:
         self._q_starts: dict[str, np.ndarray] = {}
         self._asked: dict[str, np.ndarray] = {}  # which passages have questions
         self._idf: dict[str, dict[str, float]] = {}  # per language: BM25's idf of each term
-        self._respell: dict[str, Callable[[str], str]] = {}
         # per language and encoder: the vectors of the passage texts, titles, sentences and
         # questions, stacked in that order; `_spans`: (passages, sentences) to cut them apart
         self._vectors: dict[str, list[np.ndarray]] = {}
@@ -204,9 +202,6 @@ class Retriever:
             index.index([terms(d, lang) for d in docs], show_progress=False)
             self._passages[lang], self._bm25[lang] = passages, index
             self._idf[lang] = idf_table(terms(d, lang) for d in docs)
-            # "dias" / "cant" read as the passages write them ("días", "can't"): see spelling.py
-            self._respell[lang] = Respeller.from_texts(
-                [*docs, *(q for p in passages for q in p.questions)]).respell
             split = [sentences(p.text) or [p.text] for p in passages]
             # where each passage's sentences start: they are stored passage after passage
             self._starts[lang] = np.cumsum([0] + [len(ss) for ss in split[:-1]])
@@ -315,7 +310,6 @@ class Retriever:
     def _score_all(self, query: str, lang: str, passages: list[Passage]) -> list[Hit]:
         cfg, parts = self.config, {}
         clock = time.perf_counter()
-        query = self._respell[lang](query)
 
         def lap(name: str) -> None:
             nonlocal clock
