@@ -2,7 +2,8 @@
 
     PYTHONPATH=src python benchmarks/replies.py --questions benchmarks/data/replies_dev.jsonl
         [--variants base,liquid,grounded,grounded-generative] [--model runs/demo]
-        [--knowledge DIR] [--max-tokens 200] [--guard on] [--limit N] [--out runs/replies-bench]
+        [--knowledge DIR] [--max-tokens 200] [--guard on] [--limit N] [--half even|odd]
+        [--out runs/replies-bench]
 
 Scores each reply (liquidcare.knowledge.quality): key-point coverage, looping replies, replies not
 in the asker's language, unsafe statements (`must_not`), latency p50/p95 (submit to last token,
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -50,6 +52,24 @@ VARIANTS = {
     "grounded-generative": ("base", "generative", False),
     "liquid-grounded": ("liquid", "generative", False),
 }
+
+
+def id_number(row_id: str) -> int:
+    """The number an id ends in ("dev3-es-07" -> 7), for `--half`."""
+    m = re.search(r"(\d+)$", row_id)
+    if m is None:
+        raise SystemExit(f"--half needs ids that end in a number, got {row_id!r}")
+    return int(m.group(1))
+
+
+def half(questions: list[dict[str, Any]], which: str | None) -> list[dict[str, Any]]:
+    """The questions whose id ends in an even (tuning) or odd (held-back) number; all of them
+    when `which` is None. Both halves keep both languages, as the dev sets number each apart."""
+    if which is None:
+        return questions
+    if which not in ("even", "odd"):
+        raise SystemExit(f"--half must be even or odd, got {which!r}")
+    return [q for q in questions if id_number(q["id"]) % 2 == (which == "odd")]
 
 
 def twin_of(q: dict[str, Any]) -> tuple[Any, str | None]:
@@ -174,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-tokens", type=int, default=200)
     parser.add_argument("--guard", choices=["on", "off"], default="on")
     parser.add_argument("--limit", type=int, default=None, help="first N questions per language")
+    parser.add_argument("--half", choices=("even", "odd"),
+                        help="only the questions whose id ends in an even (tuning) or odd "
+                             "(held-back) number")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default="runs/replies-bench")
     args = parser.parse_args(argv)
@@ -193,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown variant(s) {', '.join(unknown)}; choose from "
                      f"{', '.join(VARIANTS)}")
-    questions = load_questions(args.questions)
+    questions = half(load_questions(args.questions), args.half)
     if args.limit:
         questions = [q for lang in ("en", "es")
                      for q in [x for x in questions if x["lang"] == lang][:args.limit]]

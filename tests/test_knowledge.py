@@ -256,3 +256,21 @@ def test_question_files_are_checked_and_the_dev_set_passes(tmp_path):
         load_questions(bad)
     with pytest.raises(QuestionFileError, match="does not exist"):
         load_questions(tmp_path / "none.jsonl")
+
+
+def test_replies_benchmark_half_splits_by_the_number_an_id_ends_in():
+    import runpy
+
+    import pytest
+
+    bench = runpy.run_path(str(Path(__file__).parents[1] / "benchmarks" / "replies.py"))
+    rows = [{"id": f"dev3-{lang}-{n:02d}", "lang": lang} for lang in ("en", "es")
+            for n in range(1, 7)]
+    even, odd = bench["half"](rows, "even"), bench["half"](rows, "odd")
+    assert [r["id"] for r in even if r["lang"] == "es"] == ["dev3-es-02", "dev3-es-04",
+                                                            "dev3-es-06"]
+    assert {r["lang"] for r in odd} == {"en", "es"} and len(odd) == 6
+    assert sorted(r["id"] for r in even + odd) == sorted(r["id"] for r in rows)
+    assert bench["half"](rows, None) == rows
+    with pytest.raises(SystemExit, match="end in a number"):
+        bench["half"]([{"id": "dev3-en-x", "lang": "en"}], "odd")
