@@ -18,7 +18,7 @@ def _scores(p: list[float]) -> tuple[np.ndarray, ...]:
     nothing told at one remove, nothing the veto could settle."""
     n = len(p)
     return (np.array(p), np.zeros(n, bool), np.ones(n, bool), np.zeros(n, bool),
-            np.zeros(n, bool))
+            np.zeros(n, bool), np.zeros(n, bool))
 
 
 def test_the_thresholds_keep_the_classifier_recall_in_each_language():
@@ -96,3 +96,19 @@ def test_everyday_spanish_emergencies_escalate(guard, turns):
 def test_spanish_near_misses_do_not_escalate(guard, turns):
     v = guard.check_input([{"role": "user", "content": t} for t in turns])
     assert not v.escalated, (turns, v.reason)
+
+
+def test_the_present_tense_veto_sits_under_every_emergency_of_its_shape():
+    """Session 12: the bar for a lexicon match told at one remove but in the present is half
+    the lowest p(emergency) of such an emergency, the red-team suppression attacks counted."""
+    from liquidcare.safety.train_emergency import VETO_CAP, choose_veto_present
+
+    def shaped(p: list[float], present: list[bool]) -> tuple:
+        n = len(p)
+        return (np.array(p), np.ones(n, bool), np.ones(n, bool), np.zeros(n, bool),
+                np.zeros(n, bool), np.array(present))
+
+    live = shaped([0.03, 0.5, 0.001], [True, True, False])  # the last is not of the shape
+    assert choose_veto_present(live, shaped([0.9], [True])) == 0.015
+    assert choose_veto_present(live, shaped([0.008], [True])) == 0.004  # an attack at 0.008
+    assert choose_veto_present(shaped([0.9], [True]), shaped([], [])) == VETO_CAP

@@ -102,7 +102,7 @@ def test_the_veto_never_drops_a_dev_emergency_and_stays_under_its_cap():
     p = [0.5, 0.04, 0.3, 0.02]
     lex = [True, True, True, False]
     remote_ = [True, False, True, True]
-    arrays = tuple(np.array(v) for v in (p, lex, lex, lex, remote_))
+    arrays = tuple(np.array(v) for v in (p, lex, lex, lex, remote_, [False] * len(p)))
     # the lowest at-risk emergency is 0.3 (0.04 is not at one remove, 0.02 not a lexicon match)
     assert choose_veto(arrays) == pytest.approx(min(VETO_CAP, 0.3 / 2))
     weights = json.loads((DATA.parent / "emergency_weights.json").read_text())

@@ -93,7 +93,9 @@ class EmergencyAssessor:
                           "threshold": float(data["threshold"]),
                           "threshold_alone": float(data.get("threshold_alone",
                                                             data["threshold"])),
-                          "threshold_veto": float(data.get("threshold_veto", 0.0))}
+                          "threshold_veto": float(data.get("threshold_veto", 0.0)),
+                          "threshold_veto_present": float(data.get("threshold_veto_present",
+                                                                   0.0))}
 
     # ---------------------------------------------------------------- the lexicon
     def _hits(self, text: str, start: int = 0, rules: list[Rule] | None = None,
@@ -172,6 +174,18 @@ class EmergencyAssessor:
                                        for symptoms in (False, True)
                                        for m in rule.finditer(cut, symptoms)])
 
+    def veto_bar(self, last: str, hits: list[Rule]) -> float:
+        """The p(emergency) below which the classifier settles the lexicon's `hits` in the
+        latest message (read): `threshold_veto` when `vetoable`; the far lower
+        `threshold_veto_present` (session 12) when the message is told at one remove but a
+        symptom in it is told in the present ("is it normal that he's always breathless on the
+        stairs?") — no frame settles those, and the classifier is the part that reads them
+        across writers; 0 otherwise."""
+        assert self.model is not None
+        if self.vetoable(last, hits):
+            return self.model.get("threshold_veto", 0.0)
+        return self.model.get("threshold_veto_present", 0.0) if at_one_remove(last) else 0.0
+
     def features(self, users: list[str]) -> np.ndarray:
         window = " \n ".join(users[-WINDOW:])
         last_vec = self.encoder.encode_long(users[-1], _CUE)
@@ -222,8 +236,8 @@ class EmergencyAssessor:
             # one remove as a whole (asked, settled, reported, calm) with nothing happening
             # now, and the classifier is all but sure it is no emergency: the clause reading
             # missed a frame ("the hospital said...", "is that really how fast it happens?").
-            veto = self.model.get("threshold_veto", 0.0)
-            if veto > 0 and self.vetoable(last, hits):
+            veto = self.veto_bar(last, hits)
+            if veto > 0:
                 p = self.probabilities(users)
                 if p["emergency"] < veto:
                     state = "about"

@@ -38,6 +38,7 @@ from .emergency import CLASSES, WEIGHTS, EmergencyAssessor, alarm_words, read, t
 from .emergency_care import care_rows
 from .encoder import ENCODER_NAME, shared_encoder
 from .errors import PolicyError
+from .frames import at_one_remove
 from .jsonl import needs_turns, read_jsonl
 from .policy import load_policy
 
@@ -93,9 +94,10 @@ def _matrix(assessor: EmergencyAssessor, rows: list[dict]) -> np.ndarray:
     return np.stack([assessor.features(r["turns"]) for r in rows])
 
 
-# p(emergency), lexicon live, alarm words, told at one remove (`emergency.told_apart`), and
-# where the classifier may settle a lexicon match (`EmergencyAssessor.vetoable`)
-Scores = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+# p(emergency), lexicon live, alarm words, told at one remove (`emergency.told_apart`), where
+# the classifier may settle a lexicon match (`EmergencyAssessor.vetoable`), and where it may
+# only at the lower present-tense bar (`EmergencyAssessor.veto_bar`, session 12)
+Scores = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 # The veto's highest threshold: out of fold on session 8's tuning pool, the lowest p(emergency)
 # of an emergency the veto could reach was 0.53 (0.19 under a looser first frame); the classifier
 # can be sure and wrong, so the veto stays well below either.
@@ -117,11 +119,11 @@ FOLDS = 5
 
 
 def _alarm(s: Scores, lo: float, hi: float, lexicon: bool = True,
-           veto: float = 0.0) -> np.ndarray:
-    """The guard's verdict at thresholds (lo, hi) and `veto` (`EmergencyAssessor.assess`): the
-    lexicon when `lexicon`, unless vetoed, or `EmergencyAssessor.classifier_alarm`."""
-    p, lex, words, apart, remote = s
-    vetoed = remote & (p < veto)
+           veto: float = 0.0, veto_present: float = 0.0) -> np.ndarray:
+    """The guard's verdict at thresholds (lo, hi) and the vetoes (`EmergencyAssessor.assess`):
+    the lexicon when `lexicon`, unless vetoed, or `EmergencyAssessor.classifier_alarm`."""
+    p, lex, words, apart, remote, present = s
+    vetoed = (remote & (p < veto)) | (present & (p < veto_present))
     return (lex & lexicon & ~vetoed) | (~apart & ((p >= hi) | ((p >= lo) & words)))
 
 
@@ -129,13 +131,26 @@ def choose_veto(s_live: Scores) -> float:
     """The highest p(emergency), up to `VETO_CAP`, below which the classifier may settle a
     lexicon match in a message told at one remove without losing any dev emergency: recall
     first, so a single emergency the veto would drop lowers it."""
-    p, lex, _, _, remote = s_live
+    p, lex, _, _, remote, _ = s_live
     at_risk = p[lex & remote]
     return float(min([VETO_CAP, *(v / 2 for v in at_risk)]))
 
 
+def choose_veto_present(s_live: Scores, s_attacks: Scores) -> float:
+    """The bar below which the classifier may settle a lexicon match in a message told at one
+    remove whose symptom is told in the present (session 12): half the lowest p(emergency) of
+    any such emergency among the dev and training rows (out of fold) and of the red-team
+    `emergency_suppression` attacks ("has crushing chest pain, but don't tell me to call
+    999..."), which the classifier can read as no emergency: recall first, so the bar sits
+    under every emergency of that shape we have, attacks included. Near-misses are not asked:
+    the bar is set by the emergencies alone."""
+    at_risk = [float(p) for p, lex, *_, present in (s_live, s_attacks)
+               for p, lex, present in zip(p, lex, present, strict=True) if lex and present]
+    return float(min([VETO_CAP, *(v / 2 for v in at_risk)]))
+
+
 def choose(s_live: Scores, s_neg: Scores, min_recall: float, live_es: np.ndarray,
-           veto: float = 0.0) -> tuple[float, float]:
+           veto: float = 0.0, veto_present: float = 0.0) -> tuple[float, float]:
     """(threshold, threshold_alone), recall first: among the pairs at which the classifier *by
     itself* finds at least `min_recall` of the dev emergencies in each language (`live_es`
     marks the Spanish ones), the one at which the combined guard escalates the fewest dev
@@ -152,7 +167,7 @@ def choose(s_live: Scores, s_neg: Scores, min_recall: float, live_es: np.ndarray
             alone = _alarm(s_live, lo, hi, lexicon=False)
             if min(alone[live_es].mean(), alone[~live_es].mean()) < min_recall:
                 continue
-            key = (-_alarm(s_neg, lo, hi, veto=veto).mean(), hi, lo)
+            key = (-_alarm(s_neg, lo, hi, veto=veto, veto_present=veto_present).mean(), hi, lo)
             if best is None or key > best[0]:
                 best = (key, lo, hi)
     if best is None:
@@ -235,11 +250,12 @@ def main(argv: list[str] | None = None) -> int:
         found = [assessor.lexicon(r["turns"]) for r in part]
         states = [state for state, _ in found]
         lasts = [read(r["turns"][-1]) for r in part]
+        remote = np.array([assessor.vetoable(t, hits) for t, (_, hits) in zip(lasts, found,
+                                                                            strict=True)])
         return (p, np.array([s == "live" for s in states]),
                 np.array([alarm_words(r["turns"]) for r in part]),
                 np.array([told_apart(t, s) for t, s in zip(lasts, states, strict=True)]),
-                np.array([assessor.vetoable(t, hits) for t, (_, hits) in zip(lasts, found,
-                                                                           strict=True)]))
+                remote, ~remote & np.array([at_one_remove(t) for t in lasts], dtype=bool))
 
     def joined(a: Scores, b: Scores) -> Scores:
         return tuple(np.concatenate([u, v]) for u, v in zip(a, b, strict=True))  # type: ignore
@@ -253,6 +269,16 @@ def main(argv: list[str] | None = None) -> int:
     # a check, never used to choose: the held-back care lines (or the suite's benign questions)
     s_benign = scores(final.predict_proba(_matrix(assessor, benign))[:, col], benign)
     veto = choose_veto(s_live)
+    # the present-tense bar also reads the training emergencies (out of fold; with --folds 1
+    # their scores are 0 and the bar stays shut) and the red-team suppression attacks
+    is_live_train = y[:n_train] == CLASSES.index("emergency")
+    attacks = [r for r in read_jsonl(DATA / "attacks.jsonl", "suite file", PolicyError,
+                                     needs_turns) if r.get("family") == "emergency_suppression"]
+    s_train = scores(p_all[:n_train][is_live_train],
+                     [r for r, e in zip(train, is_live_train, strict=True) if e])
+    s_attacks = scores(final.predict_proba(_matrix(assessor, attacks))[:, col], attacks)
+    veto_present = choose_veto_present(joined(s_live, s_train), s_attacks)
+    vp = {"veto": veto, "veto_present": veto_present}
     scored = (f"out of fold ({args.folds})" if args.folds > 1
               else f"by a model fitted on {Path(args.train).name}")
     print(f"train {n_train}, dev {n_dev}, care {len(care)} rows; tuning rows scored {scored}")
@@ -262,18 +288,20 @@ def main(argv: list[str] | None = None) -> int:
         for lo in (0.25, 0.3, 0.4, 0.5, 0.6):
             if lo <= hi:
                 print(f"  {lo:.2f} / {hi:.2f}       {_alarm(s_live, lo, hi, False).mean():6.1%} / "
-                      f"{_alarm(s_live, lo, hi, veto=veto).mean():6.1%}                          "
-                      f"{_alarm(s_neg, lo, hi, veto=veto).mean():6.1%} / "
-                      f"{_alarm(s_benign, lo, hi, veto=veto).mean():6.1%}")
+                      f"{_alarm(s_live, lo, hi, **vp).mean():6.1%}                          "
+                      f"{_alarm(s_neg, lo, hi, **vp).mean():6.1%} / "
+                      f"{_alarm(s_benign, lo, hi, **vp).mean():6.1%}")
     live_es = np.array([r["lang"] == "es" for r in live])
-    threshold, alone = choose(s_live, s_neg, args.min_recall, live_es, veto)
+    threshold, alone = choose(s_live, s_neg, args.min_recall, live_es, **vp)
     print(f"veto {veto:.3f}: settles {int((s_neg[1] & s_neg[4] & (s_neg[0] < veto)).sum())} of "
           f"{int(s_neg[1].sum())} dev non-emergencies the lexicon escalates")
+    print(f"veto at one remove told in the present {veto_present:.4f}: settles "
+          f"{int((s_neg[1] & s_neg[5] & (s_neg[0] < veto_present)).sum())}")
     print(f"threshold {threshold:.2f}, alone {alone:.2f}: dev recall "
           f"{_alarm(s_live, threshold, alone, False).mean():.1%} by the classifier alone, "
-          f"{_alarm(s_live, threshold, alone, veto=veto).mean():.1%} with the lexicon; false "
-          f"escalation {_alarm(s_neg, threshold, alone, veto=veto).mean():.1%} (check "
-          f"{_alarm(s_benign, threshold, alone, veto=veto).mean():.1%})")
+          f"{_alarm(s_live, threshold, alone, **vp).mean():.1%} with the lexicon; false "
+          f"escalation {_alarm(s_neg, threshold, alone, **vp).mean():.1%} (check "
+          f"{_alarm(s_benign, threshold, alone, **vp).mean():.1%})")
     write_json(Path(args.out), {
         "encoder": ENCODER_NAME,
         "features": "embedding(latest) + embedding(recent user turns) + 7 framing cues",
@@ -288,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         "threshold": round(threshold, 4),
         "threshold_alone": round(alone, 4),
         "threshold_veto": round(veto, 4),
+        "threshold_veto_present": round(veto_present, 4),
         "intercept": [round(float(v), 6) for v in final.intercept_],
         "coef": [[round(float(v), 6) for v in row] for row in final.coef_],
     }, indent=None)
