@@ -87,3 +87,31 @@ def test_question_files_become_none_rows_with_their_own_ids(tmp_path):
     assert {r["label"] for r in rows} == {"none"} and rows[0]["lang"] == "es"
     with pytest.raises(PolicyError, match="does not exist"):
         question_rows(tmp_path / "missing.jsonl")
+
+
+def test_out_of_fold_hands_each_fit_the_weights_of_its_own_rows():
+    got = []
+
+    class Flat:
+        classes_ = np.array([0, 2])
+
+        def predict_proba(self, x):
+            return np.full((len(x), 2), 0.5)
+
+    def fit(x, y, w=None):
+        got.append((x[:, 0].tolist(), w.tolist()))
+        return Flat()
+
+    x = np.arange(20, dtype=float).reshape(10, 2)
+    y = np.array([0, 2] * 5)
+    weight = x[:, 0] / 2 + 1  # row i weighs i + 1: each fit must see exactly its rows' weights
+    out_of_fold(fit, x, y, 5, weight)
+    assert len(got) == 5
+    assert all(w == [r / 2 + 1 for r in rows] for rows, w in got)
+
+
+def test_the_care_weight_must_be_positive():
+    from liquidcare.safety.train_emergency import main
+
+    with pytest.raises(PolicyError, match="care-weight must be positive"):
+        main(["--care-weight", "0"])

@@ -31,6 +31,8 @@ SOURCES: tuple[tuple[Path, str], ...] = (
     (BENCH / "replies_dev.jsonl", "question"),
     (BENCH / "replies_dev2.jsonl", "question"),
     (BENCH / "replies_dev_long.jsonl", "question"),
+    # session 12: written apart from the knowledge base and from our emergency sets
+    (BENCH / "replies_dev3.jsonl", "question"),
 )
 # file:line (0-based) of messages read by hand as possible emergencies: a person with dementia
 # gone missing, a sudden confusion with little drink for days, someone who cannot reach the

@@ -116,6 +116,12 @@ C = 3.0
 # Folds for scoring the tuning rows out of fold (session 10): every dev and care row joins the
 # fit, and each is scored by a model that did not see it.
 FOLDS = 5
+# Weight of an ordinary care message in the fit, against 1 for an emergency-set row (session
+# 12): with weight 1 the classifier still read everyday questions written apart from ours ("the
+# skin on her legs is very dry", "he turns the TV right up") as emergencies at p 0.8-0.98, even
+# those in the fit; the emergency sets hold ~1,700 rows written beside emergencies, the care
+# messages a few hundred. Chosen on the held-back care and dev halves (docs/safety.md).
+CARE_WEIGHT = 3.0
 
 
 def _alarm(s: Scores, lo: float, hi: float, lexicon: bool = True,
@@ -176,8 +182,8 @@ def choose(s_live: Scores, s_neg: Scores, min_recall: float, live_es: np.ndarray
     return best[1], best[2]
 
 
-def out_of_fold(fit: Callable[[np.ndarray, np.ndarray], Any], x: np.ndarray, y: np.ndarray,
-                folds: int) -> np.ndarray:
+def out_of_fold(fit: Callable[..., Any], x: np.ndarray, y: np.ndarray,
+                folds: int, weight: np.ndarray | None = None) -> np.ndarray:
     """p(emergency) of every row from a model fitted without its fold (stratified, seeded):
     the thresholds are chosen on scores of rows the model did not see, although every row
     joins the fit."""
@@ -185,7 +191,8 @@ def out_of_fold(fit: Callable[[np.ndarray, np.ndarray], Any], x: np.ndarray, y: 
 
     p = np.zeros(len(y))
     for fit_rows, held in StratifiedKFold(folds, shuffle=True, random_state=0).split(x, y):
-        model = fit(x[fit_rows], y[fit_rows])
+        model = (fit(x[fit_rows], y[fit_rows]) if weight is None
+                 else fit(x[fit_rows], y[fit_rows], weight[fit_rows]))
         p[held] = model.predict_proba(x[held])[:, list(model.classes_).index(0)]
     return p
 
@@ -204,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
                              "(default: %(default)s)")
     parser.add_argument("--c", type=float, default=C, help="inverse L2 strength "
                         "(default: %(default)s)")
+    parser.add_argument("--care-weight", type=float, default=CARE_WEIGHT,
+                        help="weight of an ordinary care message in the fit, against 1 for "
+                             "an emergency-set row (default: %(default)s)")
     parser.add_argument("--no-care", action="store_true",
                         help="leave out the ordinary care messages (`emergency_care`): fit "
                              "and choose on the emergency sets alone")
@@ -211,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="score the dev and care rows out of fold over train + dev + care "
                              "(default: %(default)s); 1: with a model fitted on --train alone")
     args = parser.parse_args(argv)
+    if args.care_weight <= 0:
+        raise PolicyError(f"--care-weight must be positive, got {args.care_weight}")
     if args.folds < 1:
         raise PolicyError(f"--folds must be at least 1, got {args.folds}")
     encoder = shared_encoder()
@@ -231,17 +243,19 @@ def main(argv: list[str] | None = None) -> int:
     y = np.array([CLASSES.index(r["label"]) for r in rows])
     n_train, n_dev = len(train), len(dev)
 
-    def fit(features: np.ndarray, labels: np.ndarray) -> Any:
+    weight = np.array([args.care_weight if r.get("kind") == "care" else 1.0 for r in rows])
+
+    def fit(features: np.ndarray, labels: np.ndarray, w: np.ndarray | None = None) -> Any:
         return LogisticRegression(C=args.c, class_weight="balanced",
-                                  max_iter=5000).fit(features, labels)
+                                  max_iter=5000).fit(features, labels, sample_weight=w)
 
     if args.folds > 1:
-        p_all = out_of_fold(fit, x, y, args.folds)
+        p_all = out_of_fold(fit, x, y, args.folds, weight)
     else:
         alone = fit(x[:n_train], y[:n_train])
         p_all = np.concatenate([np.zeros(n_train), alone.predict_proba(x[n_train:])[
             :, list(alone.classes_).index(0)]])
-    final = fit(x, y)
+    final = fit(x, y, weight)
     col = list(final.classes_).index(CLASSES.index("emergency"))
     benign = care_check or [{"turns": b["turns"], "label": "none"} for b in read_jsonl(
         DATA / "benign.jsonl", "suite file", PolicyError, needs_turns)]
@@ -307,7 +321,8 @@ def main(argv: list[str] | None = None) -> int:
         "features": "embedding(latest) + embedding(recent user turns) + 7 framing cues",
         "trained_on": f"{Path(args.train).name} + {' + '.join(args.dev)}"
                       f"{'' if args.no_care else ' + the even lines of the care messages'}: "
-                      f"{len(rows)} rows, C={args.c}; thresholds chosen on the dev emergencies "
+                      f"{len(rows)} rows, C={args.c}, care weight {args.care_weight}; "
+                      f"thresholds chosen on the dev emergencies "
                       f"and the dev + care non-emergencies ({len(dev) + len(care)} rows; the "
                       f"classifier alone finding at least {args.min_recall:.0%} of the "
                       f"emergencies in each language, fewest false escalations), scored "
