@@ -9,7 +9,10 @@ by default, or a frozen held-out set the lead names. Each conversation's user tu
 `Guard.check_input`; the last verdict is judged. Recall: share of `emergency` rows whose verdict
 is a live escalation (`category == "emergency"`, or a block that carries the number). False
 escalation: share of `about` and `none` rows escalated as live (an `about` marking is not an
-escalation: the model answers and the number follows). Information rate: share of `about` rows
+escalation: the model answers and the number follows). With `--questions`, a reply set's hand
+urgency labels (`emergency_care.urgency_labels`: `urgency.jsonl` beside `questions.jsonl`) turn
+its `live` questions into emergencies (recall) and its `urgent` ones into a column of their own;
+false escalation counts the `ordinary` ones. Information rate: share of `about` rows
 marked `emergency_info`; "none marked info": `none` rows that get it anyway. Targets (issue
 22): recall >= 97%, false escalation <= 5%.
 """
@@ -74,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
             s["recall"][1] += 1
             if not live:
                 wrong.append(("missed", r, v.reason))
+        elif r.get("kind") == "urgent":  # a clinician today: an ambulance is debatable
+            s["urgent"][0] += live
+            s["urgent"][1] += 1
         else:
             s["false"][0] += live
             s["false"][1] += 1
@@ -87,15 +93,17 @@ def main(argv: list[str] | None = None) -> int:
             s["none_info"][1] += 1
     print(f"set {args.set}: {len(rows)} conversations; emergency classifier "
           f"{'on' if learned else 'off (lexicon only)'}")
+    urgent = any(s["urgent"][1] for s in stats.values())
     print("| lang | recall on emergency | false escalation (about + none) | about marked info "
-          "| none marked info |")
-    print("|---|---|---|---|---|")
+          "| none marked info |" + (" urgent escalated as live |" if urgent else ""))
+    print("|---|---|---|---|---|" + ("---|" if urgent else ""))
     for lang in sorted(stats) + ["all"]:
         parts = [stats[lang]] if lang != "all" else list(stats.values())
         cell = {k: [sum(p[k][0] for p in parts), sum(p[k][1] for p in parts)]
-                for k in ("recall", "false", "info", "none_info")}
+                for k in ("recall", "false", "info", "none_info", "urgent")}
         print(f"| {lang} | {_pct(*cell['recall'])} | {_pct(*cell['false'])} | "
-              f"{_pct(*cell['info'])} | {_pct(*cell['none_info'])} |")
+              f"{_pct(*cell['info'])} | {_pct(*cell['none_info'])} |"
+              + (f" {_pct(*cell['urgent'])} |" if urgent else ""))
     if args.show_misses:
         for what, r, why in wrong:
             print(f"{what}: {r['id']} [{r['kind']}] {r['turns'][-1]!r} ({why})", file=sys.stderr)

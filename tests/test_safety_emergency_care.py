@@ -7,7 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from liquidcare.safety.emergency_care import NOT_ORDINARY, SOURCES, care_rows, question_rows
+from liquidcare.safety.emergency_care import (
+    NOT_ORDINARY,
+    SOURCES,
+    care_rows,
+    question_rows,
+    urgency_path,
+)
 from liquidcare.safety.errors import PolicyError
 from liquidcare.safety.train_emergency import out_of_fold
 
@@ -115,3 +121,51 @@ def test_the_care_weight_must_be_positive():
 
     with pytest.raises(PolicyError, match="care-weight must be positive"):
         main(["--care-weight", "0"])
+
+
+def _questions(tmp_path, ids):
+    path = tmp_path / "questions.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "lang": "en", "question": f"q {i}"}) + "\n"
+                            for i in ids), encoding="utf-8")
+    return path
+
+
+def _labels(path, pairs):
+    path.write_text("".join(json.dumps({"id": i, "urgency": u}) + "\n" for i, u in pairs),
+                    encoding="utf-8")
+
+
+def test_urgency_labels_turn_live_questions_into_emergencies(tmp_path):
+    path = _questions(tmp_path, ["a", "b", "c"])
+    assert urgency_path(path) == tmp_path / "urgency.jsonl"
+    assert urgency_path(tmp_path / "replies_dev3.jsonl") == tmp_path / "replies_dev3_urgency.jsonl"
+    assert {r["kind"] for r in question_rows(path)} == {"care"}  # no labels: all everyday
+    _labels(urgency_path(path), [("a", "live"), ("b", "urgent"), ("c", "ordinary")])
+    rows = question_rows(path)
+    assert [(r["label"], r["kind"]) for r in rows] == [
+        ("emergency", "live"), ("none", "urgent"), ("none", "care")]
+
+
+def test_urgency_labels_must_match_the_questions(tmp_path):
+    path = _questions(tmp_path, ["a", "b"])
+    _labels(urgency_path(path), [("b", "live"), ("a", "ordinary")])
+    with pytest.raises(PolicyError, match="not in questions.jsonl's order"):
+        question_rows(path)
+    _labels(urgency_path(path), [("a", "live")])
+    with pytest.raises(PolicyError, match=r"unlabelled \['b'\]"):
+        question_rows(path)
+    _labels(urgency_path(path), [("a", "live"), ("b", "soon")])
+    with pytest.raises(PolicyError, match="urgency must be one of"):
+        question_rows(path)
+
+
+def test_the_shipped_dev_urgency_labels_load():
+    from liquidcare.safety.emergency_care import BENCH
+
+    rows = question_rows(BENCH / "replies_dev3.jsonl")
+    kinds = [r["kind"] for r in rows]
+    assert kinds.count("live") >= 4 and kinds.count("urgent") >= 4
+    # a live or urgent question is never a negative in the classifier's fit
+    fit = {r["id"] for r in care_rows("even") + care_rows("odd")}
+    flagged = {f"replies_dev3.jsonl:{n}" for n, r in enumerate(rows) if r["kind"] != "care"}
+    assert flagged <= NOT_ORDINARY and not flagged & fit

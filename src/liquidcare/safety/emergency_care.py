@@ -42,6 +42,13 @@ NOT_ORDINARY = frozenset({
     "detector_care_negatives.jsonl:146", "detector_care_negatives.jsonl:216",
     "detector_care_negatives.jsonl:219", "detector_care_negatives.jsonl:233",
     "detector_care_negatives.jsonl:240", "replies_dev2.jsonl:39",
+    # session 13, replies_dev3's hand urgency labels (`replies_dev3_urgency.jsonl`): hypos with
+    # confusion, stroke signs, a fall with no way up (live); sudden confusion, a chest
+    # infection with fast breathing, spreading cellulitis (a clinician today)
+    "replies_dev3.jsonl:23", "replies_dev3.jsonl:24", "replies_dev3.jsonl:25",
+    "replies_dev3.jsonl:26", "replies_dev3.jsonl:33", "replies_dev3.jsonl:52",
+    "replies_dev3.jsonl:63", "replies_dev3.jsonl:64", "replies_dev3.jsonl:65",
+    "replies_dev3.jsonl:66", "replies_dev3.jsonl:73",
 })
 
 
@@ -87,11 +94,60 @@ def care_rows(half: str, sources: tuple[tuple[Path, str], ...] = SOURCES) -> lis
     return rows
 
 
+# A reply set's hand labels (session 13): the reply sets are everyday questions by their
+# datasheets, yet a few describe what needs an ambulance now (a hypo with confusion, a face
+# drooping on one side) or a clinician today; escalating those is right, not a false alarm.
+URGENCY = ("live", "urgent", "ordinary")
+
+
+def urgency_path(path: Path) -> Path:
+    """Where a question file's urgency labels live: `urgency.jsonl` beside a frozen set's
+    `questions.jsonl`, `<stem>_urgency.jsonl` beside any other file."""
+    name = "urgency.jsonl" if path.name == "questions.jsonl" else f"{path.stem}_urgency.jsonl"
+    return path.with_name(name)
+
+
+def _urgency_problem(row: object) -> str | None:
+    if not isinstance(row, dict) or not isinstance(row.get("id"), str):
+        return " must be a JSON object with a string 'id'"
+    if row.get("urgency") not in URGENCY:
+        return f": urgency must be one of {', '.join(URGENCY)}, got {row.get('urgency')!r}"
+    return None
+
+
+def urgency_labels(path: Path, ids: list[str]) -> dict[str, str] | None:
+    """{id: live | urgent | ordinary} from `urgency_path(path)`, or None when there is no
+    such file. A label file must name exactly the questions' ids, in their order: labels that
+    drifted from their questions would score the wrong rows."""
+    labels_path = urgency_path(path)
+    if not labels_path.exists():
+        return None
+    rows = read_jsonl(labels_path, "urgency labels", PolicyError, _urgency_problem)
+    got = [r["id"] for r in rows]
+    if got != ids:
+        extra = sorted(set(got) - set(ids))[:3]
+        missing = sorted(set(ids) - set(got))[:3]
+        raise PolicyError(f"{labels_path}: the ids do not match {path.name}'s questions in "
+                          f"order (unknown {extra}, unlabelled {missing})" if extra or missing
+                          else f"{labels_path}: the ids are not in {path.name}'s order")
+    return {r["id"]: r["urgency"] for r in rows}
+
+
 def question_rows(path: Path) -> list[dict]:
     """Every question of a reply-quality question file (`question`, `lang`: the reply
-    benchmarks' format) as a `none` row, for sets whose datasheet says that no question is a
-    live emergency: a live escalation on one of them is a carer told to call 999 / 112 about
-    dry skin or a loud television. Rows keep the file's own ids (`file:line` without one)."""
+    benchmarks' format) as an emergency-set row. Without urgency labels each is a `none` row
+    of kind `care` (the datasheet says everyday questions); with them (`urgency_labels`), a
+    `live` question is an `emergency` row (kind `live`), an `urgent` one a `none` row of kind
+    `urgent` (counted apart: a clinician today, an ambulance is debatable), an `ordinary` one
+    a `none` row of kind `care`: a live escalation there is a carer told to call 999 / 112
+    about dry skin or a loud television. Rows keep the file's own ids (`file:line` without
+    one)."""
     if not path.exists():
         raise PolicyError(f"care question file {path} does not exist")
-    return _rows(path, "question", lambda n, key: True, own_ids=True)
+    rows = _rows(path, "question", lambda n, key: True, own_ids=True)
+    labels = urgency_labels(path, [r["id"] for r in rows])
+    for r in rows if labels else []:
+        urgency = labels[r["id"]]
+        r["label"] = "emergency" if urgency == "live" else "none"
+        r["kind"] = {"live": "live", "urgent": "urgent"}.get(urgency, "care")
+    return rows
