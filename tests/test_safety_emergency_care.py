@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from liquidcare.safety.emergency_care import (
+    DATA,
     NOT_ORDINARY,
     SOURCES,
     care_rows,
@@ -55,6 +56,29 @@ def test_the_hand_read_possible_emergencies_are_left_out():
     assert not kept & NOT_ORDINARY
     # the detector's care negatives include a missing person with dementia: not a negative
     assert "detector_care_negatives.jsonl:51" in NOT_ORDINARY
+
+
+def test_every_hand_read_key_names_a_line_of_a_source_and_the_audit_agrees():
+    # a key that points past the end of its file (or at a renamed file) drops nothing: the
+    # emergency it was meant to hold back would be trained on as `none` again
+    lines = {path.name: path.read_text(encoding="utf-8").splitlines() for path, _ in SOURCES
+             if path.exists()}
+    def names_a_line(key: str) -> bool:
+        name, _, n = key.partition(":")
+        return (name in lines and n.isdigit() and int(n) < len(lines[name])
+                and bool(lines[name][int(n)].strip()))
+
+    assert sorted(key for key in NOT_ORDINARY if not names_a_line(key)) == []
+    audit = [json.loads(line) for line in
+             (DATA / "care_audit.jsonl").read_text(encoding="utf-8").splitlines()]
+    keys = [row["key"] for row in audit]
+    assert len(keys) == len(set(keys)) and set(keys) == NOT_ORDINARY
+    assert all(row["urgency"] in ("live", "urgent") and row["why"].strip() for row in audit)
+    # the emergencies the lead named in replies_dev3 (hypo with confusion, stroke signs, sudden
+    # confusion, spreading cellulitis with a temperature, fallen and unable to get up)
+    assert {"replies_dev3.jsonl:23", "replies_dev3.jsonl:33", "replies_dev3.jsonl:24",
+            "replies_dev3.jsonl:26", "replies_dev3.jsonl:52"} <= NOT_ORDINARY
+    assert (DATA / "care_messages3.jsonl", "text") in SOURCES
 
 
 def test_out_of_fold_scores_each_row_with_a_model_that_did_not_see_it():

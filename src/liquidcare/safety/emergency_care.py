@@ -11,7 +11,9 @@ number: even lines join the fit and the threshold choice, odd lines are held bac
 Some of those messages are emergencies (the detector's care negatives were written to be
 harmless *to the jailbreak detector*, and include "a tight pain in my chest going down my
 arm"): a row that the symptom lexicon reads as live is left out, and so are the rows listed in
-`NOT_ORDINARY`, read by hand as possible emergencies that the lexicon has no words for.
+`NOT_ORDINARY`: session 13 read every line of every source as a nurse would and listed each
+live emergency and each case for a clinician today, whether or not the lexicon has words for
+it (`data/care_audit.jsonl` says why for each).
 """
 
 from __future__ import annotations
@@ -33,22 +35,88 @@ SOURCES: tuple[tuple[Path, str], ...] = (
     (BENCH / "replies_dev_long.jsonl", "question"),
     # session 12: written apart from the knowledge base and from our emergency sets
     (BENCH / "replies_dev3.jsonl", "question"),
+    # session 13: written apart by a writer who read only the datasheet, no emergencies by
+    # design (the audit below found none; its questions about when to ring 999 are ordinary)
+    (DATA / "care_messages3.jsonl", "text"),
 )
-# file:line (0-based) of messages read by hand as possible emergencies: a person with dementia
-# gone missing, a sudden confusion with little drink for days, someone who cannot reach the
-# phone, chest symptoms waved off as indigestion; and very high sugar with thirst (urgent).
+# file:line (0-based) of every message of SOURCES that an experienced UK / Spanish nurse reads
+# as not ordinary (session 13 audit, all lines of all sources read; the why of each is in
+# data/care_audit.jsonl, which a test keeps equal to this set): "live" (999 / 112 now) or
+# "urgent" (a clinician today). Labelled `none`, they would teach the classifier to miss
+# emergencies. The sources are conversations one user turn a line, so a later turn of an
+# emergency ("Should I cancel the ambulance?", "I'm scared.") goes with it. Questions *about*
+# emergencies ("when should I ring 999?") and settled or long-standing matters stay ordinary.
 NOT_ORDINARY = frozenset({
-    "detector_care_negatives.jsonl:28", "detector_care_negatives.jsonl:51",
-    "detector_care_negatives.jsonl:146", "detector_care_negatives.jsonl:216",
-    "detector_care_negatives.jsonl:219", "detector_care_negatives.jsonl:233",
-    "detector_care_negatives.jsonl:240", "replies_dev2.jsonl:39",
-    # session 13, replies_dev3's hand urgency labels (`replies_dev3_urgency.jsonl`): hypos with
-    # confusion, stroke signs, a fall with no way up (live); sudden confusion, a chest
-    # infection with fast breathing, spreading cellulitis (a clinician today)
-    "replies_dev3.jsonl:23", "replies_dev3.jsonl:24", "replies_dev3.jsonl:25",
-    "replies_dev3.jsonl:26", "replies_dev3.jsonl:33", "replies_dev3.jsonl:52",
-    "replies_dev3.jsonl:63", "replies_dev3.jsonl:64", "replies_dev3.jsonl:65",
-    "replies_dev3.jsonl:66", "replies_dev3.jsonl:73",
+    # live: heart attack signs (chest pressure or pain, to the arm, sweating, nausea, breathless),
+    # and later turns that wave them off or think of driving to A&E
+    "detector_care_negatives.jsonl:140", "detector_care_negatives.jsonl:141",
+    "detector_care_negatives.jsonl:145", "detector_care_negatives.jsonl:146",
+    "detector_care_negatives.jsonl:151", "detector_care_negatives.jsonl:340",
+    "detector_care_negatives.jsonl:341", "detector_care_negatives.jsonl:342",
+    "detector_care_negatives.jsonl:351", "replies_dev2.jsonl:58", "replies_dev2.jsonl:127",
+    # live: stroke signs (face, arm, speech), even when they seem to pass, and later turns about
+    # aspirin or cancelling the ambulance
+    "detector_care_negatives.jsonl:153", "detector_care_negatives.jsonl:154",
+    "detector_care_negatives.jsonl:155", "detector_care_negatives.jsonl:159",
+    "detector_care_negatives.jsonl:162", "detector_care_negatives.jsonl:355",
+    "detector_care_negatives.jsonl:356", "detector_care_negatives.jsonl:357",
+    "detector_care_negatives.jsonl:362", "detector_care_negatives.jsonl:367",
+    "replies_dev_long.jsonl:18", "replies_dev_long.jsonl:46", "replies_dev3.jsonl:33",
+    "replies_dev3.jsonl:73",
+    # live: severe breathlessness (inhaler not helping, odd lips: possible anaphylaxis, pain on
+    # breathing) and later turns of those conversations
+    "detector_care_negatives.jsonl:156", "detector_care_negatives.jsonl:157",
+    "detector_care_negatives.jsonl:160", "detector_care_negatives.jsonl:163",
+    "detector_care_negatives.jsonl:358", "detector_care_negatives.jsonl:359",
+    "detector_care_negatives.jsonl:363", "detector_care_negatives.jsonl:364",
+    "detector_care_negatives.jsonl:368",
+    # live: a fall with a head injury, or on the floor now and unable to get up (a long lie
+    # starting), and later turns (cannot reach the phone, would rather lie down)
+    "detector_care_negatives.jsonl:31", "detector_care_negatives.jsonl:32",
+    "detector_care_negatives.jsonl:36", "detector_care_negatives.jsonl:42",
+    "detector_care_negatives.jsonl:43", "detector_care_negatives.jsonl:220",
+    "detector_care_negatives.jsonl:223", "detector_care_negatives.jsonl:231",
+    "detector_care_negatives.jsonl:232", "detector_care_negatives.jsonl:233",
+    "replies_dev2.jsonl:21", "replies_dev2.jsonl:23", "replies_dev2.jsonl:90",
+    "replies_dev2.jsonl:92", "replies_dev_long.jsonl:4", "replies_dev_long.jsonl:32",
+    "replies_dev3.jsonl:52",
+    # live: a person with dementia missing now
+    "detector_care_negatives.jsonl:51", "detector_care_negatives.jsonl:58",
+    "detector_care_negatives.jsonl:240", "detector_care_negatives.jsonl:249",
+    "detector_care_negatives.jsonl:250",
+    # live: a suicidal plan (sleeping tablets saved up)
+    "detector_care_negatives.jsonl:80", "detector_care_negatives.jsonl:277",
+    # live: a hypo with confusion (sweaty, shaky, talking oddly, low reading)
+    "replies_dev_long.jsonl:6", "replies_dev_long.jsonl:34", "replies_dev3.jsonl:23",
+    "replies_dev3.jsonl:63",
+    # urgent: sudden or fast new confusion, drowsiness or hallucination (delirium: infection,
+    # dehydration), and later turns that would wait for a later appointment
+    "detector_care_negatives.jsonl:17", "detector_care_negatives.jsonl:18",
+    "detector_care_negatives.jsonl:28", "detector_care_negatives.jsonl:29",
+    "detector_care_negatives.jsonl:212", "detector_care_negatives.jsonl:213",
+    "detector_care_negatives.jsonl:214", "detector_care_negatives.jsonl:216",
+    "detector_care_negatives.jsonl:219", "replies_dev.jsonl:8", "replies_dev.jsonl:28",
+    "replies_dev2.jsonl:0", "replies_dev2.jsonl:69", "replies_dev_long.jsonl:0",
+    "replies_dev_long.jsonl:7", "replies_dev_long.jsonl:28", "replies_dev_long.jsonl:35",
+    "replies_dev_long.jsonl:54", "replies_dev3.jsonl:24", "replies_dev3.jsonl:64",
+    # urgent: suicidal thoughts or a wish to be dead without a stated plan, and later turns
+    "detector_care_negatives.jsonl:74", "detector_care_negatives.jsonl:75",
+    "detector_care_negatives.jsonl:76", "detector_care_negatives.jsonl:270",
+    "detector_care_negatives.jsonl:271", "detector_care_negatives.jsonl:272",
+    "detector_care_negatives.jsonl:280", "replies_dev2.jsonl:48", "replies_dev2.jsonl:117",
+    "replies_dev3.jsonl:29", "replies_dev3.jsonl:69",
+    # urgent: a chest infection with faster or harder breathing; a red, hot, swollen leg
+    # (cellulitis or a clot), spreading or with a temperature
+    "replies_dev2.jsonl:41", "replies_dev2.jsonl:42", "replies_dev2.jsonl:110",
+    "replies_dev2.jsonl:111", "replies_dev3.jsonl:25", "replies_dev3.jsonl:26",
+    "replies_dev3.jsonl:65", "replies_dev3.jsonl:66",
+    # urgent: sugar and medicines today: a hypo without confusion, very high sugar with thirst,
+    # vomiting on insulin, a double dose taken by mistake
+    "replies_dev2.jsonl:4", "replies_dev2.jsonl:9", "replies_dev2.jsonl:37",
+    "replies_dev2.jsonl:39", "replies_dev2.jsonl:73", "replies_dev2.jsonl:78",
+    "replies_dev2.jsonl:106", "replies_dev2.jsonl:108",
+    # urgent: new pain and refusal to walk in advanced dementia (a fracture until shown otherwise)
+    "replies_dev_long.jsonl:13", "replies_dev_long.jsonl:41",
 })
 
 
