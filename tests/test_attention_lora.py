@@ -233,3 +233,39 @@ def test_the_federated_wire_carries_the_lora_tensors():
                                                       layers="last:1", linear_skip=True))
     with pytest.raises(WireError, match="unexpected"):
         load_arrays(plain, arrays)
+
+
+def test_a_run_config_with_attention_lora_trains_it_and_its_adapter_carries_it(tmp_path):
+    """The pipeline's `liquid:` mapping takes attention_lora and `stage2:` takes lora_lr; the run
+    folder's adapter reloads with the trained LoRA, and fine-tuning from it moves the LoRA too."""
+    import random
+
+    from tiny_models import save_tiny
+
+    from liquidcare.surgery import load_model
+    from liquidcare.train.pipeline import RunConfig, run
+
+    rng = random.Random(0)
+    corpus = tmp_path / "docs.txt"
+    corpus.write_text("\n\n".join(" ".join(f"w{rng.randrange(VOCAB - 3)}"
+                                           for _ in range(rng.randrange(20, 60)))
+                                  for _ in range(60)))
+    tiny = save_tiny(tmp_path / "tiny")
+    common = dict(base=str(tiny), corpus=str(corpus), layers="last:1", block_size=16,
+                  max_train_tokens=480, max_val_tokens=160, kl_positions=16, samples=0,
+                  output_dir=str(tmp_path / "runs"), device="cpu", ood_corpus=None,
+                  test_split=None)
+    run(RunConfig.from_dict({**common, "name": "d", "liquid": {
+        "linear_skip": True, "units": 16, "attention_lora": {"r": 2}},
+        "stage2": {"steps": 6, "lr": 1e-2, "lora_lr": 1e-2}}), progress=False)
+    model, _ = load_model(str(tmp_path / "runs" / "d"), device="cpu")
+    assert model.liquid_info.config.attention_lora["r"] == 2
+    trained = {n: m.lora_B.detach().clone() for n, m in lora_modules(model).items()}
+    assert len(trained) == 4 and all(b.abs().max() > 0 for b in trained.values())
+
+    run(RunConfig.from_dict({**common, "name": "f", "mode": "finetune",
+                             "adapter": str(tmp_path / "runs" / "d"),
+                             "finetune": {"steps": 3, "lr": 1e-2, "lora_lr": 1e-2}}),
+        progress=False)
+    tuned, _ = load_model(str(tmp_path / "runs" / "f"), device="cpu")
+    assert any(not torch.equal(m.lora_B, trained[n]) for n, m in lora_modules(tuned).items())
