@@ -269,3 +269,21 @@ def test_a_run_config_with_attention_lora_trains_it_and_its_adapter_carries_it(t
         progress=False)
     tuned, _ = load_model(str(tmp_path / "runs" / "f"), device="cpu")
     assert any(not torch.equal(m.lora_B, trained[n]) for n, m in lora_modules(tuned).items())
+
+
+def test_liquify_on_the_command_line_takes_attn_lora(tmp_path, capsys):
+    from tiny_models import save_tiny
+
+    from liquidcare import cli
+    from liquidcare.surgery import load_model
+
+    tiny = save_tiny(tmp_path / "tiny")
+    out = tmp_path / "a"
+    assert cli.main(["liquify", "--base", str(tiny), "--units", "16", "--layers", "last:1",
+                     "--attn-lora", "3", "--out", str(out), "--device", "cpu"]) == 0
+    model, _ = load_model(str(out), device="cpu")
+    assert model.liquid_info.config.attention_lora["r"] == 3
+    assert {m.r for m in lora_modules(model).values()} == {3}
+    assert cli.main(["liquify", "--base", str(tiny), "--attn-lora", "-1", "--out",
+                     str(tmp_path / "b")]) == 1
+    assert "attention_lora.r=-1" in capsys.readouterr().err
