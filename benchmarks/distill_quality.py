@@ -3,6 +3,7 @@
     python benchmarks/distill_quality.py                                # last 6 MLPs, CfC-NCP
     python benchmarks/distill_quality.py --layers last:12 --budget 900 --presets cfc-fc
     python benchmarks/distill_quality.py --layers all --presets cfc-fc,ltc-fc,scan-fc --no-lora
+    python benchmarks/distill_quality.py --attn-lora 0,8 --no-lora   # liquid, liquid + attn LoRA
 
 One teacher pass over the bundled care corpus captures what every replaced MLP saw and gave (train,
 validation), and the stream and final hidden state of the held-out sets (the care **test** split,
@@ -14,7 +15,11 @@ same run, one row each:
   that it trains about as many parameters as the liquid blocks, trained on the same tokens with
   the same objective (stage 2: logit MSE + KL to the base + LM loss) for the same wall-clock;
 - **liquid** (one row per preset): the MLPs replaced by liquid blocks (linear skip set by least
-  squares), then stage 2 for the same wall-clock.
+  squares), then stage 2 for the same wall-clock; with ``--attn-lora R`` (``0,8``: a row each)
+  the same blocks plus a rank-R LoRA on the attention projections of the liquified layers
+  (``LiquidConfig.attention_lora``, alpha 2R, learning at ``--attn-lora-lr``), trained with them
+  (LoLCATs' idea: the LoRA absorbs the error the blocks leave); its row is marked ``+attn LoRA``.
+  The PEFT row matches the first liquid row's trainable count.
 
 Every figure is a perplexity and its ratio to the base model's on the same set. The budget is
 wall-clock seconds: run on an otherwise idle machine and say the load (``uptime``). Learning
@@ -91,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=3e-2)
     parser.add_argument("--lora-lr", type=float, default=1e-3)
     parser.add_argument("--no-lora", action="store_true", help="skip the LoRA row")
+    parser.add_argument("--attn-lora", default="0",
+                        help="liquid rows: rank of a LoRA on the liquified layers' attention "
+                             "(0: none; comma-separated: one row each, e.g. 0,8)")
+    parser.add_argument("--attn-lora-lr", type=float, default=1e-3,
+                        help="learning rate of that LoRA (default: %(default)s)")
     parser.add_argument("--extra", default="",
                         help="comma-separated extra teacher corpora, e.g. knowledge-base")
     parser.add_argument("--self-samples", type=int, default=0,
@@ -106,6 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default=None, help="also write the rows to this file")
     parser.add_argument("--progress", action="store_true", help="show stage 2's progress bar")
     args = parser.parse_args(argv)
+    try:
+        attn_ranks = [int(r) for r in args.attn_lora.split(",")]
+    except ValueError:
+        parser.error(f"--attn-lora {args.attn_lora!r}: expected ranks such as 0 or 0,8")
+    if not attn_ranks or any(r < 0 for r in attn_ranks):
+        parser.error(f"--attn-lora {args.attn_lora!r}: ranks must be 0 (none) or positive")
 
     torch.manual_seed(0)
     base, tokenizer = load_base(args.base, device=args.device)
@@ -144,11 +160,11 @@ def main(argv: list[str] | None = None) -> int:
           f"torch {torch.__version__}, {torch.get_num_threads()} threads; load average "
           f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the start", flush=True)
     names = list(evals)
-    print(f"{'row':22s} {'trainable':>10s} {'steps':>6s} {'wall s':>7s} "
+    print(f"{'row':40s} {'trainable':>10s} {'steps':>6s} {'wall s':>7s} "
           + " ".join(f"{n[:13]:>13s} {'x':>6s}" for n in names), flush=True)
 
     def show(r: dict) -> None:
-        print(f"{r['row']:22s} {r['trainable']:10,d} {r['steps']:6d} {r['wall_s']:7.1f} "
+        print(f"{r['row']:40s} {r['trainable']:10,d} {r['steps']:6d} {r['wall_s']:7.1f} "
               + " ".join(f"{r['ppl'][n]:13.2f} {r['ratio'][n]:6.3f}" for n in names),
               flush=True)
 
@@ -158,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def train_row(label: str, model, lr: float, extra: dict, local: float = 0.0) -> None:
         stage = StageConfig(steps=1_000_000, lr=lr, batch_size=args.batch_size, warmup=10,
-                            skip_lr_scale=1.0, budget_s=args.budget, clock="wall")
+                            skip_lr_scale=1.0, budget_s=args.budget, clock="wall",
+                            lora_lr=args.attn_lora_lr)
         started = time.perf_counter()
         cfg = DistillConfig(stage2=stage, lm_weight=args.lm_weight, local_weight=local)
         losses = stage2(model, train, cfg, progress=args.progress, local=train.head(mlp_rows))
@@ -171,17 +188,21 @@ def main(argv: list[str] | None = None) -> int:
         show(r)  # each row as soon as it is measured: a run stopped half-way keeps what it did
 
     liquid_params = None
-    for name in presets:
+    for name, rank in ((n, r) for n in presets for r in attn_ranks):
         torch.manual_seed(0)
         options = {"linear_skip": True, **({"units": args.units} if args.units else {})}
+        if rank:
+            options["attention_lora"] = {"r": rank, "alpha": 2 * rank}
         cfg = preset(name, layers=args.layers, **options)
         model, _ = load_base(args.base, device=args.device)
         model = liquify(model, cfg)
-        init_least_squares(model, train)
+        init_least_squares(model, train)  # the LoRA's B is zero: it starts as the plain row
         ls = _scores(model, {"validation": evals["validation"]})["validation"]
         liquid_params = liquid_params or _trainable(model)
-        train_row(f"liquid {name} ({len(model.liquid_info.targets)} MLPs)", model, args.lr,
-                  {"preset": name, "units": cfg.units, "ppl_least_squares_val": ls},
+        mark = f" +attn LoRA r={rank}" if rank else ""
+        train_row(f"liquid {name} ({len(model.liquid_info.targets)} MLPs){mark}", model, args.lr,
+                  {"preset": name, "units": cfg.units, "ppl_least_squares_val": ls,
+                   "attn_lora_rank": rank, "attn_lora_lr": args.attn_lora_lr if rank else None},
                   local=args.local_weight)
         del model
 

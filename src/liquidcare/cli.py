@@ -90,6 +90,7 @@ def _liquid_config(args: argparse.Namespace):
         cell=args.cell, wiring=args.wiring, units=args.units, mode=args.mode, layers=args.layers,
         placement=args.placement, motor_neurons=args.motor_neurons,
         target_modules=args.target_modules, train_norms=True if args.train_norms else None,
+        attention_lora={"r": args.attn_lora} if args.attn_lora else None,
     )
 
 
@@ -330,6 +331,8 @@ def _add_surgery_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParse
                      help="MLP module names for architectures not recognised automatically")
     liq.add_argument("--train-norms", action="store_true",
                      help="also train the norms of the liquified blocks")
+    liq.add_argument("--attn-lora", type=int, default=None, metavar="R",
+                     help="a rank-R LoRA (alpha 2R) on the liquified blocks' attention")
     liq.add_argument("--out", required=True, help="adapter directory to write, e.g. runs/care")
     liq.add_argument("--force", action="store_true", help="replace --out if it exists")
     liq.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")

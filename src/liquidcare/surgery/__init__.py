@@ -29,6 +29,7 @@ from .liquify import (
     liquify,
     trainable_summary,
 )
+from .lora import LoRALinear, add_attention_lora, lora_modules
 from .targets import Target, TargetNotFoundError, find_mlps, hidden_size
 
 __all__ = [
@@ -40,9 +41,11 @@ __all__ = [
     "LiquidMLP",
     "LiquidRuntime",
     "LiquidStateError",
+    "LoRALinear",
     "ParameterSummary",
     "Target",
     "TargetNotFoundError",
+    "add_attention_lora",
     "base_model_id",
     "find_mlps",
     "fingerprint",
@@ -55,6 +58,7 @@ __all__ = [
     "liquify",
     "load_liquid",
     "load_model",
+    "lora_modules",
     "masked_sequence",
     "preset",
     "read_adapter_config",

@@ -16,6 +16,12 @@ CELLS = ("cfc", "ltc", "scan")
 WIRINGS = ("fc", "ncp")
 MODES = ("sequence", "token")
 PLACEMENTS = ("replace", "parallel")
+# attention_lora: the keys it takes, and the projections it wraps when `targets` is not given —
+# Llama/Mistral/SmolLM2/Qwen2 (q/k/v/o_proj), Phi-3 (qkv_proj), Phi (self_attn.dense), GPT-2
+# (Conv1D attn.c_attn and attn.c_proj; the MLP's own c_proj is never wrapped, see `lora`)
+LORA_KEYS = ("r", "alpha", "targets")
+DEFAULT_LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "qkv_proj", "self_attn.dense",
+                        "attn.c_attn", "attn.c_proj"]
 _LAYER_SPEC = re.compile(r"^(all|(first|last):\d+|\d+(\s*,\s*\d+)*)$")
 
 
@@ -49,6 +55,11 @@ class LiquidConfig:
             distillation sets it by least squares from the MLP it replaces.
         cell_options: passed to the cell (e.g. ``backbone_units``, ``ode_unfolds``,
             ``chunk_size``).
+        attention_lora: None (off), or ``{"r": 8, "alpha": 16, "targets": [...]}``: a low-rank
+            adapter on the attention projections of the liquified blocks, trained with the
+            liquid blocks to absorb the error they leave (LoLCATs). ``alpha`` defaults to 2r,
+            ``targets`` to `DEFAULT_LORA_TARGETS`; B starts at zero, so the model's outputs
+            are unchanged at init.
     """
 
     cell: str = "cfc"
@@ -63,6 +74,7 @@ class LiquidConfig:
     train_norms: bool = False
     linear_skip: bool = False
     cell_options: dict[str, Any] = field(default_factory=dict)
+    attention_lora: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         for name, choices in (
@@ -94,6 +106,7 @@ class LiquidConfig:
                 )
         if not isinstance(self.cell_options, dict):
             raise LiquidConfigError("LiquidConfig.cell_options must be a mapping")
+        self.attention_lora = _normalise_lora(self.attention_lora)
 
     # --- (de)serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -131,6 +144,34 @@ def _normalise_layers(layers: str | list[int] | tuple[int, ...]) -> str | list[i
     if layers[0].isdigit():
         return sorted({int(p) for p in layers.split(",")})
     return layers
+
+
+def _normalise_lora(spec: Any) -> dict[str, Any] | None:
+    """``attention_lora`` with every key filled in (so the adapter's JSON says what was built),
+    or None; a bad key or value is named."""
+    if spec is None:
+        return None
+    where = "LiquidConfig.attention_lora"
+    if not isinstance(spec, dict):
+        raise LiquidConfigError(f"{where}={spec!r}: expected None or a mapping with keys "
+                                f"{list(LORA_KEYS)}")
+    unknown = sorted(set(spec) - set(LORA_KEYS))
+    if unknown:
+        raise LiquidConfigError(f"{where}: unknown key(s) {unknown}; known keys: {list(LORA_KEYS)}")
+    r = spec.get("r", 8)
+    if isinstance(r, bool) or not isinstance(r, int) or r <= 0:
+        raise LiquidConfigError(f"{where}.r={r!r}: expected a positive int (the rank)")
+    alpha = spec.get("alpha", 2 * r)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
+        raise LiquidConfigError(f"{where}.alpha={alpha!r}: expected a positive number")
+    targets = spec.get("targets", DEFAULT_LORA_TARGETS)
+    if isinstance(targets, str):
+        targets = [targets]
+    if not isinstance(targets, (list, tuple)) or not targets or \
+            not all(isinstance(t, str) and t for t in targets):
+        raise LiquidConfigError(f"{where}.targets={targets!r}: expected projection names, "
+                                "e.g. ['q_proj', 'v_proj']")
+    return {"r": r, "alpha": float(alpha), "targets": list(targets)}
 
 
 def select_layers(layers: str | list[int], n_layers: int) -> list[int]:

@@ -18,6 +18,7 @@ from liquidcare.liquid import LiquidFFN
 
 from .config import LiquidConfig
 from .decoding import LiquidRuntime
+from .lora import add_attention_lora, lora_parameter_names
 from .targets import find_mlps, hidden_size
 
 INFO_ATTR = "liquid_info"
@@ -60,6 +61,7 @@ class LiquidInfo:
     d_model: int
     targets: list[str]
     runtime: LiquidRuntime = field(repr=False)
+    lora_targets: list[str] = field(default_factory=list)  # attention projections with a LoRA
 
 
 def base_model_id(model: nn.Module) -> str:
@@ -155,6 +157,8 @@ def liquify(model: nn.Module, config: LiquidConfig | None = None) -> nn.Module:
         for norm in _norms_of(model, prefixes):
             for p in norm.parameters():
                 p.requires_grad_(True)
+    lora_targets = (add_attention_lora(model, targets, config.attention_lora)
+                    if config.attention_lora else [])
 
     runtime.attach(model, stateful=config.mode == "sequence")
     info = LiquidInfo(
@@ -164,6 +168,7 @@ def liquify(model: nn.Module, config: LiquidConfig | None = None) -> nn.Module:
         d_model=d_model,
         targets=[t.name for t in targets],
         runtime=runtime,
+        lora_targets=lora_targets,
     )
     object.__setattr__(model, INFO_ATTR, info)
     return model
@@ -175,16 +180,17 @@ def liquid_blocks(model: nn.Module) -> dict[str, LiquidMLP]:
 
 
 def liquid_state_dict(model: nn.Module) -> dict[str, Tensor]:
-    """The parameters an adapter carries: every trainable parameter (liquid blocks, and norms
-    when ``train_norms``), by their names in the model."""
+    """The parameters an adapter carries: every trainable parameter (liquid blocks, the
+    attention LoRAs' A and B, and norms when ``train_norms``), by their names in the model."""
     if not is_liquified(model):
         raise ValueError("not a liquified model: call liquify(model, config) first")
     wanted = set()
     for name in liquid_blocks(model):
         wanted.add(name + ".liquid.")
+    lora = set(lora_parameter_names(model))
     state = {}
     for name, p in model.named_parameters():
-        if p.requires_grad or any(name.startswith(prefix) for prefix in wanted):
+        if p.requires_grad or name in lora or any(name.startswith(prefix) for prefix in wanted):
             state[name] = p.detach()
     return state
 

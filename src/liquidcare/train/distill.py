@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from liquidcare.surgery import LiquidConfigError, liquid_blocks
+from liquidcare.surgery.lora import LORA_PARAMS
 
 from . import parallel
 from .activations import Activations, Shard
@@ -51,6 +52,9 @@ class StageConfig:
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     skip_lr_scale: float = 0.02
+    # the attention LoRAs (LiquidConfig.attention_lora) learn at their own rate: they correct a
+    # pretrained model's attention and want a far smaller step than the liquid blocks' 3e-2
+    lora_lr: float = 1e-3
     accumulate: int = 1  # micro-batches of batch_size per optimizer step
     # A time budget instead of a step count (benchmarks compare cells at equal time): the stage
     # stops after `budget_s` seconds of `clock` ("wall", or "cpu": this process's CPU time), and
@@ -67,6 +71,9 @@ class StageConfig:
             if not isinstance(getattr(self, key), int) or getattr(self, key) < (key != "steps"):
                 raise LiquidConfigError(f"{key} must be a whole number >= "
                                         f"{int(key != 'steps')}, got {getattr(self, key)!r}")
+        if isinstance(self.lora_lr, bool) or not isinstance(self.lora_lr, (int, float)) \
+                or not self.lora_lr > 0:
+            raise LiquidConfigError(f"lora_lr must be a positive number, got {self.lora_lr!r}")
 
 
 @dataclass
@@ -164,13 +171,18 @@ def init_least_squares(model: nn.Module, acts: Activations, ridge: float = 1e-3,
 def _optimizer(model: nn.Module, cfg: StageConfig) -> torch.optim.Optimizer:
     # Adam moves every weight by about lr per step whatever its gradient, which would throw
     # the least-squares skip (already at its optimum) far off; it gets a small step instead.
-    skip, rest = [], []
+    skip, lora, rest = [], [], []
     for name, p in model.named_parameters():
         if p.requires_grad:
-            (skip if ".skip." in name else rest).append(p)
+            if name.rpartition(".")[2] in LORA_PARAMS:
+                lora.append(p)
+            else:
+                (skip if ".skip." in name else rest).append(p)
     groups = [{"params": rest, "lr": cfg.lr}]
     if skip:
         groups.append({"params": skip, "lr": cfg.lr * cfg.skip_lr_scale})
+    if lora:
+        groups.append({"params": lora, "lr": cfg.lora_lr})
     return torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
