@@ -159,3 +159,50 @@ def test_the_passages_questions_are_read_on_the_query_side(encoder, tmp_path, as
     expected = float(side(records[0]["questions"])[0] @ q)
     assert best["sleep-dementia-en"] == pytest.approx(expected, abs=1e-4)
     assert (tmp_path / "v" / "asym-query.npz").is_file() == as_queries
+
+
+def _framed_kb(tmp_path: Path) -> Path:
+    """The fixture with every English passage asked about "my mum", and one text that says
+    "Mum" (as the bundled "thinks you are her mother" passage does)."""
+    folder = tmp_path / "kb"
+    shutil.copytree(FIXTURE, folder)
+    for path in (folder / "en").glob("*.jsonl"):
+        records = [json.loads(line) for line in path.read_text().splitlines()]
+        for rec in records:
+            rec["questions"] = [f"What do I do about my mum and {rec['title'].lower()}?"]
+            if rec["id"] == "hydration-encourage-en":
+                rec["text"] += " Sit with Mum while she drinks."
+        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return folder
+
+
+def test_the_carers_framing_words_are_found_from_the_passages_questions(tmp_path):
+    from liquidcare.knowledge.retrieval import framing_terms
+
+    passages = load_kb(_framed_kb(tmp_path)).in_language("en")
+    # "mum": in all 4 passages' questions, in 1 text (4 >= 2 * (1 + 1)); the titles' words
+    # are in the questions too, but no more often than in the passages themselves
+    assert framing_terms(passages, "en", share=0.05, ratio=2.0) == {"mum"}
+    assert framing_terms(passages, "en", share=0.05, ratio=3.0) == frozenset()
+    assert framing_terms(passages, "en", share=0.0, ratio=2.0) == frozenset()
+    with pytest.raises(ValueError, match="framing"):
+        RetrievalConfig(framing_share=-1)
+
+
+def test_bm25_leaves_out_the_framing_words(encoder, tmp_path):
+    """ "Mum" in one passage's text gave it BM25 points for every question about a mum; once
+    it is a framing word only the question's care words count."""
+    kb = load_kb(_framed_kb(tmp_path))
+    question = "mum will not settle at night"
+    scores = {}
+    for share in (0.05, 0.0):
+        cfg = RetrievalConfig(framing_share=share, framing_ratio=2.0)
+        r = Retriever(kb, encoder, config=cfg, cache_dir=tmp_path / "v", e5=None)
+        assert r.framing["en"] == ({"mum"} if share else frozenset())
+        scores[share] = {h.passage.id: h.bm25 for h in r.score_all(question, "en")}
+    assert scores[0.0]["hydration-encourage-en"] > 0
+    assert scores[0.05]["hydration-encourage-en"] == 0
+    # the care words still count
+    assert scores[0.05]["sleep-dementia-en"] == pytest.approx(scores[0.0]["sleep-dementia-en"],
+                                                               rel=0.5)
+    assert scores[0.05]["sleep-dementia-en"] > 0

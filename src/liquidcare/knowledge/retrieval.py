@@ -38,6 +38,7 @@ import logging
 import os
 import time
 import zipfile
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -113,6 +114,23 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
+def framing_terms(passages: list[Passage], lang: str, share: float,
+                  ratio: float) -> frozenset[str]:
+    """The terms the passages' questions use far more than their texts: how carers frame a
+    question ("my mum", "mi padre", "¿qué hago?"), not what it is about. A term counts when
+    it is in the questions of at least `share` of the passages and of at least `ratio` times
+    as many passages as have it in their title or text (plus one)."""
+    if share <= 0 or not passages:
+        return frozenset()
+    asked: Counter[str] = Counter()
+    said: Counter[str] = Counter()
+    for p in passages:
+        asked.update({t for q in p.questions for t in terms(q, lang)})
+        said.update(set(terms(f"{p.title}. {p.text}", lang)))
+    least = share * len(passages)
+    return frozenset(t for t, n in asked.items() if n >= least and n >= ratio * (said[t] + 1))
+
+
 @dataclass(frozen=True)
 class RetrievalConfig:
     k: int = 3  # passages handed to the reply
@@ -142,12 +160,22 @@ class RetrievalConfig:
     # points than the whole message, the story of a long message being noise to USE too
     # (docs/knowledge.md, "Retrieval latency")
     use_query_tokens: int = 64
+    # BM25 leaves out the carer's framing words (session 13): a word in the questions of at
+    # least `framing_share` of the passages and `framing_ratio` times as many of them as in the
+    # passages' texts ("mum", "dad", "madre", "padre", "¿qué hago?"). Carers name who they care
+    # for in most questions, the vetted texts almost never do, so BM25's idf for "madre" was
+    # that of a rare care word, and the one passage that says it ("thinks you are her mother")
+    # came first for any question about a mother. 0 keeps every word.
+    framing_share: float = 0.05
+    framing_ratio: float = 4.0
     min_score: float = 0.41  # below this, a passage does not answer the question
     use_only_min_score: float = 0.24  # the same without E5 (USE's cosines run lower)
     # keep a passage after the first only when it scores this close to the best one
     keep_ratio: float = 0.7
 
     def __post_init__(self) -> None:
+        if self.framing_share < 0 or self.framing_ratio < 0:
+            raise ValueError("framing_share and framing_ratio must be >= 0")
         for name in ("e5_query_tokens", "use_query_tokens"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} {getattr(self, name)}: expected 0 (the whole "
@@ -184,6 +212,7 @@ class Retriever:
         self._q_starts: dict[str, np.ndarray] = {}
         self._asked: dict[str, np.ndarray] = {}  # which passages have questions
         self._idf: dict[str, dict[str, float]] = {}  # per language: BM25's idf of each term
+        self.framing: dict[str, frozenset[str]] = {}  # per language: the terms BM25 leaves out
         # per language and encoder: the vectors of the passage texts, titles, sentences and
         # questions, stacked in that order; `_spans`: (passages, sentences) to cut them apart
         self._vectors: dict[str, list[np.ndarray]] = {}
@@ -202,6 +231,8 @@ class Retriever:
             index.index([terms(d, lang) for d in docs], show_progress=False)
             self._passages[lang], self._bm25[lang] = passages, index
             self._idf[lang] = idf_table(terms(d, lang) for d in docs)
+            self.framing[lang] = framing_terms(passages, lang, self.config.framing_share,
+                                               self.config.framing_ratio)
             split = [sentences(p.text) or [p.text] for p in passages]
             # where each passage's sentences start: they are stored passage after passage
             self._starts[lang] = np.cumsum([0] + [len(ss) for ss in split[:-1]])
@@ -325,7 +356,9 @@ class Retriever:
         use_query = (e5_query if cfg.use_query_tokens == cfg.e5_query_tokens and count
                      else self.use_query(query, lang, count))
         lap("focus")
-        bm25 = np.asarray(self._bm25[lang].get_scores(terms(query, lang)), dtype=np.float32)
+        framing = self.framing.get(lang, frozenset())
+        bm25 = np.asarray(self._bm25[lang].get_scores(
+            [t for t in terms(query, lang) if t not in framing]), dtype=np.float32)
         lap("bm25")
         vectors = self._vectors[lang]
         q_use = encode_query(self.encoder, [use_query])[0]
