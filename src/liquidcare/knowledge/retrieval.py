@@ -38,7 +38,6 @@ import logging
 import os
 import time
 import zipfile
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -54,30 +53,17 @@ from .encoders import (
     Encoder,
     KnownVectors,
     USEEncoder,
+    blas_limiter,
     default_e5,
     encode_query,
     text_key,
 )
 from .focus import focus, idf_table
 from .kb import LANGUAGES, KnowledgeBase, Passage
-from .text import sentences, terms
+from .text import framing_terms, sentences, terms
 
 __all__ = ["E5Encoder", "Encoder", "Hit", "RetrievalConfig", "Retriever", "USEEncoder",
            "default_cache_dir"]
-
-
-def _blas_limiter() -> Any:
-    """A context manager that holds numpy's BLAS to one thread (threadpoolctl; a no-op where it
-    is missing). The controller looks the libraries up once, here, not on every search."""
-    try:
-        from threadpoolctl import ThreadpoolController
-
-        controller = ThreadpoolController()
-        return lambda: controller.limit(limits=1, user_api="blas")
-    except ImportError:
-        from contextlib import nullcontext
-
-        return nullcontext
 
 
 def _load_vectors(path: Path, width: int) -> dict[str, np.ndarray]:
@@ -112,23 +98,6 @@ log = logging.getLogger(__name__)
 def _words(text: str) -> int:
     """A token count without E5's tokenizer: words."""
     return len(text.split())
-
-
-def framing_terms(passages: list[Passage], lang: str, share: float,
-                  ratio: float) -> frozenset[str]:
-    """The terms the passages' questions use far more than their texts: how carers frame a
-    question ("my mum", "mi padre", "¿qué hago?"), not what it is about. A term counts when
-    it is in the questions of at least `share` of the passages and of at least `ratio` times
-    as many passages as have it in their title or text (plus one)."""
-    if share <= 0 or not passages:
-        return frozenset()
-    asked: Counter[str] = Counter()
-    said: Counter[str] = Counter()
-    for p in passages:
-        asked.update({t for q in p.questions for t in terms(q, lang)})
-        said.update(set(terms(f"{p.title}. {p.text}", lang)))
-    least = share * len(passages)
-    return frozenset(t for t, n in asked.items() if n >= least and n >= ratio * (said[t] + 1))
 
 
 @dataclass(frozen=True)
@@ -260,7 +229,7 @@ class Retriever:
         self.last_parts: dict[str, float] = {}
         # BLAS limited to one thread around a search's products: OpenBLAS's second thread
         # wakes in 0.2 ms on an idle machine, but waits up to 18 ms for a core on a busy one
-        self._one_blas_thread = _blas_limiter()
+        self._one_blas_thread = blas_limiter()
         # one search per language: its first BM25 call, BLAS limit and E5 call of a real
         # length cost 2-3 times a warm one's, paid here rather than by the first carer
         for lang in self._passages:

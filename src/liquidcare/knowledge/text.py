@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
 from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_SPANISH
 
@@ -47,3 +50,21 @@ def terms(text: str, lang: str) -> list[str]:
 def sentences(text: str) -> list[str]:
     """The sentences of a passage (a full stop, ! or ? before a capital or a number)."""
     return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
+
+
+def framing_terms(passages: Iterable[Any], lang: str, share: float,
+                  ratio: float) -> frozenset[str]:
+    """The terms the passages' questions use far more than their texts: how carers frame a
+    question ("my mum", "mi padre", "¿qué hago?"), not what it is about. A term counts when
+    it is in the questions of at least `share` of the passages and of at least `ratio` times
+    as many passages as have it in their title or text (plus one)."""
+    passages = list(passages)  # knowledge base passages (`kb.Passage`: questions, title, text)
+    if share <= 0 or not passages:
+        return frozenset()
+    asked: Counter[str] = Counter()
+    said: Counter[str] = Counter()
+    for p in passages:
+        asked.update({t for q in p.questions for t in terms(q, lang)})
+        said.update(set(terms(f"{p.title}. {p.text}", lang)))
+    least = share * len(passages)
+    return frozenset(t for t, n in asked.items() if n >= least and n >= ratio * (said[t] + 1))
