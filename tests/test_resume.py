@@ -137,3 +137,18 @@ def test_the_progress_bar_starts_at_the_resumed_step(tiny_dir, corpus, tmp_path,
     stage1 = next(b for b in bars if b.desc == "stage 1")
     assert stage1.shown == [2]  # finished before the kill: nothing left to run
     assert len(resumed["losses"]["stage 2: end to end"]) == 10
+
+
+def test_a_setting_added_later_at_its_default_is_no_change():
+    from liquidcare.train.checkpoint import config_changes
+
+    saved = {"seed": 0, "stage2": {"lr": 0.03}}  # written before stage2.lora_lr existed
+    defaults = {"seed": 0, "stage2": {"lr": 0.03, "lora_lr": 1e-3}}
+    assert config_changes(saved, {"seed": 0, "stage2": {"lr": 0.03, "lora_lr": 1e-3}},
+                          defaults) == []
+    moved = config_changes(saved, {"seed": 0, "stage2": {"lr": 0.03, "lora_lr": 5e-3}}, defaults)
+    assert moved == ["stage2.lora_lr '<unset>' -> 0.005"]
+    # without the defaults any new key is a change, as before
+    assert config_changes(saved, {"seed": 0, "stage2": {"lr": 0.03, "lora_lr": 1e-3}}) != []
+    # a setting the run changed is still refused, whatever the defaults
+    assert config_changes(saved, {"seed": 1, "stage2": {"lr": 0.03}}, defaults) == ["seed 0 -> 1"]

@@ -48,13 +48,19 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def config_changes(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+def config_changes(saved: dict[str, Any], current: dict[str, Any],
+                   defaults: dict[str, Any] | None = None) -> list[str]:
     """``key old -> new`` for every setting (nested keys dotted) outside ``RESUMABLE`` that
-    differs between the two configs."""
+    differs between the two configs. A key the saved config lacks that ``current`` holds at
+    its value in ``defaults`` is not a change: a setting that a later version added (such as
+    ``stage2.lora_lr``), left at its default, changes nothing the interrupted run did."""
     old, new = _flatten(saved), _flatten(current)
+    default = _flatten(defaults or {})
     changes = []
     for key in sorted(set(old) | set(new)):
         if key.split(".")[0] in RESUMABLE:
+            continue
+        if key not in old and key in default and new.get(key) == default[key]:
             continue
         if old.get(key, "<unset>") != new.get(key, "<unset>"):
             changes.append(f"{key} {old.get(key, '<unset>')!r} -> {new.get(key, '<unset>')!r}")
@@ -68,10 +74,12 @@ class Checkpointer:
     run's, as a plain mapping) is stored with it and, on resume, compared."""
 
     def __init__(self, path: str | os.PathLike[str], every: int = 50, resume: bool = False,
-                 config: dict[str, Any] | None = None):
+                 config: dict[str, Any] | None = None,
+                 defaults: dict[str, Any] | None = None):
         self.path = Path(path)
         self.every = every
         self.config = config
+        self.defaults = defaults  # the config class's defaults (`config_changes`)
         self.state: dict | None = None
         if resume:
             self.state = self._load()
@@ -93,7 +101,7 @@ class Checkpointer:
                                   "checkpoint (no stages with step, weights and optimizer)")
         saved = state.get("config")
         if self.config is not None and isinstance(saved, dict):
-            changes = config_changes(saved, self.config)
+            changes = config_changes(saved, self.config, self.defaults)
             if changes:
                 raise CheckpointError(
                     f"cannot resume {self.path}: the config changed since it was written: "

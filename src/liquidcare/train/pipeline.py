@@ -181,7 +181,7 @@ def run(config: RunConfig, progress: bool = True, resume: bool = False) -> dict[
     run_dir = Path(config.output_dir) / config.name
     # a resume checks its checkpoint (there, whole, from this config) before minutes of work
     ckpt = Checkpointer(run_dir / "checkpoint.pt", config.checkpoint_every, resume=resume,
-                        config=config.resolved())
+                        config=config.resolved(), defaults=RunConfig().resolved())
     if world.main:
         run_dir.mkdir(parents=True, exist_ok=True)
     clock = PhaseClock(config.name, show)
