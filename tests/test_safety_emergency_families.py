@@ -44,6 +44,14 @@ def lexicon() -> EmergencyAssessor:
     (["his nosebleed has been going on for fifty minutes and he takes rivaroxaban"],
      "bleeding"),
     (["mi tia no mueve la mitad de la cara y le salen palabras revueltas"], "stroke"),
+    # session 14: the Spanish twins of English rules ("can't lift his arm"), and a plan told
+    # as worked out, with or without its means
+    (["a mi cuñado le ha dado algo, sin poder alzar la mano derecha desde hace un rato"],
+     "stroke"),
+    (["lo tengo todo pensado como hacerlo, no se lo digais a nadie"], "suicide"),
+    (["I've already worked out when I'll do it, nobody will miss me"], "suicide"),
+    (["he's sat in the garage with the door shut and the engine running, he won't answer"],
+     "suicide"),
 ])
 def test_symptoms_as_people_write_them(lexicon, turns, kind):
     found = lexicon.assess(turns)
@@ -227,3 +235,13 @@ def test_the_fourth_dev_set_is_apart_from_the_training_set():
     assert not [r["id"] for r in dev4 if grams(" ".join(r["turns"])) & seen]
     assert {(r["lang"], r["label"] == "emergency") for r in dev4} == {
         (lang, live) for lang in ("en", "es") for live in (True, False)}
+
+
+@pytest.mark.parametrize("turns", [
+    ["ya tengo pensado como hacerlo para bañarla sin grua, que silla me recomiendas"],
+    ["I've worked out how to do it with the hoist on my own now, it took a week"],
+])
+def test_a_plan_for_care_is_no_suicide_plan(lexicon, turns):
+    # session 14: a worked-out plan counts as intent only beside despair, a goodbye or secrecy
+    found = lexicon.assess(turns)
+    assert not found.live, (turns, found)
