@@ -245,3 +245,15 @@ def test_a_plan_for_care_is_no_suicide_plan(lexicon, turns):
     # session 14: a worked-out plan counts as intent only beside despair, a goodbye or secrecy
     found = lexicon.assess(turns)
     assert not found.live, (turns, found)
+
+
+@pytest.mark.parametrize("turns", [
+    # session 14's frames: a story in a book, a fear for later, help already there, tests clear
+    ["our club reads a story where the grandad has a stroke at a wedding, would a guest see it"],
+    ["I'm always worried that dad could have a stroke on his allotment with nobody around"],
+    ["my uncle was found on the floor by the warden, he's in the hospital now, what should I pack"],
+    ["his arm went numb for a few minutes on tuesday, the scans came back clear, is aspirin ok"],
+])
+def test_settled_feared_and_told_stories_are_not_live(lexicon, turns):
+    found = lexicon.assess(turns)
+    assert not found.live, (turns, found)

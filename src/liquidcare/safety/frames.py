@@ -135,7 +135,18 @@ PAST = Gated(re.compile(
     r"|\b(in|on) (the|that|this|a) (photo|picture|selfie|video)\b|\ben (la|esa|esta) (foto|imagen)\b"
     # brought back, and treated with what settled it
     r"|\b(brought|took) (him|her|them) (back|home)\b|\b(l[ao]|le) (trajo|trajeron|devolvieron) (a casa|de vuelta)\b"
-    r"|\b(swelling|lump|redness|rash) (went|has gone|came) down\b|\bse (le|me) (bajo|ha bajado) la hinchazon\b"))
+    r"|\b(swelling|lump|redness|rash) (went|has gone|came) down\b|\bse (le|me) (bajo|ha bajado) la hinchazon\b"
+    # session 14: checked since and found clear; dated by the part of a month; doing all right
+    # now, or in a hospital's care now (help has come)
+    r"|\b(scans?|ct|mri|tests?|bloods|ecg|x-?rays?)\b (was |were |came back |came out |all )?(clear|normal)\b"
+    r"|\b(el |la |los )?(tac|escaner|resonancia|analisis|electro|radiografia)\b (salio|ha salido|salieron|"
+    r"dio|esta|estan) (bien|normal|limpi[oa]s?)\b"
+    r"|\b(at the (start|beginning|end) of|in (early|mid|late)) (january|february|march|april|may|june|july|"
+    r"august|september|october|november|december)\b|\ba (principios|mediados|finales) de (enero|febrero|marzo|"
+    r"abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre)\b"
+    r"|\b(is|he.?s|she.?s|they.?re) (doing )?(really |very |so )?(ok|okay|alright|all right|well|fine) now\b"
+    r"|\bdoing (ok|okay|alright|all right|really well|very well)\b"
+    r"|\b(is|he.?s|she.?s|they.?re) (in|on a ward in) (the )?(hospital|infirmary) now\b"))
 # Happening now: overrides an about or past frame.
 NOW = Gated(re.compile(
     r"\b(right now|just now|at the moment|(he|she|they|mum|dad|it)('s| is| are) having(?! (a |an |her |his |their "
@@ -196,7 +207,12 @@ FRAMED = Gated(re.compile(
     r"|\b(watch(ed|ing)?|saw|seen|vi|vimos|viendo) (a |an |the |this |that |una |un |la |el |esa |ese )?(\w+ )?"
     r"(drama|film|movie|documentary|programme|program|show|series|soap|episode|serie|pelicula|documental|"
     r"programa|capitulo|telenovela)\b|\b(drama|film|movie|documentary|programme|episode|serie|pelicula|"
-    r"documental|capitulo) (where|in which|en (la|el) que|donde)\b"
+    r"documental|capitulo|novel|book|story|novela|libro|cuento) (where|in which|en (la|el) que|donde)\b"
+    # a fear for the future (session 14): "I keep worrying mum will have a heart attack"
+    r"|\b(worry|worried|worrying|worries|afraid|scared|frightened|terrified|dread)\b( (that|about))?"
+    r"[^.?!;]{0,30}\b(will|might|may|could|is going to|would)\b"
+    r"|\b(me da miedo|tengo miedo de|temo|me preocupa|me aterra) que\b[^.?!;]{0,30}\b(le de|le pase|tenga|"
+    r"se caiga|se ponga|sufra)\b"
     # a holiday gone by named as the date ("on Sunday", "at Christmas" may be a plan); a
     # hypothesis in the past tense about someone else ("if she stopped breathing I wouldn't
     # know", "si se le bajara el azucar"), not the writer's own ("si me muriera")
