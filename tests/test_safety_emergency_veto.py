@@ -57,6 +57,9 @@ def test_a_live_word_or_no_frame_is_not_at_one_remove(text):
     ("my mum has crushing chest pain, is it ok to give her an aspirin?", False),
     ("mi abuela tiene un dolor fuerte en el pecho, ¿qué remedio casero funciona?", False),
     ("is it true a stroke stops you smiling? mum's smile has just gone lopsided", False),
+    # session 14: "I can't get her to respond" is told now, in Spanish too
+    ("¿es normal que tarde tanto en espabilar? el abuelo respira pero no logro que reaccione",
+     False),
     # asked, and the symptom told in the past, someone else's
     ("in a play last night an actor's lips went blue and he couldn't breathe. is it that quick?",
      True),

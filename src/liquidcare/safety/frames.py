@@ -374,7 +374,9 @@ def at_one_remove(last: str) -> bool:
 _PRESENT = re.compile(
     r"\b(is|are|am|has|have|isn.?t|aren.?t|hasn.?t|can.?t|cannot|won.?t|keeps?|(he|she|it|they|"
     r"i|you|we|mum|dad)( ?.?s| ?.?re| ?.?m)|tiene|tienen|tengo|esta|estan|estoy|ha|han|le duele|"
-    r"me duele|no (puede|puedo|respira|responde|para)|acaba de|acaban de|just)\b")
+    r"me duele|no (puede|puedo|respira|responde|para)|acaba de|acaban de|just"
+    # session 14: "no consigo que reaccione" (I can't get her to respond) is told now
+    r"|no (consigo|consigue|conseguimos|logro|logramos)|(no )?(reacciona|contesta|se despierta|respira))\b")
 
 
 def told_present(last: str, spans: list[tuple[int, int]]) -> bool:
