@@ -199,6 +199,14 @@ def test_a_plain_statement_is_not_told_at_one_remove():
     ["en la formación vimos qué hacer cuando alguien se desploma y no respira"],
     ["her seizure was on the 9th and the clinic letter says she can go back to the day centre"],
     ["la última crisis fue en verano y el neurólogo está contento con la dosis nueva"],
+    # session 14: a worked-out plan counts as intent only beside despair, a goodbye or secrecy
+    ["ya tengo pensado como hacerlo para bañarla sin grua, que silla me recomiendas"],
+    ["I've worked out how to do it with the hoist on my own now, it took a week"],
+    # session 14's frames: a story in a book, a fear for later, help already there, tests clear
+    ["our club reads a story where the grandad has a stroke at a wedding, would a guest see it"],
+    ["I'm always worried that dad could have a stroke on his allotment with nobody around"],
+    ["my uncle was found on the floor by the warden, he's in the hospital now, what should I pack"],
+    ["his arm went numb for a few minutes on tuesday, the scans came back clear, is aspirin ok"],
 ])
 def test_plans_courses_and_explained_events_are_not_live(lexicon, turns):
     assert not lexicon.assess(turns).live, turns
@@ -236,24 +244,3 @@ def test_the_fourth_dev_set_is_apart_from_the_training_set():
     assert {(r["lang"], r["label"] == "emergency") for r in dev4} == {
         (lang, live) for lang in ("en", "es") for live in (True, False)}
 
-
-@pytest.mark.parametrize("turns", [
-    ["ya tengo pensado como hacerlo para bañarla sin grua, que silla me recomiendas"],
-    ["I've worked out how to do it with the hoist on my own now, it took a week"],
-])
-def test_a_plan_for_care_is_no_suicide_plan(lexicon, turns):
-    # session 14: a worked-out plan counts as intent only beside despair, a goodbye or secrecy
-    found = lexicon.assess(turns)
-    assert not found.live, (turns, found)
-
-
-@pytest.mark.parametrize("turns", [
-    # session 14's frames: a story in a book, a fear for later, help already there, tests clear
-    ["our club reads a story where the grandad has a stroke at a wedding, would a guest see it"],
-    ["I'm always worried that dad could have a stroke on his allotment with nobody around"],
-    ["my uncle was found on the floor by the warden, he's in the hospital now, what should I pack"],
-    ["his arm went numb for a few minutes on tuesday, the scans came back clear, is aspirin ok"],
-])
-def test_settled_feared_and_told_stories_are_not_live(lexicon, turns):
-    found = lexicon.assess(turns)
-    assert not found.live, (turns, found)

@@ -116,8 +116,7 @@ PAST = Gated(re.compile(
     r"septiembre|octubre|noviembre|diciembre)\b|\b(years|ages) ago\b|\bhace (anos|tiempo|mucho)\b(?! (frio|calor|viento|sol|aire|rato))"
     r"|\b(paramedics?|ambulance|hospital|doctors?|gp|nurse|a&e|first aider|out of hours)\b.{0,40}"
     r"\b(checked|treated|examined|looked at|saw|sent|discharged|said)\b|\bsent (him|her|them|me) home\b"
-    r"|\bdischarged\b|\b(is|are|he.?s|she.?s) (home|back home) (and|now)\b|\b(is|are|he.?s|she.?s|"
-    r"doing) (well|fine) now\b|\ball (is )?well\b"
+    r"|\bdischarged\b|\b(is|are|he.?s|she.?s) (home|back home) (and|now)\b|\ball (is )?well\b"
     r"|\b(l[oa]s?|le) (revis\w*|miraron|examinaron|trataron|atendieron|mandaron a casa)\b"
     r"|\btrataron\b|\bdieron el alta\b|\btodo bien\b|\b(ahora|ya) esta (bien"
     + _INTENSIFIER + r"|en casa)\b"
@@ -136,15 +135,16 @@ PAST = Gated(re.compile(
     # brought back, and treated with what settled it
     r"|\b(brought|took) (him|her|them) (back|home)\b|\b(l[ao]|le) (trajo|trajeron|devolvieron) (a casa|de vuelta)\b"
     r"|\b(swelling|lump|redness|rash) (went|has gone|came) down\b|\bse (le|me) (bajo|ha bajado) la hinchazon\b"
-    # session 14: checked since and found clear; dated by the part of a month; doing all right
-    # now, or in a hospital's care now (help has come)
+    # checked since and found clear; dated by the part of a month (session 14); doing well or
+    # all right now, or in a hospital's care now (help has come)
     r"|\b(scans?|ct|mri|tests?|bloods|ecg|x-?rays?)\b (was |were |came back |came out |all )?(clear|normal)\b"
     r"|\b(el |la |los )?(tac|escaner|resonancia|analisis|electro|radiografia)\b (salio|ha salido|salieron|"
     r"dio|esta|estan) (bien|normal|limpi[oa]s?)\b"
     r"|\b(at the (start|beginning|end) of|in (early|mid|late)) (january|february|march|april|may|june|july|"
     r"august|september|october|november|december)\b|\ba (principios|mediados|finales) de (enero|febrero|marzo|"
     r"abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre)\b"
-    r"|\b(is|he.?s|she.?s|they.?re) (doing )?(really |very |so )?(ok|okay|alright|all right|well|fine) now\b"
+    r"|\b(is|are|he.?s|she.?s|they.?re|doing) (doing )?(really |very |so )?(ok|okay|alright|all right|well|"
+    r"fine) now\b"
     r"|\bdoing (ok|okay|alright|all right|really well|very well)\b"
     r"|\b(is|he.?s|she.?s|they.?re) (in|on a ward in) (the )?(hospital|infirmary) now\b"))
 # Happening now: overrides an about or past frame.
