@@ -128,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     scored = group != "train"
     live = y == CLASSES.index("emergency")
     tokens = _token_states(rows) if "e5tok" in chosen else None
+    if tokens is not None:
+        from token_head import fit_predict  # beside this script; imports torch
     print(f"{len(held)} groups, {int(scored.sum())} rows scored out of group\n")
     print("| model | at recall | threshold | FE alone | recall with lexicon | FE with lexicon |")
     print("|---|---|---|---|---|---|")
@@ -139,8 +141,6 @@ def main(argv: list[str] | None = None) -> int:
         for g in held:
             test = group == g
             if name == "e5tok":
-                from token_head import fit_predict
-
                 assert tokens is not None
                 p[test] = fit_predict(*tokens, y, weight, np.where(~test)[0],
                                       np.where(test)[0])

@@ -1,22 +1,16 @@
 """The LoRA row of benchmarks/distill_quality.py: same trainable count as the liquid blocks,
 on the same layers, starting exactly at the base model."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
+from bench_helpers import load_benchmark
 from tiny_models import VOCAB, tiny_model
 
 pytest.importorskip("peft")
 
 
 def _bench():
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "distill_quality.py"
-    spec = importlib.util.spec_from_file_location("distill_quality", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("distill_quality")
 
 
 def test_lora_rank_matches_the_parameter_budget_and_starts_at_the_base():

@@ -1,19 +1,13 @@
 """The token reader of benchmarks/emergency_loso.py (`--models e5tok`): it must find a class
 carried by one token among many, where a mean over the tokens blurs it, and ignore padding."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import torch
+from bench_helpers import load_benchmark
 
 
 def _head():
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "token_head.py"
-    spec = importlib.util.spec_from_file_location("token_head", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("token_head")
 
 
 def _rows(n: int, seed: int) -> tuple[list[torch.Tensor], np.ndarray]:
