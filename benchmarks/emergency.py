@@ -1,7 +1,7 @@
 """Emergency recall and false escalation of the guard's input check, English and Spanish apart.
 
     PYTHONPATH=src python benchmarks/emergency.py --set FILE [--half even|odd] [--rules-only]
-        [--show-misses]
+        [--reader logistic|tokens] [--show-misses]
 
 FILE is an emergency set in the shared format (`{"id", "lang", "turns", "label", "kind"}`, label
 emergency | about | none): the project's dev set `src/liquidcare/safety/data/emergency_dev.jsonl`
@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
                              "the share escalated as live instead")
     parser.add_argument("--rules-only", action="store_true",
                         help="the symptom lexicon alone, without the learned classifier")
+    parser.add_argument("--reader", choices=("logistic", "tokens"), default=None,
+                        help="the emergency classifier's reader (default: the policy's, "
+                             "logistic); tokens: with the token reader beside it")
     parser.add_argument("--half", choices=("even", "odd"),
                         help="only the rows whose id ends in an even (tuning) or odd (held-back) "
                              "number, as emergency_dev2.jsonl is split")
@@ -64,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = read_set(Path(args.set))
     if args.half:
         rows = [r for r in rows if _number(r["id"]) % 2 == (args.half == "odd")]
-    guard = Guard(detector=False, emergency_model=None if args.rules_only else "auto")
+    guard = Guard(detector=False,
+                  emergency_model=None if args.rules_only else (args.reader or "auto"))
     learned = guard.emergency.model is not None
     stats: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     wrong = []

@@ -14,9 +14,10 @@ threshold), recall and false escalation. Session 14 (docs/safety.md): the four m
 one curve once the lexicon is beside them. Care messages weigh 3 in the fit, as in
 `train_emergency`. `svc` takes ~15 minutes on two cores, the others 1-2 minutes each.
 
-`e5tok` (session 15, not shipped) is not a model over those features: it reads the token states
-of multilingual-e5-small for the latest turn and the recent turns (`token_head.py`), about 2.5
-minutes to encode and 15-30 minutes to fit its 16 folds on two cores. With both `lr` and
+`e5tok` (session 15) is not a model over those features: it reads the token states of
+multilingual-e5-small for the latest turn and the recent turns (`liquidcare.safety.token_head`,
+shipped beside `lr` in session 16 as the guard's token reader), about 2.5 minutes to encode
+and 15-30 minutes to fit its 16 folds on two cores. With both `lr` and
 `e5tok` chosen it also prints their mean probability.
 """
 
@@ -30,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from liquidcare.safety.emergency import CLASSES, WINDOW, EmergencyAssessor
+from liquidcare.safety.emergency import CLASSES, EmergencyAssessor
 from liquidcare.safety.emergency_care import care_rows
 from liquidcare.safety.encoder import shared_encoder
 from liquidcare.safety.policy import load_policy
@@ -73,21 +74,15 @@ def _fit(name: str, model: Any, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> 
 
 def _token_states(rows: list[dict[str, Any]]) -> tuple[list[Any], list[Any]]:
     """E5's token states of each row's latest user turn and of its recent turns (the same
-    window the shipped features read); the latest alone when there is one turn."""
-    import torch
+    window the shipped features read, cut as the guard cuts them), as the token reader reads."""
+    from liquidcare.e5.fast import FastE5Query
+    from liquidcare.safety.emergency import token_texts
+    from liquidcare.safety.token_head import states
 
-    from liquidcare.knowledge.e5_fast import FastE5Query
-
-    e5 = FastE5Query(pooled=False, threads=2)
     start = time.time()
-    last, recent = [], []
-    for r in rows:
-        one = torch.from_numpy(e5.token_states(r["turns"][-1]))
-        last.append(one)
-        recent.append(torch.from_numpy(e5.token_states(" \n ".join(r["turns"][-WINDOW:])))
-                      if len(r["turns"]) > 1 else one)
+    out = states(FastE5Query(pooled=False, threads=2), [r["turns"] for r in rows], token_texts)
     print(f"E5 token states of {len(rows)} rows: {time.time() - start:.0f} s", flush=True)
-    return last, recent
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     live = y == CLASSES.index("emergency")
     tokens = _token_states(rows) if "e5tok" in chosen else None
     if tokens is not None:
-        from token_head import fit_predict  # beside this script; imports torch
+        from liquidcare.safety.token_head import fit_predict  # imports torch
     print(f"{len(held)} groups, {int(scored.sum())} rows scored out of group\n")
     print("| model | at recall | threshold | FE alone | recall with lexicon | FE with lexicon |")
     print("|---|---|---|---|---|---|")

@@ -4,7 +4,7 @@ parts (jailbreak detector and emergency classifier), and for 8,000-character mes
 text repeating two sentences with an attack or a stroke inside, and runs of ordinary dev
 sentences (hundreds of distinct words, accents).
 
-    PYTHONPATH=src python benchmarks/guard_latency.py [--repeat 3] [--long-only]
+    PYTHONPATH=src python benchmarks/guard_latency.py [--repeat 3] [--long-only] [--no-tokens]
 
 Prints p50 / p95 in milliseconds, wall clock and CPU time (targets, issue 22: CPU p95 <= 20 ms
 per message for the rules, <= 50 ms with the learned parts, also on an 8,000-character
@@ -108,6 +108,9 @@ def dev_long_messages(items: list[dict], size: int = 8000, count: int = 20) -> l
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-tokens", action="store_true",
+                        help="leave out the row with the token reader (policy "
+                             "emergency_model.reader: tokens)")
     parser.add_argument("--long-only", action="store_true",
                         help="time the 8,000-character messages only")
     args = parser.parse_args()
@@ -135,9 +138,10 @@ def main() -> int:
           f"{len(dev_convs)} messages of {len(long_texts[0])} characters x {args.repeat}")
     print("| guard | messages | wall p50 ms | wall p95 ms | CPU p50 ms | CPU p95 ms |")
     print("|---|---|---|---|---|---|")
-    for label, learned in (("rules only", False), ("rules + learned parts", True)):
-        guard = Guard(detector="auto" if learned else False,
-                      emergency_model="auto" if learned else None)
+    guards = [("rules only", False, None), ("rules + learned parts", True, "logistic"),
+              ("rules + learned parts + token reader", True, "tokens")]
+    for label, learned, reader in guards[:2] if args.no_tokens else guards:
+        guard = Guard(detector="auto" if learned else False, emergency_model=reader)
         if learned and guard.detector is None and guard.emergency.model is None:
             print(f"| {label} | learned parts unavailable | | | | |")
             continue

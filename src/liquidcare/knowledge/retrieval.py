@@ -47,13 +47,13 @@ from typing import Any
 import numpy as np
 
 from liquidcare.atomic import write_bytes
+from liquidcare.e5.threads import blas_limiter
 
 from .encoders import (
     E5Encoder,
     Encoder,
     KnownVectors,
     USEEncoder,
-    blas_limiter,
     default_e5,
     encode_query,
     text_key,

@@ -53,9 +53,13 @@ from .frames import (
 from .gate import Gated
 from .policy import Rule
 from .spelling import respell
+from .token_reader import TOKEN_WEIGHTS, TokenReader, asks_reader, reader_texts, shared_token_reader
 from .told import SETTLED, STUCK, cut_idioms
 
 WEIGHTS = Path(__file__).with_name("emergency_weights.json")
+# The classifier refitted beside the token reader, its thresholds chosen on their mean (the
+# policy's `emergency_model.reader: tokens`).
+TOKENS_WEIGHTS = Path(__file__).with_name("emergency_weights_tokens.json")
 CLASSES = ("emergency", "about", "none")
 WINDOW = 3  # recent user turns read together
 
@@ -81,10 +85,15 @@ class EmergencyAssessor:
     encoder are available."""
 
     def __init__(self, red_flags: list[Rule], encoder: object | None = None,
-                 weights_path: Path = WEIGHTS, use_classifier: bool = True) -> None:
+                 weights_path: Path = WEIGHTS, use_classifier: bool = True,
+                 token_weights: Path = TOKEN_WEIGHTS, use_tokens: bool = True) -> None:
         self.rules = red_flags
         self.encoder = encoder
         self.model: dict | None = None
+        # The token reader (`token_reader.py`), asked beside the logistic regression where
+        # its p(emergency) reaches `token_gate`; only with weights whose thresholds were
+        # chosen on that mean (they carry `token_gate`).
+        self.tokens: TokenReader | None = None
         if use_classifier and encoder is not None and weights_path.exists():
             data = json.loads(weights_path.read_text(encoding="utf-8"))
             self.model = {"coef": np.asarray(data["coef"], dtype=np.float32),
@@ -96,6 +105,9 @@ class EmergencyAssessor:
                           "threshold_veto": float(data.get("threshold_veto", 0.0)),
                           "threshold_veto_present": float(data.get("threshold_veto_present",
                                                                    0.0))}
+            if use_tokens and "token_gate" in data:
+                self.tokens = shared_token_reader(token_weights)
+                self.model["token_gate"] = float(data["token_gate"])
 
     # ---------------------------------------------------------------- the lexicon
     def _hits(self, text: str, start: int = 0, rules: list[Rule] | None = None,
@@ -197,7 +209,11 @@ class EmergencyAssessor:
         logits = self.model["coef"] @ self.features(users) + self.model["intercept"]
         p = np.exp(logits - logits.max())
         p /= p.sum()
-        return dict(zip(self.model["classes"], map(float, p), strict=True))
+        probs = dict(zip(self.model["classes"], map(float, p), strict=True))
+        if self.tokens is not None and asks_reader(probs["emergency"], self.model["token_gate"]):
+            q = self.tokens.probabilities(*token_texts(users))
+            probs = {c: (v + q[c]) / 2 for c, v in probs.items()}
+        return probs
 
     def classifier_alarm(self, users: list[str], pe: float, state: str | None = None) -> bool:
         """The classifier raises the alarm on its own at `threshold_alone`; from the lower
@@ -309,6 +325,13 @@ _DENIED = Gated(re.compile(
 # The cues are scaled so that the L2 penalty does not drown them beside the 1,024 embedding
 # dimensions (3 did better than 1 on the dev set).
 CUE_WEIGHT = 3.0
+
+
+def token_texts(users: list[str]) -> tuple[str, str | None]:
+    """What the token reader reads of the user turns (`token_reader.reader_texts`): the
+    latest turn and the recent window, long ones cut at the cue-richest piece. Training reads
+    through here too."""
+    return reader_texts(users, WINDOW, _CUE)
 
 
 @lru_cache(maxsize=256)

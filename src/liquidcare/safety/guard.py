@@ -29,7 +29,7 @@ from typing import Any
 
 from liquidcare.text import conversation_language, detect_language, fold
 
-from .emergency import Assessment, EmergencyAssessor
+from .emergency import TOKENS_WEIGHTS, WEIGHTS, Assessment, EmergencyAssessor
 from .encoder import PIECE_CHARS, sample_text, shared_encoder
 from .errors import PolicyError
 from .normalize import disguise, unleet, unspace, variants
@@ -120,7 +120,9 @@ class Guard:
         """`detector`: "auto" (the shipped jailbreak detector when the policy enables it and
         the encoder is installed), None/False (rules only) or any object with
         `probability(text)`. `emergency_model`: "auto" (the shipped emergency classifier
-        beside the symptom lexicon) or None/False (the lexicon alone)."""
+        beside the symptom lexicon, read as the policy's `emergency_model.reader` says),
+        "logistic" or "tokens" (that reader, whatever the policy says) or None/False (the
+        lexicon alone)."""
         self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
         self.detector = None
         if detector == "auto":
@@ -130,9 +132,14 @@ class Guard:
                 self.detector = Detector.load()
         elif detector not in (None, False):
             self.detector = detector
-        encoder = shared_encoder() if emergency_model == "auto" else None
-        self.emergency = EmergencyAssessor(self.policy.red_flags, encoder,
-                                           use_classifier=encoder is not None)
+        if emergency_model not in ("auto", "logistic", "tokens", None, False):
+            raise PolicyError(f"emergency_model must be 'auto', 'logistic', 'tokens' or None, "
+                              f"got {emergency_model!r}")
+        encoder = shared_encoder() if emergency_model else None
+        reader = self.policy.emergency_reader if emergency_model == "auto" else emergency_model
+        self.emergency = EmergencyAssessor(
+            self.policy.red_flags, encoder, use_classifier=encoder is not None,
+            weights_path=TOKENS_WEIGHTS if reader == "tokens" else WEIGHTS)
         self._assessed: dict[tuple[str, ...], Assessment] = {}
 
     # ----------------------------------------------------------------- helpers

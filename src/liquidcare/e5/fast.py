@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from . import onnx_proto as pb
-from .e5_model import E5File, Tokenizer, dequantise, split_blocks
+from .model import E5File, Tokenizer, dequantise, split_blocks
 
 PRECISIONS = ("q4", "int8")
 _MS = "com.microsoft"  # onnxruntime's own operators
