@@ -4,7 +4,7 @@ Two ways, measured against each other on benchmarks/data/replies_dev.jsonl (docs
 
 * ``extractive``: the reply *is* the vetted text. The twin's relevant facts come first, then the
   best passage (whole when it fits), then the sentences of the next passages that bear most on
-  the question, up to about 165 words. A 135M model paraphrases care advice badly (it drops
+  the question, up to about 200 words. A 135M model paraphrases care advice badly (it drops
   the "not" from "do not crush"); quoting the passage keeps every word a person checked, in the
   asker's language, and cannot loop.
 * ``generative``: the passages and facts go into the system prompt as numbered notes and the model
@@ -24,7 +24,10 @@ from collections.abc import Sequence
 from .retrieval import Encoder, Hit
 from .text import fold, sentences, terms
 
-MAX_WORDS = 165  # about a minute to read; ~220 tokens of SmolLM2's tokenizer
+# About 80 seconds to read. Session 16, on the tuning questions (replies_dev, dev2, dev_long and
+# dev3's even half): 165 -> 200 words covered 2-6 more points of key points in every set and
+# language; 240 covered 0-8 more again, at a fifth more to read (docs/knowledge.md).
+MAX_WORDS = 200
 
 _NO_ANSWER = {
     "en": ("I don't have checked information about that, so I won't guess. Please ask {who}. "
