@@ -60,6 +60,7 @@ from .encoders import (
 )
 from .focus import focus, idf_table
 from .kb import LANGUAGES, KnowledgeBase, Passage
+from .person import neutral_person
 from .text import framing_terms, sentences, terms
 
 __all__ = ["E5Encoder", "Encoder", "Hit", "RetrievalConfig", "Retriever", "USEEncoder",
@@ -141,6 +142,9 @@ class RetrievalConfig:
     use_only_min_score: float = 0.24  # the same without E5 (USE's cosines run lower)
     # keep a passage after the first only when it scores this close to the best one
     keep_ratio: float = 0.7
+    # the languages whose questions name the person as the texts do before a search ("de mi
+    # padre, tiene 84" -> "de la persona"; `person.neutral_person`): chosen per language, session 17
+    neutral_person: tuple[str, ...] = ("es",)
 
     def __post_init__(self) -> None:
         if self.framing_share < 0 or self.framing_ratio < 0:
@@ -304,6 +308,7 @@ class Retriever:
         passages = self._passages.get(lang)
         if not passages:
             return []
+        query = neutral_person(query, lang) if lang in self.config.neutral_person else query
         with self._one_blas_thread():
             return self._score_all(query, lang, passages)
 
