@@ -6,17 +6,10 @@ from types import SimpleNamespace
 
 from liquidcare.knowledge.compose import extractive_reply
 from liquidcare.knowledge.quality import loops
-from liquidcare.knowledge.text import word_grams
 
 
 def _hits(*texts: str) -> list[SimpleNamespace]:
     return [SimpleNamespace(passage=SimpleNamespace(text=t)) for t in texts]
-
-
-def test_word_grams_are_folded_and_in_order():
-    assert word_grams("Día de CENTRO, ya.", 2) == [("dia", "de"), ("de", "centro"),
-                                                  ("centro", "ya")]
-    assert word_grams("two words", 3) == []
 
 
 def test_later_passages_add_only_sentences_that_say_something_new():

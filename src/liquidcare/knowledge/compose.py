@@ -22,8 +22,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from liquidcare.data.ngrams import ngram_set, ngrams
+
 from .retrieval import Encoder, Hit
-from .text import fold, sentences, terms, word_grams
+from .text import fold, sentences, terms
 
 # About 80 seconds to read. Session 16, on the tuning questions (replies_dev, dev2, dev_long and
 # dev3's even half): 165 -> 200 words covered 2-6 more points of key points in every set and
@@ -102,7 +104,7 @@ def _new(picked: Iterable[str], said: set[tuple[str, ...]]) -> list[str]:
     both ended those loops with the same key points (docs/knowledge.md, "Session 17")."""
     kept = []
     for sentence in picked:
-        grams = set(word_grams(sentence, 4))
+        grams = ngrams(sentence, 4)
         if grams & said:
             continue
         kept.append(sentence)
@@ -116,14 +118,14 @@ def extractive_reply(question: str, lang: str, hits: Sequence[Hit], facts: Seque
     lines = list(facts)
     budget = max_words - sum(len(f.split()) for f in lines)
     body: list[str] = []
-    said = {g for line in lines for g in word_grams(line, 4)}
+    said = ngram_set(lines, 4)
     for n, hit in enumerate(hits):
         if budget < 12:  # not room for one more useful sentence
             break
         picked = _pick(question, lang, hit.passage.text, budget, encoder)
         fresh = [s for s in picked if fold(s) not in {fold(b) for b in body}]
         if n == 0:  # the best passage was written as one answer: it stays whole
-            said |= {g for s in fresh for g in word_grams(s, 4)}
+            said |= ngram_set(fresh, 4)
         else:
             fresh = _new(fresh, said)
         if n > 0 and not fresh:

@@ -47,13 +47,6 @@ def terms(text: str, lang: str) -> list[str]:
     return _stemmer(lang).stemWords(words)
 
 
-def word_grams(text: str, n: int) -> list[tuple[str, ...]]:
-    """The word n-grams of the folded text, in order (what the reply benchmark's loop check
-    counts)."""
-    words = _WORD.findall(fold(text))
-    return list(zip(*(words[i:] for i in range(n)), strict=False))
-
-
 def sentences(text: str) -> list[str]:
     """The sentences of a passage (a full stop, ! or ? before a capital or a number)."""
     return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
