@@ -64,7 +64,7 @@ def _sqlite_engine(path: Path, create: bool) -> Engine:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout={int(_SQLITE_BUSY_S * 1000)}")
-        _enter_wal(cur)
+        enter_wal(cur)
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses no committed data
         cur.close()
@@ -78,13 +78,14 @@ def _sqlite_engine(path: Path, create: bool) -> Engine:
     return engine
 
 
-def _enter_wal(cur: sqlite3.Cursor) -> None:
+def enter_wal(cur: sqlite3.Cursor | sqlite3.Connection) -> None:
     """Switches the database to WAL, waiting out another connection that is doing the same.
 
     On a new database the switch is a write in rollback-journal mode, and SQLite answers a second
     connection that tries it meanwhile with "database is locked" at once, without its busy
     handler (waiting could deadlock two rollback-mode writers). Several servers opening one new
     store together meet exactly that, so the switch is retried here until the first one is done.
+    The serve journal (`serve.journal.PartialJournal`) switches its own SQLite file the same way.
     """
     deadline = time.monotonic() + _SQLITE_BUSY_S
     pause = 0.005

@@ -25,6 +25,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+from liquidcare.feedback.engine import enter_wal  # noqa: E402
+
 # appended to the model_version of a reply cut by a crash; the store leaves such replies out of
 # training sets
 from liquidcare.feedback.training import PARTIAL_SUFFIX  # noqa: E402
@@ -64,7 +66,8 @@ class PartialJournal:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30,
                                    isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        # two servers starting on one new journal: the second's switch to WAL would fail at once
+        enter_wal(self._db)
         self._db.execute("PRAGMA synchronous=NORMAL")  # survives a killed process (not power)
         self._db.execute(_SCHEMA)
 
